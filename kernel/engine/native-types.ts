@@ -1,0 +1,172 @@
+// The contract between the C++ addon (native/) and the TypeScript engine façade.
+// native/src/addon.cpp implements exactly this; kernel/engine/native.ts loads the addon and types it.
+// Numbers of bytes are JS numbers (exact up to 2^53). Token ids are int32.
+
+export type NativeErrorCode =
+  | "E_MODEL_NOT_FOUND" // path missing, or no weights/config inside it
+  | "E_UNSUPPORTED_ARCH" // model_type / general.architecture we do not implement
+  | "E_BAD_CONFIG" // config.json missing keys or unparsable
+  | "E_CORRUPT_WEIGHTS" // truncated/corrupt safetensors or gguf, missing tensor, wrong shape
+  | "E_UNSUPPORTED_GGUF_TYPE" // a GGUF tensor type MLX cannot read
+  | "E_MEMORY_LIMIT" // would exceed / exceeded the MLX memory limit
+  | "E_CANCELLED" // cancelled by the caller
+  | "E_BAD_ARGUMENT" // invalid parameter from JS
+  | "E_MLX"; // any other MLX error (message carries MLX's text)
+
+/** Native functions throw (or reject with) an Error carrying one of these codes in `.code`. */
+export interface NativeError extends Error {
+  code: NativeErrorCode;
+}
+
+export interface NativeRuntimeInfo {
+  mlxVersion: string;
+  backend: "cpu" | "metal" | "cuda";
+  /** e.g. "cpu", "gpu" — MLX's default device type */
+  device: string;
+  /** free-form description MLX gives (device name / architecture), or "" */
+  deviceName: string;
+}
+
+export interface NativeMemory {
+  active: number;
+  peak: number;
+  cache: number;
+  /** MLX memory limit currently in force */
+  limit: number;
+  cacheLimit: number;
+}
+
+export interface NativeQuantization {
+  bits: number;
+  groupSize: number;
+  mode: "affine" | "mxfp4" | "mxfp8" | string;
+}
+
+export interface NativeLoadOptions {
+  /** A directory with config.json + *.safetensors, or a path to a .gguf file. */
+  path: string;
+  /** Cast the non-quantized floating weights to this dtype. Default: keep what the file has (GGUF float tensors: float16). */
+  dtype?: "bfloat16" | "float16" | "float32";
+}
+
+export interface NativeModelInfo {
+  /** Our implementation file: "llama" | "qwen2" | "qwen3" */
+  architecture: string;
+  /** config.json model_type (or GGUF general.architecture) */
+  modelType: string;
+  numParameters: number;
+  /** bytes of all weight arrays (quantized weights + scales + biases counted as stored) */
+  weightBytes: number;
+  quantization: NativeQuantization | null;
+  contextLength: number;
+  vocabSize: number;
+  numLayers: number;
+  hiddenSize: number;
+  /** dtype of the non-quantized weights, e.g. "bfloat16" */
+  dtype: string;
+  tieWordEmbeddings: boolean;
+  /** the config actually used (config.json as parsed, or the one derived from GGUF metadata), in HF config.json form */
+  config: Record<string, unknown>;
+}
+
+/** GGUF key/value metadata; numeric arrays (e.g. tokenizer.ggml.token_type, scores) become number[]. */
+export type GgufMetadata = Record<string, string | number | string[] | number[]>;
+
+export interface NativeGenerateParams {
+  maxTokens: number;
+  /** 0 = greedy */
+  temperature: number;
+  /** 1 = off */
+  topP: number;
+  /** 0 = off */
+  topK: number;
+  /** 0 = off */
+  minP: number;
+  /** 1 = off */
+  repetitionPenalty: number;
+  repetitionContextSize: number;
+  /** undefined = nondeterministic */
+  seed?: number;
+  eosTokenIds: number[];
+  /** prompt tokens evaluated per prefill step; default 2048 */
+  prefillStepSize: number;
+  /** reuse the longest common prefix between this prompt and the tokens already in the model's KV cache */
+  reusePrefix: boolean;
+}
+
+export type NativeStopReason = "eos" | "length" | "cancelled" | "error";
+
+export interface NativeGenerationStats {
+  promptTokens: number;
+  /** prompt tokens whose KV came from the cache instead of being recomputed */
+  reusedTokens: number;
+  generatedTokens: number;
+  /** from generate() call to the first generated token being available */
+  ttftMs: number;
+  prefillMs: number;
+  decodeMs: number;
+  /** (promptTokens - reusedTokens) / prefill seconds */
+  promptTps: number;
+  /** generatedTokens / decode seconds (first token excluded from the decode interval, as mlx-lm does) */
+  generationTps: number;
+  /** mx::get_peak_memory() at the end (peak is reset at the start of each generation) */
+  peakMemory: number;
+  stopReason: NativeStopReason;
+}
+
+/** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */
+export type NativeGenerationEvent =
+  | { type: "tokens"; tokens: number[] }
+  | { type: "done"; stats: NativeGenerationStats }
+  | { type: "error"; code: NativeErrorCode; message: string; stats: NativeGenerationStats };
+
+export interface NativeGeneration {
+  /** Stops after the token being computed; a "done" event with stopReason "cancelled" follows (partial stats kept). Idempotent. */
+  cancel(): void;
+}
+
+export interface NativeQuantizeOptions {
+  bits: number;
+  groupSize: number;
+  mode: "affine" | "mxfp4" | "mxfp8";
+}
+
+export interface NativeQuantizeReport {
+  bytesBefore: number;
+  bytesAfter: number;
+  quantizedLayers: number;
+  /** layers left as they were because a dimension does not divide by the group size (as mlx-lm does) */
+  skippedLayers: string[];
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  /** Only for models loaded from GGUF, else null. */
+  ggufMetadata(): GgufMetadata | null;
+  /** Starts generation on the model's worker thread. One generation per model at a time (E_BAD_ARGUMENT otherwise). */
+  generate(prompt: Int32Array, params: NativeGenerateParams, onEvent: (ev: NativeGenerationEvent) => void): NativeGeneration;
+  /** Float32 logits of the last position for this token sequence (fresh cache; does not touch the generation cache). */
+  logits(tokens: Int32Array): Promise<Float32Array>;
+  /** Quantize in place (replaces the weights). */
+  quantize(opts: NativeQuantizeOptions): Promise<NativeQuantizeReport>;
+  /** Write config.json (with "quantization" when quantized) and model.safetensors (+ index when sharded) into dir, in the layout mlx-lm loads. Dir must exist. Tokenizer files are the façade's job. */
+  save(dir: string): Promise<void>;
+  /** Drop the KV cache. */
+  resetCache(): void;
+  /** Release weights now (model unusable afterwards). */
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  runtime(): NativeRuntimeInfo;
+  loadModel(opts: NativeLoadOptions): Promise<NativeModel>;
+  memory(): NativeMemory;
+  resetPeakMemory(): void;
+  /** returns the previous limit */
+  setMemoryLimit(bytes: number): number;
+  /** returns the previous limit */
+  setCacheLimit(bytes: number): number;
+  clearCache(): void;
+  /** "cpu" | "gpu"; throws E_BAD_ARGUMENT when the backend has no such device */
+  setDefaultDevice(device: "cpu" | "gpu"): void;
+}

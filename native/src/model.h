@@ -76,3 +76,21 @@ class Model {
 };
 
 }  // namespace mlxts
+
+#include <atomic>
+#include <mutex>
+
+namespace mlxts {
+
+// One per loaded model: the model plus the KV cache the generation loop keeps between calls, so a
+// follow-up prompt that shares a prefix with cached_tokens reuses it. `busy` guards against two
+// generations (or a quantize during a generation) on one model.
+struct ModelSlot {
+  std::shared_ptr<Model> model;
+  Cache cache;
+  std::vector<int32_t> cached_tokens;
+  std::mutex mu;
+  std::atomic<bool> busy{false};
+};
+
+}  // namespace mlxts

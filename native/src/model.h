@@ -39,8 +39,8 @@ class KVCache {
       }
     }
     offset_ += t;
-    keys_ = mx::slice_update(*keys_, k, {0, 0, prev, 0}, {k.shape(0), k.shape(1), offset_, k.shape(3)});
-    values_ = mx::slice_update(*values_, v, {0, 0, prev, 0}, {v.shape(0), v.shape(1), offset_, v.shape(3)});
+    keys_ = mx::slice_update(*keys_, k, mx::Shape{0, 0, prev, 0}, mx::Shape{k.shape(0), k.shape(1), offset_, k.shape(3)});
+    values_ = mx::slice_update(*values_, v, mx::Shape{0, 0, prev, 0}, mx::Shape{v.shape(0), v.shape(1), offset_, v.shape(3)});
     return {mx::slice(*keys_, {0, 0, 0, 0}, {keys_->shape(0), keys_->shape(1), offset_, keys_->shape(3)}),
             mx::slice(*values_, {0, 0, 0, 0}, {values_->shape(0), values_->shape(1), offset_, values_->shape(3)})};
   }

@@ -1,0 +1,18 @@
+// The generation loop: prefill in chunks, decode pipelined with async_eval, on a worker thread of its own.
+#pragma once
+
+#include <memory>
+
+#include <napi.h>
+
+#include "model.h"
+
+namespace mlxts {
+
+// info[0]: Int32Array prompt, info[1]: NativeGenerateParams, info[2]: onEvent(ev).
+// Returns the NativeGeneration object ({cancel()}); events arrive on the JS thread through a
+// thread-safe function (kernel/engine/native-types.ts describes them). Throws E_BAD_ARGUMENT for
+// invalid arguments or when a generation already runs on this slot.
+Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<ModelSlot> slot);
+
+}  // namespace mlxts

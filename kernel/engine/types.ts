@@ -101,8 +101,8 @@ export interface LoadedModel {
   /** Float32 logits of the last position, for the raw token sequence. */
   logits(tokens: number[]): Promise<Float32Array>;
   quantize(opts: QuantizeOptions): Promise<NativeQuantizeReport>;
-  /** Atomic: writes into DIR.tmp-XXXX, then renames to DIR. Includes tokenizer files. */
-  save(dir: string): Promise<void>;
+  /** Atomic: writes into DIR.tmp-XXXX, then renames to DIR. Includes tokenizer files. Refuses a non-empty DIR unless opts.overwrite. */
+  save(dir: string, opts?: { overwrite?: boolean }): Promise<void>;
   resetCache(): void;
 }
 

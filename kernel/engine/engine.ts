@@ -1,0 +1,155 @@
+// The engine: a registry of loaded models over one native addon, plus MLX runtime/memory controls.
+import { readGgufMetadata } from "./gguf-meta.js";
+import { fromNative } from "./errors.js";
+import { EngineModel } from "./model.js";
+import { mergeEosIds, readSideFiles } from "./model-config.js";
+import { loadNative } from "./native.js";
+import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
+import { resolveModel } from "./resolve.js";
+import { ModelTokenizer } from "./tokenizer.js";
+import { MlxTsError, type Engine, type LoadedModel, type LoadOptions } from "./types.js";
+
+export interface EngineOptions {
+  /** the addon to use; default: loadNative() on first use */
+  native?: NativeAddon;
+  /** environment for HF cache / offline / alias overrides; default process.env */
+  env?: Record<string, string | undefined>;
+  /** repository root holding .venv (for aliases); default: found upward from this module */
+  repoRoot?: string;
+}
+
+export class MlxEngine implements Engine {
+  private readonly registry = new Map<string, EngineModel>();
+  private addon: NativeAddon | undefined;
+
+  constructor(private readonly opts: EngineOptions = {}) {
+    this.addon = opts.native;
+  }
+
+  get models(): ReadonlyMap<string, LoadedModel> {
+    return this.registry;
+  }
+
+  /** The addon, loaded on first use so that an engine can be created (and paths resolved) without it. */
+  get native(): NativeAddon {
+    if (this.addon === undefined) {
+      try {
+        this.addon = loadNative();
+      } catch (e) {
+        if (e instanceof MlxTsError) throw e;
+        throw new MlxTsError(
+          "E_NATIVE_UNAVAILABLE",
+          `The native MLX addon could not be loaded: ${(e as Error).message}. Build it with \`npm run build:native\` (or \`npm run setup\`).`,
+          { cause: e },
+        );
+      }
+    }
+    return this.addon as NativeAddon;
+  }
+
+  async load(idOrPath: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+    const resolved = await resolveModel(idOrPath, { env: this.opts.env, repoRoot: this.opts.repoRoot, onProgress: opts.onProgress });
+    const name = (opts.as ?? resolved.name).trim();
+    if (name.length === 0) throw new MlxTsError("E_BAD_ARGUMENT", `The name to load ${idOrPath} as is empty. Pass a non-empty "as".`);
+
+    // Text side first: it is cheap, and a broken tokenizer should not cost a weight load.
+    let tokenizer: ModelTokenizer;
+    let gguf: GgufMetadata | undefined;
+    let eosIds: number[];
+    if (resolved.kind === "gguf") {
+      gguf = readGgufMetadata(resolved.path).metadata;
+      tokenizer = ModelTokenizer.fromGguf(gguf, resolved.path);
+      eosIds = mergeEosIds({ tokenizerEosId: tokenizer.eosTokenId, gguf });
+    } else {
+      const side = readSideFiles(resolved.path);
+      tokenizer = ModelTokenizer.fromDirectory(resolved.path);
+      eosIds = mergeEosIds({ generationConfig: side.generationConfig, config: side.config, tokenizerEosId: tokenizer.eosTokenId });
+    }
+
+    opts.onProgress?.({ phase: "load", done: 0, total: 1, file: resolved.path });
+    const addon = this.native;
+    let nm: NativeModel;
+    try {
+      nm = await addon.loadModel({ path: resolved.path, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
+    } catch (e) {
+      throw fromNative(e, `Loading ${idOrPath} from ${resolved.path}`);
+    }
+    const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf });
+    if (opts.quant) {
+      try {
+        await model.quantize({ bits: opts.quant.bits, groupSize: opts.quant.groupSize, mode: opts.quant.mode });
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
+    // Only now that the new model works does it replace one of the same name.
+    this.registry.get(name)?.dispose();
+    this.registry.set(name, model);
+    opts.onProgress?.({ phase: "load", done: 1, total: 1, file: resolved.path });
+    return model;
+  }
+
+  unload(name: string): void {
+    const m = this.registry.get(name);
+    if (!m) throw this.notLoaded(name);
+    this.registry.delete(name);
+    m.dispose();
+  }
+
+  get(name: string): LoadedModel {
+    const m = this.registry.get(name);
+    if (!m) throw this.notLoaded(name);
+    return m;
+  }
+
+  runtime(): NativeRuntimeInfo {
+    return this.call("Reading the MLX runtime", (n) => n.runtime());
+  }
+
+  memory(): NativeMemory {
+    return this.call("Reading MLX memory", (n) => n.memory());
+  }
+
+  resetPeakMemory(): void {
+    this.call("Resetting peak memory", (n) => n.resetPeakMemory());
+  }
+
+  setMemoryLimit(bytes: number): number {
+    return this.call(`Setting the memory limit to ${bytes} bytes`, (n) => n.setMemoryLimit(bytes));
+  }
+
+  setCacheLimit(bytes: number): number {
+    return this.call(`Setting the cache limit to ${bytes} bytes`, (n) => n.setCacheLimit(bytes));
+  }
+
+  clearCache(): void {
+    this.call("Clearing the MLX cache", (n) => n.clearCache());
+  }
+
+  setDevice(device: "cpu" | "gpu"): void {
+    this.call(`Switching the default device to ${device}`, (n) => n.setDefaultDevice(device));
+  }
+
+  /** Unloads every model (frees native memory). */
+  dispose(): void {
+    for (const name of [...this.registry.keys()]) this.unload(name);
+  }
+
+  private call<T>(what: string, f: (n: NativeAddon) => T): T {
+    const n = this.native;
+    try {
+      return f(n);
+    } catch (e) {
+      throw fromNative(e, what);
+    }
+  }
+
+  private notLoaded(name: string): MlxTsError {
+    const loaded = [...this.registry.keys()];
+    return new MlxTsError(
+      "E_NOT_LOADED",
+      `No model named "${name}" is loaded (${loaded.length ? `loaded: ${loaded.join(", ")}` : "none loaded"}). Load it with %load or engine.load().`,
+    );
+  }
+}

@@ -1,0 +1,41 @@
+// Turning errors that cross the addon boundary into MlxTsError with the same code, plus what to do.
+import type { NativeErrorCode } from "./native-types.js";
+import { MlxTsError, type ErrorCode } from "./types.js";
+
+const NATIVE_CODES = new Set<string>([
+  "E_MODEL_NOT_FOUND", "E_UNSUPPORTED_ARCH", "E_BAD_CONFIG", "E_CORRUPT_WEIGHTS", "E_UNSUPPORTED_GGUF_TYPE",
+  "E_MEMORY_LIMIT", "E_CANCELLED", "E_BAD_ARGUMENT", "E_MLX",
+] satisfies NativeErrorCode[]);
+
+const HINTS: Record<NativeErrorCode, string> = {
+  E_MODEL_NOT_FOUND: "Check the path: a model directory needs config.json and *.safetensors.",
+  E_UNSUPPORTED_ARCH: "Supported architectures are llama (Llama, SmolLM, Mistral), qwen2 and qwen3.",
+  E_BAD_CONFIG: "Fix config.json or re-download the model.",
+  E_CORRUPT_WEIGHTS: "The weights are truncated or damaged: download the model again.",
+  E_UNSUPPORTED_GGUF_TYPE: "Use a GGUF quantized as Q4_0, Q4_1, Q8_0, F16 or F32, or the safetensors model.",
+  E_MEMORY_LIMIT: "Free memory (%unload a model, clear the cache) or raise the limit with setMemoryLimit.",
+  E_CANCELLED: "The operation was cancelled; run it again if that was not intended.",
+  E_BAD_ARGUMENT: "Check the arguments passed.",
+  E_MLX: "This is MLX's own error message; check the inputs, and report it if they look right.",
+};
+
+function codeOf(e: unknown): string | undefined {
+  if (e !== null && typeof e === "object" && typeof (e as { code?: unknown }).code === "string") return (e as { code: string }).code;
+  return undefined;
+}
+
+/** `what` names the operation ("Loading smollm2 from /path"); the native message says why. */
+export function fromNative(e: unknown, what: string): MlxTsError {
+  if (e instanceof MlxTsError) return e;
+  const code = codeOf(e);
+  const message = e instanceof Error ? e.message : String(e);
+  if (code !== undefined && NATIVE_CODES.has(code)) {
+    const c = code as NativeErrorCode;
+    return new MlxTsError(c, `${what} failed: ${message}. ${HINTS[c]}`, { cause: e });
+  }
+  return new MlxTsError("E_MLX", `${what} failed: ${message}. ${HINTS.E_MLX}`, { cause: e });
+}
+
+export function isErrorCode(v: string): v is ErrorCode {
+  return NATIVE_CODES.has(v) || ["E_NATIVE_UNAVAILABLE", "E_TOKENIZER", "E_NOT_LOADED", "E_BUSY", "E_NETWORK"].includes(v);
+}

@@ -1,0 +1,265 @@
+// A loaded model: the native weights plus everything text-side (tokenizer, chat template, EOS ids).
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve as resolvePath } from "node:path";
+import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.js";
+import { fromNative } from "./errors.js";
+import { TokenStream } from "./generation-stream.js";
+import { generationConfigFromGguf, type Json } from "./model-config.js";
+import type { GgufMetadata, NativeGenerateParams, NativeModel, NativeModelInfo, NativeQuantizeReport } from "./native-types.js";
+import type { ModelTokenizer } from "./tokenizer.js";
+import {
+  MlxTsError,
+  type ChatMessage,
+  type GenerateOptions,
+  type GenerationResult,
+  type GenerationStream,
+  type LoadedModel,
+  type QuantizeOptions,
+} from "./types.js";
+
+/** Files of a source directory that belong with the weights when saving (config.json comes from the addon). */
+const SIDE_FILES = [
+  "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt",
+  "tokenizer.model", "chat_template.jinja", "chat_template.json", "generation_config.json",
+];
+
+export interface SaveOptions {
+  /** replace an existing non-empty directory */
+  overwrite?: boolean;
+}
+
+export interface ModelParts {
+  name: string;
+  source: string;
+  kind: "dir" | "gguf";
+  native: NativeModel;
+  tokenizer: ModelTokenizer;
+  eosIds: number[];
+  gguf?: GgufMetadata;
+}
+
+export class EngineModel implements LoadedModel {
+  readonly name: string;
+  readonly source: string;
+  readonly eosTokenIds: readonly number[];
+  private readonly native: NativeModel;
+  private readonly tok: ModelTokenizer;
+  private readonly template: ChatTemplate | undefined;
+  private active: TokenStream | undefined;
+  private busyWith: string | undefined;
+  private disposed = false;
+
+  constructor(private readonly parts: ModelParts) {
+    this.name = parts.name;
+    this.source = parts.source;
+    this.native = parts.native;
+    this.tok = parts.tokenizer;
+    this.eosTokenIds = parts.eosIds;
+    this.template = parts.tokenizer.chatTemplate === undefined
+      ? undefined
+      : new ChatTemplate(parts.tokenizer.chatTemplate, { bosToken: parts.tokenizer.bosToken, eosToken: parts.tokenizer.eosToken }, parts.name);
+  }
+
+  get tokenizer(): ModelTokenizer {
+    return this.tok;
+  }
+
+  get generating(): boolean {
+    return this.active !== undefined;
+  }
+
+  info(): NativeModelInfo {
+    this.assertAlive();
+    try {
+      return this.native.info();
+    } catch (e) {
+      throw fromNative(e, `Reading info of ${this.name}`);
+    }
+  }
+
+  tokenize(text: string): number[] {
+    return this.tok.encode(text, true);
+  }
+
+  detokenize(tokens: number[]): string {
+    return this.tok.decode(tokens);
+  }
+
+  applyChatTemplate(messages: ChatMessage[], opts: { enableThinking?: boolean } = {}): string {
+    if (!this.template) throw noTemplateError(this.name);
+    return this.template.render(messages, { addGenerationPrompt: true, enableThinking: opts.enableThinking });
+  }
+
+  /** Prompt token ids and the rendered text (undefined for raw prompts) for the options given. */
+  promptTokens(prompt: string | ChatMessage[], opts: GenerateOptions = {}): { tokens: number[]; rendered?: string } {
+    if (typeof prompt === "string" && opts.raw) {
+      const text = opts.system === undefined ? prompt : `${opts.system}\n\n${prompt}`;
+      return { tokens: this.tok.encode(text, true) };
+    }
+    const messages: ChatMessage[] = typeof prompt === "string" ? [{ role: "user", content: prompt }] : [...prompt];
+    if (opts.system !== undefined && messages[0]?.role !== "system") messages.unshift({ role: "system", content: opts.system });
+    const rendered = this.applyChatTemplate(messages, { enableThinking: opts.enableThinking });
+    // The template writes BOS and the other special tokens itself (as apply_chat_template(tokenize=True) does).
+    return { tokens: this.tok.encode(rendered, false), rendered };
+  }
+
+  stream(prompt: string | ChatMessage[], opts: GenerateOptions = {}): GenerationStream {
+    this.assertAlive();
+    this.assertIdle("generate");
+    const { tokens, rendered } = this.promptTokens(prompt, opts);
+    if (tokens.length === 0) throw new MlxTsError("E_BAD_ARGUMENT", `The prompt for ${this.name} tokenized to nothing. Pass some text.`);
+    const params = this.params(opts);
+    const stream = new TokenStream({
+      tokenizer: this.tok,
+      promptTokens: tokens,
+      eosIds: new Set(params.eosTokenIds),
+      stop: opts.stop,
+      startThinking: rendered !== undefined && endsInsideThink(rendered),
+      signal: opts.signal,
+      start: (onEvent) => {
+        try {
+          const gen = this.native.generate(Int32Array.from(tokens), params, onEvent);
+          return () => gen.cancel();
+        } catch (e) {
+          throw fromNative(e, `Starting generation on ${this.name}`);
+        }
+      },
+      onSettled: () => {
+        this.active = undefined;
+      },
+    });
+    // A stream that settled during construction (aborted signal) must not leave the model marked busy.
+    this.active = stream;
+    void stream.result.then(
+      () => { if (this.active === stream) this.active = undefined; },
+      () => { if (this.active === stream) this.active = undefined; },
+    );
+    return stream;
+  }
+
+  generate(prompt: string | ChatMessage[], opts: GenerateOptions = {}): Promise<GenerationResult> {
+    try {
+      const s = this.stream(prompt, opts);
+      return s.result;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Cancels the running generation, if any (used by unload and interrupts). */
+  cancelGeneration(): void {
+    this.active?.cancel();
+  }
+
+  async logits(tokens: number[]): Promise<Float32Array> {
+    this.assertAlive();
+    try {
+      return await this.native.logits(Int32Array.from(tokens));
+    } catch (e) {
+      throw fromNative(e, `Computing logits on ${this.name}`);
+    }
+  }
+
+  async quantize(opts: QuantizeOptions): Promise<NativeQuantizeReport> {
+    this.assertAlive();
+    this.assertIdle("quantize");
+    this.busyWith = "quantize";
+    try {
+      return await this.native.quantize({ bits: opts.bits, groupSize: opts.groupSize ?? 64, mode: opts.mode ?? "affine" });
+    } catch (e) {
+      throw fromNative(e, `Quantizing ${this.name} to ${opts.bits} bits`);
+    } finally {
+      this.busyWith = undefined;
+    }
+  }
+
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    this.assertAlive();
+    this.assertIdle("save");
+    const target = resolvePath(dir);
+    if (existsSync(target)) {
+      if (!statSync(target).isDirectory()) throw new MlxTsError("E_BAD_ARGUMENT", `${target} exists and is a file. Choose a directory path to save ${this.name} into.`);
+      if (readdirSync(target).length > 0 && !opts.overwrite) {
+        throw new MlxTsError("E_BAD_ARGUMENT", `${target} exists and is not empty; nothing was written. Choose another directory or pass overwrite: true.`);
+      }
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = mkdtempSync(join(dirname(target), `${basename(target)}.tmp-`));
+    this.busyWith = "save";
+    try {
+      try {
+        await this.native.save(tmp);
+      } catch (e) {
+        throw fromNative(e, `Saving ${this.name} to ${target}`);
+      }
+      this.writeTokenizerFiles(tmp);
+      if (existsSync(target)) {
+        // Swap in: the old directory is moved aside first so the target is never half-written.
+        const old = mkdtempSync(join(dirname(target), `${basename(target)}.old-`));
+        renameSync(target, join(old, "dir"));
+        renameSync(tmp, target);
+        rmSync(old, { recursive: true, force: true });
+      } else renameSync(tmp, target);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (e instanceof MlxTsError) throw e;
+      throw new MlxTsError("E_BAD_ARGUMENT", `Saving ${this.name} to ${target} failed: ${(e as Error).message}. Nothing was left at ${target}; check the path and free disk space.`, { cause: e });
+    } finally {
+      this.busyWith = undefined;
+    }
+  }
+
+  resetCache(): void {
+    this.assertAlive();
+    this.native.resetCache();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.cancelGeneration();
+    this.disposed = true;
+    this.native.dispose();
+  }
+
+  private writeTokenizerFiles(dir: string): void {
+    if (this.parts.kind === "dir") {
+      for (const f of SIDE_FILES) {
+        const from = join(this.parts.source, f);
+        if (existsSync(from)) copyFileSync(from, join(dir, f));
+      }
+      return;
+    }
+    const json = (name: string, v: Json): void => writeFileSync(join(dir, name), `${JSON.stringify(v, null, 2)}\n`);
+    json("tokenizer.json", this.tok.files.tokenizerJson);
+    json("tokenizer_config.json", this.tok.files.tokenizerConfig);
+    if (this.parts.gguf) json("generation_config.json", generationConfigFromGguf(this.parts.gguf));
+  }
+
+  private params(o: GenerateOptions): NativeGenerateParams {
+    const p: NativeGenerateParams = {
+      maxTokens: o.maxTokens ?? 256,
+      temperature: o.temperature ?? 0,
+      topP: o.topP ?? 1,
+      topK: o.topK ?? 0,
+      minP: o.minP ?? 0,
+      repetitionPenalty: o.repetitionPenalty ?? 1,
+      repetitionContextSize: o.repetitionContextSize ?? 20,
+      eosTokenIds: [...this.eosTokenIds],
+      prefillStepSize: o.prefillStepSize ?? 2048,
+      reusePrefix: o.reusePrefix ?? true,
+    };
+    if (o.seed !== undefined) p.seed = o.seed;
+    if (!Number.isInteger(p.maxTokens) || p.maxTokens < 0) throw new MlxTsError("E_BAD_ARGUMENT", `maxTokens must be a non-negative integer, got ${p.maxTokens}.`);
+    if (!(p.temperature >= 0)) throw new MlxTsError("E_BAD_ARGUMENT", `temperature must be >= 0, got ${p.temperature}.`);
+    return p;
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new MlxTsError("E_NOT_LOADED", `${this.name} was unloaded; its weights are gone. Load it again with %load.`);
+  }
+
+  private assertIdle(what: string): void {
+    if (this.active) throw new MlxTsError("E_BUSY", `Cannot ${what} on ${this.name}: a generation is running on it. Wait for it, or cancel it first.`);
+    if (this.busyWith) throw new MlxTsError("E_BUSY", `Cannot ${what} on ${this.name}: a ${this.busyWith} is running on it. Wait for it to finish.`);
+  }
+}

@@ -1,0 +1,106 @@
+// The Jupyter wire format: routing ids, "<IDS|MSG>", HMAC signature, four JSON frames, extra buffers.
+// Pure functions only, so they can be unit-tested without sockets.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { JupyterMessage, MessageHeader, OutgoingMessage } from "./messages.js";
+
+export const DELIMITER = "<IDS|MSG>";
+const DELIMITER_BYTES = Buffer.from(DELIMITER);
+const REQUIRED_HEADER_FIELDS = ["msg_id", "session", "username", "msg_type", "version"] as const;
+
+/** Signing scheme from the connection file, e.g. "hmac-sha256". An empty key disables signing. */
+export class Signer {
+  private readonly algorithm: string;
+  constructor(
+    private readonly key: string,
+    scheme = "hmac-sha256",
+  ) {
+    const m = /^hmac-(.+)$/.exec(scheme);
+    if (!m) throw new Error(`unsupported signature_scheme "${scheme}": only hmac-<digest> schemes (e.g. hmac-sha256) exist in the protocol`);
+    this.algorithm = m[1]!;
+    // Fail at start-up, not on the first message, when Node lacks the digest.
+    if (key) createHmac(this.algorithm, key);
+  }
+
+  get enabled(): boolean {
+    return this.key.length > 0;
+  }
+
+  sign(parts: readonly Uint8Array[]): string {
+    if (!this.enabled) return "";
+    const h = createHmac(this.algorithm, this.key);
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
+  }
+
+  /** Constant-time comparison of the hex signature a peer sent with the one we compute. */
+  verify(signature: Uint8Array, parts: readonly Uint8Array[]): boolean {
+    if (!this.enabled) return true;
+    const expected = Buffer.from(this.sign(parts));
+    const got = Buffer.from(signature);
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  }
+}
+
+export type ParseResult = { ok: true; msg: JupyterMessage; signature: string } | { ok: false; reason: string };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Verifies and parses one multipart message as received on a ROUTER socket. Never throws. */
+export function parseFrames(frames: readonly Uint8Array[], signer: Signer): ParseResult {
+  const d = frames.findIndex((f) => f.length === DELIMITER_BYTES.length && DELIMITER_BYTES.equals(f));
+  if (d < 0) return { ok: false, reason: "no <IDS|MSG> delimiter frame" };
+  if (frames.length < d + 6) return { ok: false, reason: `truncated message: ${frames.length - d - 1} frames after the delimiter, need at least 5` };
+  const [sig, header, parent, metadata, content] = frames.slice(d + 1, d + 6) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  if (signer.enabled && sig.length === 0) return { ok: false, reason: "missing signature" };
+  if (!signer.verify(sig, [header, parent, metadata, content])) return { ok: false, reason: "invalid signature" };
+  let parsed: unknown[];
+  try {
+    const dec = new TextDecoder("utf-8", { fatal: true });
+    parsed = [header, parent, metadata, content].map((f) => JSON.parse(dec.decode(f)) as unknown);
+  } catch (e) {
+    return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  const [h, p, m, c] = parsed;
+  if (!isObject(h) || !isObject(p) || !isObject(m) || !isObject(c)) return { ok: false, reason: "header, parent_header, metadata and content must be JSON objects" };
+  for (const f of REQUIRED_HEADER_FIELDS) {
+    if (typeof h[f] !== "string") return { ok: false, reason: `header field "${f}" missing or not a string` };
+  }
+  return {
+    ok: true,
+    signature: Buffer.from(sig).toString("latin1"),
+    msg: {
+      ids: frames.slice(0, d).map((f) => Uint8Array.from(f)),
+      header: h as MessageHeader,
+      parent_header: p as Partial<MessageHeader>,
+      metadata: m,
+      content: c,
+      buffers: frames.slice(d + 6).map((f) => Uint8Array.from(f)),
+    },
+  };
+}
+
+/** Serializes and signs an outgoing message into its frames (routing ids first, as ROUTER expects). */
+export function serialize(msg: OutgoingMessage, signer: Signer): Uint8Array[] {
+  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((o) => Buffer.from(JSON.stringify(o)));
+  return [...msg.ids, DELIMITER_BYTES, Buffer.from(signer.sign(parts)), ...parts, ...(msg.buffers ?? [])];
+}
+
+/** Remembers recent signatures so a captured message cannot be replayed (ipykernel does the same). */
+export class ReplayGuard {
+  private readonly seen = new Set<string>();
+  constructor(private readonly capacity = 1 << 16) {}
+
+  /** false when this signature was seen before */
+  admit(signature: string): boolean {
+    if (!signature) return true;
+    if (this.seen.has(signature)) return false;
+    this.seen.add(signature);
+    if (this.seen.size > this.capacity) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    return true;
+  }
+}

@@ -11,6 +11,8 @@ export interface FlagSpec {
   min?: number;
   max?: number;
   metavar?: string;
+  /** one-letter alias written with a single dash, e.g. "p" for -p */
+  short?: string;
 }
 
 export interface PositionalSpec {
@@ -104,7 +106,7 @@ export function formatBytes(n: number): string {
 function usageLine(spec: MagicSpec): string {
   const pre = spec.kind === "cell" ? "%%" : "%";
   const pos = (spec.positional ?? []).map((p) => (p.required ? p.name : `[${p.name}]`) + (p.variadic ? "..." : ""));
-  const flags = (spec.flags ?? []).map((f) => `[--${f.name}${f.type === "bool" ? "" : ` ${f.metavar ?? f.name.toUpperCase().replace(/-/g, "_")}`}]`);
+  const flags = (spec.flags ?? []).map((f) => `[${f.short ? `-${f.short}|` : ""}--${f.name}${f.type === "bool" ? "" : ` ${f.metavar ?? f.name.toUpperCase().replace(/-/g, "_")}`}]`);
   return [`${pre}${spec.name}`, ...pos, ...flags].join(" ");
 }
 
@@ -118,7 +120,8 @@ export function magicHelp(spec: MagicSpec): string {
     lines.push("", "Options:");
     for (const f of spec.flags) {
       const extra = f.choices ? ` (one of: ${f.choices.join(", ")})` : "";
-      lines.push(`  --${f.name.padEnd(20)} ${f.help}${extra}`);
+      const names = f.short ? `-${f.short}, --${f.name}` : `--${f.name}`;
+      lines.push(`  ${names.padEnd(22)} ${f.help}${extra}`);
     }
   }
   lines.push(`  --${"help".padEnd(20)} show this help`);
@@ -204,9 +207,12 @@ export function parseMagicArgs(spec: MagicSpec, input: string): ParsedArgs {
   const flags: Record<string, FlagValue> = {};
   const positional: string[] = [];
   const byName = new Map((spec.flags ?? []).map((f) => [f.name, f]));
+  const byShort = new Map((spec.flags ?? []).filter((f) => f.short).map((f) => [`-${f.short}`, f]));
   let help = false;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i];
+    let w = words[i];
+    const short = byShort.get(w);
+    if (short) w = `--${short.name}`;
     if (w === "--help" || w === "-h") {
       help = true;
       continue;
@@ -250,13 +256,14 @@ export function completeMagicArgs(spec: MagicSpec, typed: string, dynamic: (posi
   const words = typed.split(/\s+/);
   const cur = words[words.length - 1] ?? "";
   if (cur.startsWith("-")) return ["--help", ...(spec.flags ?? []).map((f) => `--${f.name}`)].filter((f) => f.startsWith(cur));
+  const flagOf = (w: string | undefined): FlagSpec | undefined =>
+    w?.startsWith("--") ? spec.flags?.find((f) => f.name === w.slice(2)) : w?.startsWith("-") ? spec.flags?.find((f) => f.short !== undefined && `-${f.short}` === w) : undefined;
   const prev = words[words.length - 2];
-  const prevFlag = prev?.startsWith("--") ? spec.flags?.find((f) => f.name === prev.slice(2)) : undefined;
+  const prevFlag = flagOf(prev);
   if (prevFlag && prevFlag.type !== "bool") return (prevFlag.choices ?? []).map(String).filter((c) => c.startsWith(cur));
   const index = words.slice(0, -1).filter((w, i, all) => {
-    if (w === "" || w.startsWith("--")) return false;
-    const before = all[i - 1];
-    const flag = before?.startsWith("--") ? spec.flags?.find((f) => f.name === before.slice(2)) : undefined;
+    if (w === "" || w.startsWith("--") || flagOf(w)) return false;
+    const flag = flagOf(all[i - 1]);
     return !(flag && flag.type !== "bool");
   }).length;
   const p = spec.positional?.[Math.min(index, (spec.positional?.length ?? 1) - 1)];

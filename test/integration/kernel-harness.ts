@@ -2,7 +2,7 @@
 // real sockets, and talks to it with a raw ZeroMQ client (no jupyter_client in between).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -257,4 +257,40 @@ export async function startKernel(env: NodeJS.ProcessEnv = {}): Promise<RunningK
 
 export function randomKey(): string {
   return randomBytes(16).toString("hex");
+}
+
+export interface TempJupyter {
+  /** temp root; JUPYTER_PATH, data and runtime dirs live under it */
+  dir: string;
+  /** environment for Jupyter tools (python, jupyter server, nbclient) that must find only our kernelspec */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Installs the "mlx-ts" kernelspec into a fresh temporary prefix with the real CLI (`mlx-ts install --prefix`)
+ * and returns an environment whose JUPYTER_PATH finds it. Until kernel/session is built the spec's argv
+ * is pointed at the stand-in session instead.
+ */
+export function installTempKernelSpec(): TempJupyter {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), "mlx-ts-jupyter-"));
+  const r = spawnSync(process.execPath, [join(ROOT, "dist", "bin", "mlx-ts.js"), "install", "--prefix", dir], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`mlx-ts install failed (${r.status}): ${r.stderr}`);
+  const specDir = join(dir, "share", "jupyter", "kernels", "mlx-ts");
+  if (!realSessionAvailable()) {
+    const spec = JSON.parse(readFileSync(join(specDir, "kernel.json"), "utf8")) as { argv: string[] };
+    spec.argv = [process.execPath, join(ROOT, "test", "integration", "kernel-standin.mjs"), "-f", "{connection_file}"];
+    writeFileSync(join(specDir, "kernel.json"), JSON.stringify(spec));
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_PATH: join(dir, "share", "jupyter"),
+    JUPYTER_DATA_DIR: join(dir, "data"),
+    JUPYTER_RUNTIME_DIR: join(dir, "runtime"),
+    JUPYTER_CONFIG_DIR: join(dir, "config"),
+    JUPYTER_PLATFORM_DIRS: "1",
+    MLX_TS_HISTORY_FILE: join(dir, "history.jsonl"),
+    PYTHONUNBUFFERED: "1",
+  };
+  return { dir, env };
 }

@@ -94,6 +94,14 @@ function isOffline(env: Env): boolean {
   return v === "1" || v === "true" || v === "yes" || v === "on";
 }
 
+/** fetch() hides the useful part (ENOTFOUND, ECONNREFUSED, timeout) in `cause`. */
+function describeFetchError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const cause = e instanceof Error ? (e.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const detail = typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : undefined;
+  return detail ? `${msg}: ${detail}` : msg;
+}
+
 export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const env = opts.env ?? process.env;
   const spec = idOrPath.trim();
@@ -130,7 +138,7 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
   } catch (e) {
     throw new MlxTsError(
       "E_MODEL_NOT_FOUND",
-      `${id.repo}@${id.revision} is not in the HF cache ${cacheDir}, and downloading it failed (${(e as Error).message}). ${where} ` +
+      `${id.repo}@${id.revision} is not in the HF cache ${cacheDir}, and downloading it failed (${describeFetchError(e)}). ${where} ` +
         "Check the id and your network, or copy the model into the cache or a local directory.",
       { cause: e },
     );

@@ -3,15 +3,16 @@ import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
 import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
-import { loadNative } from "./native.js";
 import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
 import { resolveModel } from "./resolve.js";
 import { ModelTokenizer } from "./tokenizer.js";
 import { MlxTsError, type Engine, type LoadedModel, type LoadOptions } from "./types.js";
 
 export interface EngineOptions {
-  /** the addon to use; default: loadNative() on first use */
+  /** the addon to use; default: the loader's result on first use */
   native?: NativeAddon;
+  /** how to load the addon when `native` is not given (index.ts passes native.ts's loadNative) */
+  loadNative?: () => NativeAddon;
   /** environment for HF cache / offline / alias overrides; default process.env */
   env?: Record<string, string | undefined>;
   /** repository root holding .venv (for aliases); default: found upward from this module */
@@ -34,7 +35,8 @@ export class MlxEngine implements Engine {
   get native(): NativeAddon {
     if (this.addon === undefined) {
       try {
-        this.addon = loadNative();
+        if (!this.opts.loadNative) throw new Error("no addon loader was given to the engine");
+        this.addon = this.opts.loadNative();
       } catch (e) {
         if (e instanceof MlxTsError) throw e;
         throw new MlxTsError(

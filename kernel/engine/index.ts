@@ -1,8 +1,10 @@
 // The engine façade's entry point: createEngine() and the types front ends use.
 import { MlxEngine, type EngineOptions } from "./engine.js";
+import { loadNative } from "./native.js";
 
-export function createEngine(opts?: EngineOptions): MlxEngine {
-  return new MlxEngine(opts);
+/** The engine over the native addon (loaded on first use; E_NATIVE_UNAVAILABLE when it is not built). */
+export function createEngine(opts: EngineOptions = {}): MlxEngine {
+  return new MlxEngine({ loadNative, ...opts });
 }
 
 export { MlxEngine, type EngineOptions } from "./engine.js";

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionApi } from "../kernel/session/types.js";
+import { readConnectionFile } from "../kernel/jupyter/connection.js";
 import { KernelError } from "../kernel/jupyter/errors.js";
 import { runKernel } from "../kernel/jupyter/kernel.js";
 import { packageRoot, packageVersion } from "../kernel/jupyter/kernel-info.js";
@@ -55,6 +56,7 @@ async function importFromDist<T>(relative: string, what: string): Promise<T> {
 async function kernel(args: string[]): Promise<void> {
   const file = option(args, "-f", "--f", "--connection-file");
   if (!file) usageError("kernel needs -f CONNECTION_FILE");
+  readConnectionFile(file); // a bad file is reported before the (slow) session loads
   const mod = await importFromDist<SessionModule>("../kernel/session/index.js", "the session");
   await runKernel(file, () => mod.createSession({ frontEnd: "jupyter" }));
 }

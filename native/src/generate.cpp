@@ -128,7 +128,10 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
     stream = mx::new_stream(mx::default_device());
     mx::set_default_stream(*stream);
     mx::reset_peak_memory();
-    Model& model = *slot.model;
+    // Our own reference: the model object outlives this generation even if the slot drops it.
+    const std::shared_ptr<Model> model_ref = slot.model;
+    if (!model_ref) fail("E_BAD_ARGUMENT", "this model was disposed; load it again.");
+    Model& model = *model_ref;
 
     if (static_cast<int>(slot.cache.size()) != model.num_layers()) {
       slot.cache = model.make_cache();

@@ -1,0 +1,338 @@
+// The native generation loop (native/src/generate.cpp) through the real addon and real MLX, checked
+// against mlx-lm's generate_step on the same random-weight checkpoint.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type {
+  NativeAddon,
+  NativeGenerateParams,
+  NativeGeneration,
+  NativeGenerationEvent,
+  NativeGenerationStats,
+  NativeModel,
+} from "../../kernel/engine/native-types.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PYTHON = join(ROOT, ".venv", "bin", "python");
+// MLX_TS_ADDON points at another build of the addon (e.g. a debug build).
+const ADDON = process.env.MLX_TS_ADDON ?? join(ROOT, "native", "build", "Release", "mlx_ts.node");
+const FIXTURE = join(ROOT, "test", ".fixtures", "gen", "qwen3-f32");
+
+// A tiny qwen3 in float32 with weights scaled up so logits are well separated: a mismatch with mlx-lm
+// then means a real difference, not rounding. The reference tokens come from mlx-lm's generate_step.
+const FIXTURE_SCRIPT = String.raw`
+import json, sys
+from pathlib import Path
+import mlx.core as mx
+from mlx.utils import tree_map
+from mlx_lm.models import qwen3
+from mlx_lm.utils import save_model, save_config
+from mlx_lm.generate import generate_step
+
+out = Path(sys.argv[1])
+cfg = {
+    "model_type": "qwen3", "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "rms_norm_eps": 1e-6,
+    "vocab_size": 512, "max_position_embeddings": 8192, "rope_theta": 10000.0,
+    "tie_word_embeddings": False, "torch_dtype": "float32",
+}
+mx.random.seed(1234)
+model = qwen3.Model(qwen3.ModelArgs.from_dict(cfg))
+model.update(tree_map(lambda p: p * 3.0 if p.ndim == 2 else p, model.parameters()))
+mx.eval(model.parameters())
+save_model(out, model)
+save_config(dict(cfg), out / "config.json")
+
+def greedy(prompt, steps, prefill):
+    gen = generate_step(mx.array(prompt), model, max_tokens=steps, prefill_step_size=prefill)
+    return [int(t) for t, _ in gen]
+
+short = [int(x) for x in mx.random.randint(0, 512, (12,)).tolist()]
+long = [int(x) for x in mx.random.randint(0, 512, (300,)).tolist()]
+ref = {
+    "short": {"prompt": short, "tokens": greedy(short, 32, 2048)},
+    "long": {"prompt": long, "tokens": greedy(long, 32, 64), "prefill": 64},
+}
+(out / "reference.json").write_text(json.dumps(ref))
+`;
+
+interface RefCase {
+  prompt: number[];
+  tokens: number[];
+  prefill?: number;
+}
+interface Reference {
+  short: RefCase;
+  long: RefCase;
+}
+
+function ensureFixture(): Reference {
+  const stamp = createHash("sha256").update(FIXTURE_SCRIPT).digest("hex");
+  const stampFile = join(FIXTURE, ".fixture-stamp");
+  const refFile = join(FIXTURE, "reference.json");
+  if (!(existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(refFile))) {
+    rmSync(FIXTURE, { recursive: true, force: true });
+    mkdirSync(FIXTURE, { recursive: true });
+    const script = join(FIXTURE, "make.py");
+    writeFileSync(script, FIXTURE_SCRIPT);
+    const r = spawnSync(PYTHON, [script, FIXTURE], { encoding: "utf8", cwd: ROOT });
+    if (r.status !== 0) throw new Error(`fixture script failed (${r.status}): ${r.stderr}`);
+    writeFileSync(stampFile, stamp);
+  }
+  return JSON.parse(readFileSync(refFile, "utf8")) as Reference;
+}
+
+function params(p: Partial<NativeGenerateParams>): NativeGenerateParams {
+  return {
+    maxTokens: 32,
+    temperature: 0,
+    topP: 1,
+    topK: 0,
+    minP: 0,
+    repetitionPenalty: 1,
+    repetitionContextSize: 20,
+    eosTokenIds: [],
+    prefillStepSize: 2048,
+    reusePrefix: false,
+    ...p,
+  };
+}
+
+interface RunResult {
+  tokens: number[];
+  stats: NativeGenerationStats;
+  tokenEvents: number;
+  error?: { code: string; message: string };
+}
+
+/** Runs one generation to its final event; `onTokens` may cancel through the handle. */
+function run(
+  model: NativeModel,
+  prompt: number[],
+  p: NativeGenerateParams,
+  onTokens?: (gen: NativeGeneration, soFar: number[]) => void,
+  onStart?: (gen: NativeGeneration) => void,
+): Promise<RunResult> {
+  return new Promise((resolvePromise) => {
+    const tokens: number[] = [];
+    let tokenEvents = 0;
+    let handle: NativeGeneration | undefined;
+    const onEvent = (ev: NativeGenerationEvent): void => {
+      if (ev.type === "tokens") {
+        tokenEvents++;
+        tokens.push(...ev.tokens);
+        if (onTokens && handle) onTokens(handle, tokens);
+      } else if (ev.type === "done") {
+        resolvePromise({ tokens, stats: ev.stats, tokenEvents });
+      } else {
+        resolvePromise({ tokens, stats: ev.stats, tokenEvents, error: { code: ev.code, message: ev.message } });
+      }
+    };
+    handle = model.generate(Int32Array.from(prompt), p, onEvent);
+    onStart?.(handle);
+  });
+}
+
+describe("native generation loop", () => {
+  let addon: NativeAddon;
+  let model: NativeModel;
+  let ref: Reference;
+
+  beforeAll(async () => {
+    ref = ensureFixture();
+    if (!existsSync(ADDON)) throw new Error(`the addon is not built (${ADDON}); run npm run build:native`);
+    addon = createRequire(import.meta.url)(ADDON) as NativeAddon;
+    model = await addon.loadModel({ path: FIXTURE });
+  });
+
+  afterAll(() => {
+    model?.dispose();
+  });
+
+  it("greedy decoding gives mlx-lm's generate_step tokens", async () => {
+    const r = await run(model, ref.short.prompt, params({ maxTokens: 32 }));
+    expect(r.error).toBeUndefined();
+    expect(r.tokens).toEqual(ref.short.tokens);
+    expect(r.stats.stopReason).toBe("length");
+    expect(r.stats.promptTokens).toBe(ref.short.prompt.length);
+    expect(r.stats.generatedTokens).toBe(32);
+    expect(r.stats.reusedTokens).toBe(0);
+    expect(r.stats.ttftMs).toBeGreaterThan(0);
+    expect(r.stats.generationTps).toBeGreaterThan(0);
+    expect(r.stats.promptTps).toBeGreaterThan(0);
+    expect(r.stats.peakMemory).toBeGreaterThan(0);
+  });
+
+  it("chunked prefill of a long prompt matches mlx-lm with the same step size", async () => {
+    const r = await run(model, ref.long.prompt, params({ maxTokens: 32, prefillStepSize: ref.long.prefill ?? 64 }));
+    expect(r.error).toBeUndefined();
+    expect(r.tokens).toEqual(ref.long.tokens);
+  });
+
+  it("the same seed repeats a sampled run; another seed differs", async () => {
+    const p = params({ maxTokens: 48, temperature: 1.0, seed: 42 });
+    const a = await run(model, ref.short.prompt, p);
+    const b = await run(model, ref.short.prompt, p);
+    const c = await run(model, ref.short.prompt, { ...p, seed: 43 });
+    expect(a.tokens).toHaveLength(48);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(c.tokens).not.toEqual(a.tokens);
+    // Sampling at temperature 1 over 512 ids must leave the greedy path somewhere.
+    expect(a.tokens.slice(0, 32)).not.toEqual(ref.short.tokens);
+  });
+
+  it("unseeded sampled runs differ from each other", async () => {
+    const p = params({ maxTokens: 48, temperature: 1.0 });
+    const a = await run(model, ref.short.prompt, p);
+    const b = await run(model, ref.short.prompt, p);
+    expect(a.tokens).toHaveLength(48);
+    expect(b.tokens).not.toEqual(a.tokens);
+  });
+
+  it("top-k 1 at any temperature is greedy; top-p and min-p filters keep a valid run", async () => {
+    const k1 = await run(model, ref.short.prompt, params({ maxTokens: 32, temperature: 0.8, topK: 1, seed: 7 }));
+    expect(k1.tokens).toEqual(ref.short.tokens);
+    const tiny = await run(model, ref.short.prompt, params({ maxTokens: 32, temperature: 1.0, topP: 1e-6, seed: 7 }));
+    expect(tiny.tokens).toEqual(ref.short.tokens);
+    const minp = await run(model, ref.short.prompt, params({ maxTokens: 32, temperature: 1.0, minP: 0.999999, seed: 9 }));
+    expect(minp.tokens).toEqual(ref.short.tokens);
+    const mixed = await run(model, ref.short.prompt, params({ maxTokens: 32, temperature: 0.7, topP: 0.9, topK: 40, minP: 0.05, seed: 3 }));
+    expect(mixed.tokens).toHaveLength(32);
+    for (const t of mixed.tokens) expect(t >= 0 && t < 512).toBe(true);
+  });
+
+  it("repetition penalty changes a greedy run that repeats itself", async () => {
+    // The reference run repeats tokens (e.g. 303 303 303); a strong penalty must break that.
+    const plain = ref.short.tokens;
+    const penalised = await run(model, ref.short.prompt, params({ maxTokens: 32, repetitionPenalty: 5, repetitionContextSize: 20 }));
+    expect(penalised.tokens).toHaveLength(32);
+    expect(penalised.tokens).not.toEqual(plain);
+    let repeats = 0;
+    for (let i = 1; i < penalised.tokens.length; i++) if (penalised.tokens[i] === penalised.tokens[i - 1]) repeats++;
+    let plainRepeats = 0;
+    for (let i = 1; i < plain.length; i++) if (plain[i] === plain[i - 1]) plainRepeats++;
+    expect(repeats).toBeLessThan(plainRepeats);
+  });
+
+  it("maxTokens is honoured", async () => {
+    for (const n of [1, 2, 5]) {
+      const r = await run(model, ref.short.prompt, params({ maxTokens: n }));
+      expect(r.tokens).toEqual(ref.short.tokens.slice(0, n));
+      expect(r.stats.generatedTokens).toBe(n);
+      expect(r.stats.stopReason).toBe("length");
+    }
+  });
+
+  it("stops at an EOS id without emitting it", async () => {
+    const eos = ref.short.tokens[6];
+    const first = ref.short.tokens.indexOf(eos);
+    const r = await run(model, ref.short.prompt, params({ maxTokens: 32, eosTokenIds: [9999999, eos] }));
+    expect(r.stats.stopReason).toBe("eos");
+    expect(r.tokens).toEqual(ref.short.tokens.slice(0, first));
+    expect(r.stats.generatedTokens).toBe(first + 1);
+  });
+
+  it("cancel during decode stops with 'cancelled' and the next generation is correct", async () => {
+    let cancelledAt = -1;
+    const r = await run(model, ref.short.prompt, params({ maxTokens: 100_000 }), (gen, soFar) => {
+      if (cancelledAt < 0) {
+        cancelledAt = soFar.length;
+        gen.cancel();
+        gen.cancel(); // idempotent
+      }
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stats.stopReason).toBe("cancelled");
+    expect(r.tokens.length).toBeLessThan(100_000);
+    expect(r.tokens.length).toBeGreaterThanOrEqual(cancelledAt);
+    const n = Math.min(32, r.tokens.length);
+    expect(r.tokens.slice(0, n)).toEqual(ref.short.tokens.slice(0, n));
+    const next = await run(model, ref.short.prompt, params({ maxTokens: 32, reusePrefix: true }));
+    expect(next.tokens).toEqual(ref.short.tokens);
+    expect(next.stats.reusedTokens).toBe(ref.short.prompt.length - 1);
+    const cold = await run(model, ref.short.prompt, params({ maxTokens: 32 }));
+    expect(cold.tokens).toEqual(ref.short.tokens);
+  });
+
+  it("cancel during a long prefill stops before the first token, and the cache stays usable", async () => {
+    const prompt = Array.from({ length: 4000 }, (_, i) => (i * 7919 + 13) % 512);
+    const r = await run(model, prompt, params({ maxTokens: 8, prefillStepSize: 16 }), undefined, (gen) => gen.cancel());
+    expect(r.error).toBeUndefined();
+    expect(r.stats.stopReason).toBe("cancelled");
+    expect(r.tokens).toEqual([]);
+    expect(r.stats.generatedTokens).toBe(0);
+    // Whatever prefix the cancelled prefill left in the cache, reuse must still give the cold result.
+    const reused = await run(model, ref.long.prompt, params({ maxTokens: 32, prefillStepSize: 64, reusePrefix: true }));
+    expect(reused.tokens).toEqual(ref.long.tokens);
+  });
+
+  it("prompt-prefix reuse gives the cold run's tokens and reports the reused prefix", async () => {
+    const base = ref.long.prompt;
+    const follow = base.concat(ref.long.tokens.slice(0, 10), [1, 2, 3, 4, 5]);
+    await run(model, base, params({ maxTokens: 32, prefillStepSize: 64 }));
+    const warm = await run(model, follow, params({ maxTokens: 24, prefillStepSize: 64, reusePrefix: true }));
+    model.resetCache();
+    const cold = await run(model, follow, params({ maxTokens: 24, prefillStepSize: 64 }));
+    expect(warm.error).toBeUndefined();
+    expect(cold.stats.reusedTokens).toBe(0);
+    // The first run's cache holds the prompt plus the generated tokens fed back (all but the last one).
+    const cached = base.concat(ref.long.tokens.slice(0, 31));
+    let lcp = 0;
+    while (lcp < cached.length && cached[lcp] === follow[lcp]) lcp++;
+    expect(lcp).toBeGreaterThanOrEqual(base.length + 10);
+    expect(warm.stats.reusedTokens).toBe(lcp);
+    expect(warm.tokens).toEqual(cold.tokens);
+    expect(warm.stats.promptTokens).toBe(follow.length);
+  });
+
+  it("a second generate while one runs is refused with E_BAD_ARGUMENT", async () => {
+    const first = run(model, ref.short.prompt, params({ maxTokens: 64 }));
+    let code: string | undefined;
+    try {
+      model.generate(Int32Array.from(ref.short.prompt), params({}), () => undefined);
+    } catch (e) {
+      code = (e as { code?: string }).code;
+    }
+    expect(code).toBe("E_BAD_ARGUMENT");
+    const r = await first;
+    expect(r.tokens).toHaveLength(64);
+    expect(r.tokens.slice(0, 32)).toEqual(ref.short.tokens);
+  });
+
+  it("rejects bad arguments with E_BAD_ARGUMENT", () => {
+    const bad: Array<[unknown, unknown]> = [
+      [new Int32Array([]), params({})],
+      [Int32Array.from([1, 2, 100000]), params({})],
+      [[1, 2, 3], params({})],
+      [Int32Array.from([1, 2]), params({ maxTokens: 0 })],
+      [Int32Array.from([1, 2]), params({ temperature: -1 })],
+      [Int32Array.from([1, 2]), params({ topP: 0 })],
+    ];
+    for (const [prompt, p] of bad) {
+      let code: string | undefined;
+      try {
+        (model.generate as (a: unknown, b: unknown, c: unknown) => unknown)(prompt, p, () => undefined);
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      expect(code).toBe("E_BAD_ARGUMENT");
+    }
+  });
+
+  it("batches tokens into fewer events when the JS thread is busy", async () => {
+    const r = await run(model, ref.short.prompt, params({ maxTokens: 200 }), () => {
+      const until = Date.now() + 20;
+      while (Date.now() < until) {
+        /* keep the JS thread busy so ids pile up */
+      }
+    });
+    expect(r.tokens).toHaveLength(200);
+    expect(r.tokens.slice(0, 32)).toEqual(ref.short.tokens);
+    expect(r.tokenEvents).toBeLessThan(200);
+  });
+});

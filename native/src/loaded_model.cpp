@@ -1,0 +1,187 @@
+#include "loaded_model.h"
+
+#include <filesystem>
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "errors.h"
+
+namespace fs = std::filesystem;
+
+namespace mlxts {
+
+std::mutex& mlx_job_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+namespace {
+
+bool is_gguf(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  if (fs::path(path).extension() == ".gguf") return true;
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {};
+  f.read(magic, 4);
+  return std::string(magic, 4) == "GGUF";
+}
+
+size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
+  if (dtype && mx::issubdtype(a.dtype(), mx::floating)) return a.size() * mx::size_of(*dtype);
+  return a.nbytes();
+}
+
+}  // namespace
+
+std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
+  std::error_code ec;
+  if (opts.path.empty() || !fs::exists(opts.path, ec))
+    fail("E_MODEL_NOT_FOUND", "\"" + opts.path + "\" does not exist. Pass a model directory (config.json + *.safetensors) or a .gguf file.");
+  const bool gguf = is_gguf(opts.path);
+  LoadResult r = gguf ? load_gguf_file(opts.path) : load_safetensors_dir(opts.path);
+  const std::string cfg_source = gguf ? opts.path + " (GGUF metadata)" : (fs::path(opts.path) / "config.json").string();
+  ModelConfig cfg = parse_config(r.config, cfg_source);
+
+  // mlx-lm's sanitize: precomputed rotary tables are unused; a tied head has no lm_head.
+  std::erase_if(r.weights, [&](const auto& kv) {
+    return kv.first.find("rotary_emb.inv_freq") != std::string::npos || (cfg.tie_word_embeddings && kv.first.rfind("lm_head.", 0) == 0);
+  });
+
+  // GGUF keeps norms in float32 and scales in float16; float16 throughout matches what mlx-lm would compute.
+  std::optional<mx::Dtype> cast = opts.dtype;
+  if (!cast && gguf) cast = mx::float16;
+  size_t bytes = 0;
+  for (const auto& [k, v] : r.weights) bytes += nbytes_as(v, cast);
+  const size_t limit = mx::get_memory_limit();
+  const size_t active = mx::get_active_memory();
+  if (active + bytes > limit)
+    fail("E_MEMORY_LIMIT", "loading " + r.source + " needs " + std::to_string(bytes) + " bytes of weights, but " + std::to_string(active) +
+                               " are in use and the MLX memory limit is " + std::to_string(limit) +
+                               ". Unload a model, quantize, or raise the limit with setMemoryLimit.");
+  if (cast)
+    for (auto& [k, v] : r.weights)
+      if (mx::issubdtype(v.dtype(), mx::floating) && v.dtype() != *cast) v = mx::astype(v, *cast);
+
+  WeightStore store(std::move(r.weights), r.source);
+  auto model = build_model(cfg, store);
+  try {
+    mx::eval(model->arrays());
+  } catch (const std::exception& e) {
+    model->release();
+    throw classify_exception(e, "materialising the weights of " + r.source);
+  }
+
+  auto lm = std::make_shared<LoadedModel>();
+  lm->model_ = model;
+  lm->config_ = std::move(cfg);
+  lm->gguf_ = std::move(r.gguf);
+  lm->slot_ = std::make_shared<ModelSlot>();
+  lm->slot_->model = model;
+  lm->slot_->cache = model->make_cache();
+  return lm;
+}
+
+void LoadedModel::check_usable() const {
+  if (disposed_) fail("E_BAD_ARGUMENT", "this model was disposed; load it again to use it.");
+}
+
+size_t LoadedModel::weight_bytes() const {
+  if (disposed_) return 0;
+  size_t n = 0;
+  for (const auto& [k, v] : model_->export_weights()) n += v.nbytes();
+  return n;
+}
+
+size_t LoadedModel::num_parameters() const {
+  if (disposed_) return 0;
+  // As mlx-lm's get_total_parameters: quantized layers count their unpacked size.
+  size_t n = 0;
+  auto weights = model_->export_weights();
+  std::set<std::string> counted;
+  for (auto& [name, l] : model_->linears()) {
+    n += static_cast<size_t>(l->out_dims) * l->in_dims + (l->bias ? l->bias->size() : 0);
+    for (const char* s : {".weight", ".scales", ".biases", ".bias"}) counted.insert(name + s);
+  }
+  for (const auto& [k, v] : weights)
+    if (!counted.count(k)) n += v.size();
+  return n;
+}
+
+std::optional<QuantSpec> LoadedModel::quantization() const {
+  if (disposed_) return std::nullopt;
+  std::map<std::tuple<int, int, std::string>, int> counts;
+  for (auto& [name, l] : model_->linears())
+    if (l->quant) counts[{l->quant->group_size, l->quant->bits, l->quant->mode}]++;
+  if (counts.empty()) return std::nullopt;
+  auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  return QuantSpec{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
+}
+
+Json LoadedModel::current_config() const {
+  Json c = config_.raw.clone();
+  c.erase("quantization");
+  c.erase("quantization_config");
+  auto q = quantization();
+  if (q) {
+    auto spec_json = [](const QuantSpec& s) {
+      return Json(Json::Object{{"group_size", Json(s.group_size)}, {"bits", Json(s.bits)}, {"mode", Json(s.mode)}});
+    };
+    Json qj = spec_json(*q);
+    // Layers that differ from the common spec get a per-module entry, as mlx-lm writes for mixed quantization.
+    for (auto& [name, l] : const_cast<DecoderModel&>(*model_).linears()) {
+      if (l->quant && !(*l->quant == *q)) qj.set(name, spec_json(*l->quant));
+      if (!l->quant) qj.set(name, Json(false));
+    }
+    c.set("quantization", qj);
+    c.set("quantization_config", qj.clone());
+  }
+  return c;
+}
+
+std::string LoadedModel::dtype() const {
+  if (disposed_) return "";
+  auto w = model_->export_weights();
+  auto it = w.find("model.norm.weight");
+  return it != w.end() ? dtype_name(it->second.dtype()) : dtype_name(model_->compute_dtype());
+}
+
+std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens) {
+  std::lock_guard lock(op_mu_);
+  check_usable();
+  if (tokens.empty()) fail("E_BAD_ARGUMENT", "logits() needs at least one token.");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= model_->vocab_size())
+      fail("E_BAD_ARGUMENT", "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(model_->vocab_size()) + ").");
+  try {
+    mx::array ids(tokens.data(), mx::Shape{1, static_cast<int>(tokens.size())}, mx::int32);
+    Cache cache = model_->make_cache();
+    auto out = model_->forward(ids, cache);
+    const int T = out.shape(1);
+    const int V = out.shape(2);
+    auto last = mx::astype(mx::reshape(mx::slice(out, {0, T - 1, 0}, {1, T, V}), {V}), mx::float32);
+    mx::eval(last);
+    const float* p = last.data<float>();
+    return std::vector<float>(p, p + V);
+  } catch (const std::exception& e) {
+    throw classify_exception(e, "computing logits");
+  }
+}
+
+void LoadedModel::dispose() {
+  std::lock_guard lock(op_mu_);
+  if (disposed_) return;
+  if (slot_->busy.load()) fail("E_BAD_ARGUMENT", "a generation is running on this model; cancel it and wait for its \"done\" event before dispose().");
+  disposed_ = true;
+  {
+    std::lock_guard slot_lock(slot_->mu);
+    slot_->cache.clear();
+    slot_->cached_tokens.clear();
+  }
+  model_->release();
+}
+
+}  // namespace mlxts

@@ -1,0 +1,129 @@
+// The one vm context every cell runs in, with Node's globals forwarded and the cell-aware pieces
+// (console, process.stdout/stderr, timers) routed through the current cell's state.
+import { Console } from "node:console";
+import { Writable } from "node:stream";
+import vm from "node:vm";
+import type { CellState } from "./cell-state.js";
+import { cellStorage } from "./cell-state.js";
+import type { DeclKind } from "./transform.js";
+
+/** Globals of the main realm that cells see as they are. Typed arrays and ArrayBuffer come from the main
+ * realm too, so buffers from the engine and from cells share one set of constructors (instanceof works). */
+const FORWARDED = [
+  "Buffer", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "fetch", "Request", "Response", "Headers",
+  "FormData", "Blob", "File", "structuredClone", "AbortController", "AbortSignal", "Event", "EventTarget",
+  "CustomEvent", "atob", "btoa", "performance", "crypto", "MessageChannel", "MessagePort", "BroadcastChannel",
+  "ReadableStream", "WritableStream", "TransformStream", "TextEncoderStream", "TextDecoderStream",
+  "CompressionStream", "DecompressionStream", "WebAssembly", "queueMicrotask",
+  "ArrayBuffer", "SharedArrayBuffer", "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
+  "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+  "Atomics", "DOMException",
+] as const;
+
+export interface ContextHooks {
+  /** the state of the cell whose code is running, or of the latest cell when none is */
+  current(): CellState | undefined;
+  /** fallback output when no cell has run yet */
+  report(err: unknown, state: CellState | undefined): void;
+  import(spec: unknown): Promise<Record<string, unknown>>;
+  require(spec: string): unknown;
+  importMetaUrl: string;
+}
+
+export interface CellContext {
+  context: vm.Context;
+  /** the context's global object as seen from outside */
+  global: Record<string, unknown>;
+}
+
+export function createCellContext(hooks: ContextHooks): CellContext {
+  const sandbox: Record<string, unknown> = {};
+  const g = globalThis as unknown as Record<string, unknown>;
+  for (const k of FORWARDED) if (g[k] !== undefined) sandbox[k] = g[k];
+
+  const route = (name: "stdout" | "stderr", text: string): void => {
+    const st = cellStorage.getStore() ?? hooks.current();
+    if (st) st.sink.stream(name, text);
+    else (name === "stdout" ? process.stdout : process.stderr).write(text);
+  };
+  const stream = (name: "stdout" | "stderr"): Writable & { isTTY: boolean; columns: number } =>
+    Object.assign(new Writable({
+      decodeStrings: false,
+      write(chunk: string | Buffer, _enc, cb) { route(name, typeof chunk === "string" ? chunk : chunk.toString("utf8")); cb(); },
+    }), { isTTY: false, columns: 100 });
+  const out = stream("stdout");
+  const err = stream("stderr");
+  // The streams' write callbacks complete synchronously, so nothing is buffered and each write runs in
+  // the caller's async context (the cell that logged).
+  sandbox.console = new Console({ stdout: out, stderr: err, colorMode: false });
+  sandbox.process = new Proxy(process, {
+    get(target, p) {
+      if (p === "stdout") return out;
+      if (p === "stderr") return err;
+      const v = Reflect.get(target, p, target) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+
+  // Errors thrown by timer callbacks are reported to the scheduling cell instead of crashing the kernel.
+  const guard = <A extends unknown[]>(cb: unknown): ((...a: A) => void) => {
+    if (typeof cb !== "function") throw new TypeError(`The "callback" argument must be a function, got ${typeof cb}`);
+    return (...a: A) => {
+      try {
+        const r = (cb as (...x: A) => unknown)(...a);
+        if (r && typeof (r as Promise<unknown>).then === "function") {
+          (r as Promise<unknown>).then(undefined, (e: unknown) => hooks.report(e, cellStorage.getStore() ?? hooks.current()));
+        }
+      } catch (e) {
+        hooks.report(e, cellStorage.getStore() ?? hooks.current());
+      }
+    };
+  };
+  sandbox.setTimeout = (cb: unknown, ms?: number, ...a: unknown[]) => setTimeout(guard(cb), ms, ...a);
+  sandbox.setInterval = (cb: unknown, ms?: number, ...a: unknown[]) => setInterval(guard(cb), ms, ...a);
+  sandbox.setImmediate = (cb: unknown, ...a: unknown[]) => setImmediate(guard(cb), ...a);
+  sandbox.clearTimeout = clearTimeout;
+  sandbox.clearInterval = clearInterval;
+  sandbox.clearImmediate = clearImmediate;
+  sandbox.require = hooks.require;
+
+  const context = vm.createContext(sandbox, { name: "mlx-ts cells" });
+  const global = vm.runInContext("globalThis", context) as Record<string, unknown>;
+  global.global = global;
+
+  // Declarations must be defined from inside the context so read-only (const) globals behave as in strict code.
+  const define = vm.runInContext(
+    `(function (name, value, readonly) {
+       Object.defineProperty(globalThis, name, { value, writable: !readonly, configurable: true, enumerable: true });
+     })`,
+    context,
+  ) as (name: string, value: unknown, readonly: boolean) => void;
+
+  const helpers = {
+    decl(name: string, value: unknown, kind: DeclKind): void {
+      define(name, value, kind === "const" || kind === "import");
+    },
+    import: (spec: unknown) => hooks.import(spec),
+    bindImport(ns: Record<string, unknown>, b: { default?: string; namespace?: string; named?: [string, string][] }): void {
+      const dflt = "default" in ns ? ns.default : ns;
+      if (b.default) define(b.default, dflt, true);
+      if (b.namespace) define(b.namespace, ns, true);
+      for (const [from, to] of b.named ?? []) {
+        // CommonJS modules may only expose names through their default export
+        if (from in ns) define(to, ns[from], true);
+        else if (dflt !== null && (typeof dflt === "object" || typeof dflt === "function") && from in dflt) {
+          define(to, (dflt as Record<string, unknown>)[from], true);
+        }
+        // absent: a type-only name imported without `type`; it has no value to bind
+      }
+    },
+    importMeta: { url: hooks.importMetaUrl },
+  };
+  Object.defineProperty(global, "__mlxts", { value: helpers, enumerable: false, writable: false, configurable: false });
+  return { context, global };
+}
+
+/** Defines a global visible to cells (writable, so a cell can replace it). */
+export function defineGlobal(c: CellContext, name: string, value: unknown): void {
+  Object.defineProperty(c.global, name, { value, writable: true, configurable: true, enumerable: false });
+}

@@ -1,0 +1,63 @@
+// Types of the globals every cell sees, for completion and inspect. Written as a module with exported
+// interfaces so that compiling the project itself is not affected; the language service adds the
+// `declare var` lines that bind them (see language-service.ts).
+import type { Engine, GenerateOptions, GenerationResult, GenerationStream, ChatMessage, LoadOptions, LoadedModel } from "../engine/types.js";
+
+export interface CellDisplayHandle {
+  readonly id: string;
+  /** Replaces this output in place (update_display_data). */
+  update(obj: unknown, opts?: { raw?: boolean }): Promise<void>;
+  /** Empties this output. */
+  clear(): Promise<void>;
+}
+
+export interface CellDisplayOptions {
+  /** display_id to use */
+  id?: string;
+  metadata?: Record<string, unknown>;
+  /** the object is already a mime bundle ({ "text/html": ... }) */
+  raw?: boolean;
+  /** update the display with `id` instead of adding one */
+  update?: boolean;
+}
+
+export interface CellDisplay {
+  /** Shows a value richly (its Symbol.for("Jupyter.display") bundle, a table for rows, else text). Returns a handle to update it. */
+  (obj: unknown, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows HTML. */
+  html(html: string, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows Markdown. */
+  markdown(md: string, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows an SVG image. */
+  svg(svg: string, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows a PNG image (bytes or base64). */
+  png(data: string | Uint8Array | ArrayBuffer, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows a JPEG image (bytes or base64). */
+  jpeg(data: string | Uint8Array | ArrayBuffer, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows JSON as a tree. */
+  json(value: unknown, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows a Vega-Lite v5 chart. */
+  vegalite(spec: Record<string, unknown>, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows LaTeX. */
+  latex(tex: string, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Shows plain text. */
+  text(text: string, opts?: CellDisplayOptions): CellDisplayHandle;
+  /** Replaces the output with this display id. */
+  update(id: string, obj: unknown, opts?: { raw?: boolean }): Promise<void>;
+}
+
+/** The `session` global: the loaded models and the engine of this kernel. */
+export interface CellSession {
+  /** Models loaded in this session, by name. Empty until the engine is loaded. */
+  readonly models: ReadonlyMap<string, LoadedModel>;
+  /** The MLX engine, loaded on first use. */
+  readonly engine: Promise<Engine>;
+  /** Loads a model: an alias ("smollm2"), a local directory, a .gguf file, or an HF id in the HF cache. */
+  load(idOrPath: string, opts?: LoadOptions): Promise<LoadedModel>;
+  /** Generates with the most recently loaded model (or `opts.model`). */
+  generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): Promise<GenerationResult>;
+  /** Streams tokens from the most recently loaded model (or `opts.model`). */
+  stream(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): GenerationStream;
+  /** Execution count of the running cell. */
+  readonly executionCount: number;
+}

@@ -1,0 +1,83 @@
+// Interrupts. Three cases, three mechanisms:
+// 1. the cell's synchronous start runs inside runInContext({ breakOnSigint: true }): SIGINT stops it there;
+// 2. the cell waits (await): interrupt() rejects the pending race and aborts the cell's signal;
+// 3. the cell spins in synchronous code AFTER an await: that code runs from the microtask queue, outside
+//    runInContext, and a JS SIGINT handler on the main thread never gets to run. For this a watchdog worker
+//    sits in a breakOnSigint-guarded Atomics.wait (so Node's SIGINT watchdog wakes it), tells the main
+//    thread, and if the main thread does not answer while a cell runs, it stops the main thread's
+//    JavaScript with the inspector's Runtime.terminateExecution (connectToMainThread). V8 cancels the
+//    termination when the outermost call returns, so the event loop, the context and its variables survive;
+//    the terminated cell's promise never settles, which the session's race with interrupt() handles.
+import { Worker } from "node:worker_threads";
+
+export class InterruptError extends Error {
+  constructor() {
+    super("the cell was interrupted (Stop / Ctrl-C). Variables and loaded models are kept; run the next cell as usual.");
+    this.name = "InterruptError";
+  }
+}
+
+/** true for the error vm throws when breakOnSigint stopped a script */
+export function isVmInterrupt(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+}
+
+// Shared slots: [0] 1 while cell code may run on the main thread; [1] acknowledgements from the main
+// thread; [2] the word the worker sleeps on (set to 1 to make it exit).
+const RUNNING = 0, ACK = 1, SLEEP = 2;
+const ACK_TIMEOUT_MS = 150;
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const vm = require("node:vm");
+const inspector = require("node:inspector");
+const shared = new Int32Array(workerData.buffer);
+const ctx = vm.createContext({ Atomics, shared });
+const sleep = new vm.Script("Atomics.wait(shared, ${SLEEP}, 0)");
+function terminateMain() {
+  const s = new inspector.Session();
+  try {
+    s.connectToMainThread();
+    s.post("Runtime.terminateExecution", () => { try { s.disconnect(); } catch {} parentPort.postMessage("terminated"); });
+  } catch (e) { try { s.disconnect(); } catch {} parentPort.postMessage("terminate-failed:" + e.message); }
+}
+while (Atomics.load(shared, ${SLEEP}) === 0) {
+  try { sleep.runInContext(ctx, { breakOnSigint: true }); }
+  catch (e) {
+    if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
+    const ack = Atomics.load(shared, ${ACK});
+    parentPort.postMessage("sigint");
+    Atomics.wait(shared, ${ACK}, ack, ${ACK_TIMEOUT_MS});
+    if (Atomics.load(shared, ${ACK}) === ack && Atomics.load(shared, ${RUNNING}) === 1) terminateMain();
+  }
+}
+`;
+
+export class SigintWatchdog {
+  private readonly shared = new Int32Array(new SharedArrayBuffer(12));
+  private readonly worker: Worker;
+
+  /** `onSigint` runs on the main thread for every SIGINT (after a termination too). */
+  constructor(onSigint: () => void) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer: this.shared.buffer } });
+    this.worker.unref();
+    this.worker.on("message", (m: string) => {
+      if (m === "sigint") {
+        Atomics.add(this.shared, ACK, 1);
+        Atomics.notify(this.shared, ACK);
+      }
+      onSigint();
+    });
+    this.worker.on("error", () => undefined);
+  }
+
+  setRunning(running: boolean): void {
+    Atomics.store(this.shared, RUNNING, running ? 1 : 0);
+  }
+
+  async stop(): Promise<void> {
+    Atomics.store(this.shared, SLEEP, 1);
+    Atomics.notify(this.shared, SLEEP);
+    await this.worker.terminate();
+  }
+}

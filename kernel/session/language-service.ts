@@ -1,0 +1,151 @@
+// Type-aware completion and inspect. A TypeScript LanguageService sees one virtual module: the
+// declarations of all earlier cells (a later declaration of a name replaces the earlier one, as at run
+// time), then the current cell. Globals (display, session, mx, ...) come from an ambient file built from
+// globals.d.ts, Node's types from @types/node. Only the cell file changes between calls, so the program is
+// rebuilt incrementally.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+import { blankMagicLines } from "./is-complete.js";
+import { declaredNames, isTypeOnly } from "./transform.js";
+
+interface KeptStatement { names: string[]; text: string }
+
+export interface Completion { name: string; kind: string; sortText: string }
+
+export interface QuickInfo { signature: string; documentation: string; tags: string[]; start: number; length: number }
+
+export class CellLanguageService {
+  private readonly cellFile: string;
+  private readonly globalsFile: string;
+  private readonly globalsText: string;
+  private kept: KeptStatement[] = [];
+  private text = "";
+  private version = 0;
+  private prefixLength = 0;
+  private readonly service: ts.LanguageService;
+  private readonly options: ts.CompilerOptions;
+
+  constructor(cwd: string, private readonly root: string) {
+    this.cellFile = join(cwd, "__mlx_ts_cells__.ts");
+    this.globalsFile = join(cwd, "__mlx_ts_globals__.d.ts");
+    const globalsModule = join(root, "kernel", "session", "globals.js").replace(/\\/g, "/");
+    this.globalsText = existsSync(join(root, "kernel", "session", "globals.d.ts"))
+      ? [
+        `declare var display: import("${globalsModule}").CellDisplay;`,
+        `declare var session: import("${globalsModule}").CellSession;`,
+        `/** MLX arrays (when the engine provides them). */`,
+        `declare var mx: any;`,
+        `/** Clears the cell's output; with wait, when the next output arrives. */`,
+        `declare function clearOutput(opts?: { wait?: boolean }): void;`,
+        `/** Asks the front end for a line of input. */`,
+        `declare function input(prompt?: string, opts?: { password?: boolean }): Promise<string>;`,
+        `/** Asks the front end for a line of input (async, unlike the browser's). */`,
+        `declare function prompt(message?: string): Promise<string>;`,
+      ].join("\n")
+      : "declare var display: any; declare var session: any; declare var mx: any;";
+    this.options = {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      moduleDetection: ts.ModuleDetectionKind.Force,
+      lib: ["lib.es2023.d.ts"],
+      types: ["node"],
+      typeRoots: [join(root, "node_modules", "@types")],
+      strict: true,
+      allowJs: true,
+      esModuleInterop: true,
+      skipLibCheck: true,
+      noEmit: true,
+      allowImportingTsExtensions: true,
+    };
+    const snapshots = new Map<string, { mtime: number; snap: ts.IScriptSnapshot }>();
+    const resolveFrom = (name: string, containing: string, options: ts.CompilerOptions): ts.ResolvedModuleFull | undefined =>
+      ts.resolveModuleName(name, containing, options, ts.sys).resolvedModule;
+    const host: ts.LanguageServiceHost = {
+      getCompilationSettings: () => this.options,
+      getScriptFileNames: () => [this.globalsFile, this.cellFile],
+      getScriptVersion: (f) => (f === this.cellFile ? String(this.version) : "0"),
+      getScriptSnapshot: (f) => {
+        if (f === this.cellFile) return ts.ScriptSnapshot.fromString(this.text);
+        if (f === this.globalsFile) return ts.ScriptSnapshot.fromString(this.globalsText);
+        const cached = snapshots.get(f);
+        if (cached) return cached.snap;
+        const content = ts.sys.readFile(f);
+        if (content === undefined) return undefined;
+        const snap = ts.ScriptSnapshot.fromString(content);
+        snapshots.set(f, { mtime: 0, snap });
+        return snap;
+      },
+      getCurrentDirectory: () => cwd,
+      getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+      fileExists: (f) => f === this.cellFile || f === this.globalsFile || ts.sys.fileExists(f),
+      readFile: (f) => (f === this.cellFile ? this.text : f === this.globalsFile ? this.globalsText : ts.sys.readFile(f)),
+      readDirectory: ts.sys.readDirectory,
+      directoryExists: ts.sys.directoryExists,
+      getDirectories: ts.sys.getDirectories,
+      // the notebook's folder first, then this repository's node_modules (what cells can import at run time)
+      resolveModuleNames: (names, containing, _reused, _redirect, options) => names.map((n) =>
+        resolveFrom(n, containing, options) ??
+        (containing === this.cellFile ? resolveFrom(n, join(this.root, "__cell__.ts"), options) : undefined)),
+    };
+    this.service = ts.createLanguageService(host, ts.createDocumentRegistry());
+  }
+
+  /** Keeps the declarations of a cell that ran, for later cells' completions. */
+  addCell(code: string): void {
+    const sf = ts.createSourceFile("cell.ts", blankMagicLines(code), ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    for (const s of sf.statements) {
+      const names = declaredNames(s);
+      const isImport = ts.isImportDeclaration(s) || ts.isImportEqualsDeclaration(s);
+      if (!names.length && !isImport) continue;
+      if (!isImport && !names.length && !isTypeOnly(s)) continue;
+      // strip `export` so the virtual module's own exports do not matter
+      const text = s.getFullText(sf).replace(/^(\s*(?:\/\*[\s\S]*?\*\/|\/\/[^\n]*\n|\s)*)export\s+(default\s+)?/, "$1");
+      if (names.length) this.kept = this.kept.filter((k) => !k.names.some((n) => names.includes(n)));
+      this.kept.push({ names, text });
+    }
+  }
+
+  private setCurrent(code: string): void {
+    const current = blankMagicLines(code);
+    const sf = ts.createSourceFile("cell.ts", current, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+    const redeclared = new Set(sf.statements.flatMap(declaredNames));
+    const prefix = this.kept.filter((k) => !k.names.some((n) => redeclared.has(n))).map((k) => k.text).join("\n") + "\n";
+    this.prefixLength = prefix.length;
+    this.text = prefix + current;
+    this.version++;
+  }
+
+  /** Completions at a UTF-16 offset of `code`. */
+  complete(code: string, offset: number): Completion[] {
+    this.setCurrent(code);
+    const r = this.service.getCompletionsAtPosition(this.cellFile, this.prefixLength + offset, {
+      includeCompletionsWithInsertText: true,
+      includeCompletionsForModuleExports: false,
+    });
+    if (!r) return [];
+    return r.entries.map((e) => ({ name: e.name, kind: e.kind, sortText: e.sortText }));
+  }
+
+  /** Quick info (signature and JSDoc) at a UTF-16 offset of `code`; start is relative to `code`. */
+  quickInfo(code: string, offset: number): QuickInfo | undefined {
+    this.setCurrent(code);
+    const pos = this.prefixLength + offset;
+    const info = this.service.getQuickInfoAtPosition(this.cellFile, pos) ??
+      (offset > 0 ? this.service.getQuickInfoAtPosition(this.cellFile, pos - 1) : undefined);
+    if (!info) return undefined;
+    return {
+      signature: ts.displayPartsToString(info.displayParts),
+      documentation: ts.displayPartsToString(info.documentation),
+      tags: (info.tags ?? []).map((t) => `@${t.name}${t.text ? " " + ts.displayPartsToString(t.text) : ""}`),
+      start: info.textSpan.start - this.prefixLength,
+      length: info.textSpan.length,
+    };
+  }
+
+  /** Parses the standard library and @types/node once, so the first completion a user asks for is quick. */
+  warm(): void {
+    this.complete("", 0);
+  }
+}

@@ -1,0 +1,416 @@
+// The Session: runs cells in one persistent vm context and answers completion, inspect, is_complete and
+// history for any front end. Front ends only see SessionApi and give an OutputSink per execution.
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import vm from "node:vm";
+import { createDisplay, isDisplayHandle, type DisplayFunction } from "../display/display.js";
+import { plainText, toMimeBundle } from "../display/mime.js";
+import { closeMagicNames, findMagic, listMagics, type MagicContext } from "../magics/index.js";
+import { cellStorage, type CellState } from "./cell-state.js";
+import { splitCell, type Segment } from "./cell-parse.js";
+import { codePointToUtf16, utf16ToCodePoint } from "./code-points.js";
+import { createCellContext, defineGlobal, type CellContext } from "./context.js";
+import { defaultHistoryFile, HistoryStore } from "./history.js";
+import { InterruptError, isVmInterrupt, SigintWatchdog } from "./interrupt.js";
+import { isComplete } from "./is-complete.js";
+import { CellLanguageService } from "./language-service.js";
+import { CellModules, repoRoot } from "./modules.js";
+import { EngineHolder, type EngineSource } from "./session-global.js";
+import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
+import { preferObjectLiteral, transformCell } from "./transform.js";
+import type {
+  CompleteReply, ExecuteOutcome, ExecuteRequest, HistoryEntry, HistoryQuery, InspectReply, IsCompleteReply, MimeBundle, OutputSink, SessionApi,
+} from "./types.js";
+
+export interface SessionOptions {
+  /** an Engine, or a loader; default: import kernel/engine on first use */
+  engine?: EngineSource;
+  /** JSON-lines history; default ~/.local/share/mlx-ts/history.jsonl */
+  historyFile?: string;
+  /** folder cells resolve relative imports and node_modules from; default process.cwd() */
+  cwd?: string;
+  /** listen for SIGINT (and run the watchdog that breaks sync loops after an await); default true */
+  handleSigint?: boolean;
+  /** report unhandled rejections / uncaught exceptions to the cell instead of dying; default true */
+  catchProcessErrors?: boolean;
+}
+
+const ID_CHAR = /[\p{ID_Continue}$\u200c\u200d]/u;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+type Done = { value: unknown } | undefined;
+
+export class Session implements SessionApi {
+  private count = 0;
+  private scriptId = 0;
+  private readonly cells: CellContext;
+  private readonly scripts = new CellScripts();
+  private readonly historyStore: HistoryStore;
+  private readonly modules: CellModules;
+  private readonly ls: CellLanguageService;
+  private readonly engine: EngineHolder;
+  private readonly displayFn: DisplayFunction;
+  private running: (CellState & { reject?: (e: unknown) => void }) | undefined;
+  private last: CellState | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private watchdog: SigintWatchdog | undefined;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(opts: SessionOptions = {}) {
+    const cwd = opts.cwd ?? process.cwd();
+    const root = repoRoot();
+    this.historyStore = new HistoryStore(opts.historyFile ?? defaultHistoryFile());
+    this.modules = new CellModules(cwd, root);
+    this.ls = new CellLanguageService(cwd, root);
+    this.engine = new EngineHolder(opts.engine);
+    this.cells = createCellContext({
+      current: () => this.running ?? this.last,
+      report: (err, st) => this.reportBackground(err, st),
+      import: (spec) => this.modules.import(spec),
+      require: this.modules.require,
+      importMetaUrl: pathToFileURL(join(cwd, "cell.ts")).href,
+    });
+    const currentState = (): CellState | undefined => cellStorage.getStore() ?? this.running ?? this.last;
+    this.displayFn = createDisplay(
+      () => currentState()?.sink ?? consoleSink,
+      (p) => {
+        const st = currentState();
+        if (!st) return;
+        st.pending.add(p);
+        void p.finally(() => st.pending.delete(p)).catch(() => undefined);
+      },
+    );
+    defineGlobal(this.cells, "display", this.displayFn);
+    defineGlobal(this.cells, "clearOutput", (o?: { wait?: boolean }) => (currentState()?.sink ?? consoleSink).clearOutput(o?.wait ?? false));
+    const input = (prompt?: string, o?: { password?: boolean }): Promise<string> =>
+      (currentState()?.sink ?? consoleSink).input(prompt ?? "", o?.password ?? false);
+    defineGlobal(this.cells, "input", input);
+    defineGlobal(this.cells, "prompt", (message?: string) => input(message));
+    defineGlobal(this.cells, "session", this.engine.cellSession(() => this.count));
+    Object.defineProperty(this.cells.global, "mx", {
+      // the engine may offer MLX arrays to cells; without a loaded engine there is no `mx`
+      get: () => (this.engine.loaded as unknown as { mx?: unknown } | undefined)?.mx,
+      configurable: true,
+      enumerable: false,
+    });
+
+    if (opts.handleSigint ?? true) {
+      const onSigint = (): void => this.interrupt();
+      process.on("SIGINT", onSigint);
+      this.cleanups.push(() => process.off("SIGINT", onSigint));
+      try {
+        this.watchdog = new SigintWatchdog(onSigint);
+      } catch {
+        this.watchdog = undefined; // no workers/inspector: sync loops after an await cannot be broken
+      }
+    }
+    if (opts.catchProcessErrors ?? true) {
+      const onRejection = (reason: unknown): void => this.reportBackground(reason, this.running ?? this.last);
+      const onException = (err: unknown): void => this.reportBackground(err, this.running ?? this.last);
+      process.on("unhandledRejection", onRejection);
+      process.on("uncaughtException", onException);
+      this.cleanups.push(() => {
+        process.off("unhandledRejection", onRejection);
+        process.off("uncaughtException", onException);
+      });
+    }
+  }
+
+  get executionCount(): number {
+    return this.count;
+  }
+
+  /** The context's global object (variables of cells), for front ends and tests. */
+  get globals(): Record<string, unknown> {
+    return this.cells.global;
+  }
+
+  /** Parses lib and @types/node ahead of the first completion. */
+  warmLanguageService(): void {
+    this.ls.warm();
+  }
+
+  execute(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
+    const run = this.queue.then(() => this.executeNow(req, sink));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async executeNow(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
+    const counted = req.storeHistory && !req.silent;
+    if (counted) {
+      this.count++;
+      this.historyStore.append(this.count, req.code);
+    }
+    const executionCount = this.count;
+    const state: CellState = {
+      sink, label: counted ? String(executionCount) : "*", executionCount, controller: new AbortController(), pending: new Set(),
+    };
+    this.last = state;
+    let result: MimeBundle | undefined;
+    try {
+      let value: Done;
+      for (const seg of splitCell(req.code)) value = await this.runSegment(seg, state);
+      if (value && value.value !== undefined && !req.silent && !isDisplayHandle(value.value)) result = await toMimeBundle(value.value);
+      await Promise.allSettled([...state.pending]);
+      return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
+    } catch (err) {
+      await Promise.allSettled([...state.pending]);
+      const rep = this.describe(err);
+      return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
+    } finally {
+      this.running = undefined;
+      this.watchdog?.setRunning(false);
+    }
+  }
+
+  private describe(err: unknown): ErrorReport {
+    if (err instanceof SyntaxReport) return err.report;
+    if (isVmInterrupt(err)) err = new InterruptError();
+    const rep = reportError(err, this.scripts);
+    // assigning to a cell's const is a TypeError on the global object; say it the way TypeScript users expect
+    const m = /^Cannot assign to read only property '(.+)' of object '\[object Object\]'$/.exec(rep.evalue);
+    if (m && Object.getOwnPropertyDescriptor(this.cells.global, m[1]!)?.writable === false) {
+      rep.evalue = `Assignment to constant variable '${m[1]}' (declared with const or imported in a cell). Declare it again with let to change it.`;
+      rep.traceback[0] = `\u001b[31m${rep.ename}\u001b[0m: ${rep.evalue}`;
+    }
+    return rep;
+  }
+
+  private async runSegment(seg: Segment, state: CellState): Promise<Done> {
+    if (seg.kind !== "code") return this.runMagic(seg, state);
+    const code = preferObjectLiteral(seg.code);
+    const id = ++this.scriptId;
+    const t = transformCell(code, `cell-${id}.ts`);
+    if (t.diagnostics.length) throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, t.diagnostics[0]!));
+    const file = `mlx-ts-cell-${id}.js`;
+    this.scripts.add(file, state.label, t.sourceMap, seg.code, t.js);
+    let script: vm.Script;
+    try {
+      script = new vm.Script(t.js, { filename: file });
+    } catch (e) {
+      throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
+    }
+    const interrupted = new Promise<never>((_, reject) => {
+      this.running = Object.assign(state, { reject });
+    });
+    interrupted.catch(() => undefined);
+    this.watchdog?.setRunning(true);
+    try {
+      const promise = cellStorage.run(state, () => script.runInContext(this.cells.context, { breakOnSigint: true }) as Promise<Done>);
+      const done = await Promise.race([promise, interrupted]);
+      this.ls.addCell(seg.code);
+      return t.hasResult ? done : undefined;
+    } catch (e) {
+      this.ls.addCell(seg.code); // what ran before the error is defined, so later completions should know it
+      throw e;
+    } finally {
+      this.watchdog?.setRunning(false);
+    }
+  }
+
+  private v8SyntaxError(e: unknown, file: string, label: string, source: string): ErrorReport {
+    const err = e as { message?: string; stack?: string };
+    const m = new RegExp(`${file.replace(/\./g, "\\.")}:(\\d+)`).exec(err.stack ?? "");
+    const script = this.scripts.get(file);
+    let line = 1;
+    if (m && script) {
+      const entry = script.map.findEntry(Number(m[1]) - 1, 0) as { originalLine?: number };
+      if (entry.originalLine !== undefined) line = entry.originalLine + 1;
+    }
+    return syntaxErrorReport(label, source, { message: err.message ?? String(e), line, column: 1 });
+  }
+
+  private async runMagic(seg: Extract<Segment, { kind: "line" | "cell" }>, state: CellState): Promise<Done> {
+    const magic = findMagic(seg.kind, seg.name);
+    const prefix = seg.kind === "cell" ? "%%" : "%";
+    if (!magic) {
+      const other = findMagic(seg.kind === "cell" ? "line" : "cell", seg.name);
+      const close = closeMagicNames(seg.name, seg.kind);
+      const hint = other
+        ? ` ${seg.kind === "cell" ? "%" : "%%"}${seg.name} exists as a ${other.kind} magic.`
+        : close.length ? ` Did you mean ${close.map((n) => prefix + n).join(", ")}?` : "";
+      throw new UsageError(`Unknown ${seg.kind} magic ${prefix}${seg.name}.${hint} %lsmagic lists them all.`);
+    }
+    if (/(^|\s)--help(\s|$)/.test(seg.args)) {
+      state.sink.stream("stdout", `${prefix}${magic.name}: ${magic.summary}\n\n${magic.usage}\n`);
+      return undefined;
+    }
+    const ctx: MagicContext = {
+      sink: state.sink,
+      display: this.displayFn,
+      engine: () => this.engine.get(),
+      signal: state.controller.signal,
+      executionCount: state.executionCount,
+      globals: this.cells.global,
+    };
+    const interrupted = new Promise<never>((_, reject) => {
+      this.running = Object.assign(state, { reject });
+    });
+    interrupted.catch(() => undefined);
+    const value = await cellStorage.run(state, () => Promise.race([Promise.resolve(magic.run(seg.args, seg.kind === "cell" ? seg.body : undefined, ctx)), interrupted]));
+    return { value };
+  }
+
+  /** Errors from callbacks after their cell ended (timers, rejections): shown on that cell's stderr. */
+  private reportBackground(err: unknown, st: CellState | undefined): void {
+    const rep = reportError(err, this.scripts);
+    const text = [`Uncaught error in a callback${st ? ` of Cell [${st.label}]` : ""}:`, ...rep.traceback].join("\n") + "\n";
+    (st?.sink ?? consoleSink).stream("stderr", text);
+  }
+
+  interrupt(): void {
+    this.engine.cancelAll();
+    const st = this.running;
+    if (!st) return;
+    const err = new InterruptError();
+    st.controller.abort(err);
+    st.reject?.(err);
+  }
+
+  async complete(code: string, cursorPos: number): Promise<CompleteReply> {
+    const offset = codePointToUtf16(code, cursorPos);
+    const lineStart = code.lastIndexOf("\n", offset - 1) + 1;
+    const linePrefix = code.slice(lineStart, offset);
+    const mm = /^\s*(%%?)([\w.-]*)$/.exec(linePrefix);
+    if (mm) {
+      const isCell = mm[1] === "%%";
+      const names = listMagics().filter((m) => (isCell ? m.kind === "cell" : m.kind === "line") && m.name.startsWith(mm[2]!));
+      const start = offset - mm[1]!.length - mm[2]!.length;
+      return {
+        matches: names.map((m) => mm[1] + m.name),
+        cursorStart: utf16ToCodePoint(code, start),
+        cursorEnd: cursorPos,
+        types: names.map((m) => ({ text: mm[1] + m.name, type: "magic", start: utf16ToCodePoint(code, start), end: cursorPos, signature: m.summary })),
+      };
+    }
+    let start = offset;
+    while (start > 0 && ID_CHAR.test(code[start - 1]!)) start--;
+    const prefix = code.slice(start, offset);
+    let entries = this.ls.complete(code, offset).filter((e) => e.name.startsWith(prefix));
+    if (!entries.length && prefix) entries = this.ls.complete(code, offset).filter((e) => e.name.toLowerCase().startsWith(prefix.toLowerCase()));
+    entries.sort((a, b) => a.sortText.localeCompare(b.sortText) || a.name.localeCompare(b.name));
+    let matches = entries.map((e) => e.name);
+    let kinds = entries.map((e) => e.kind);
+    if (code[start - 1] === "." && !matches.length) {
+      // the language service knows nothing (an `any`): fall back to the live object's properties
+      const names = this.runtimeMembers(code.slice(0, start - 1)).filter((n) => n.startsWith(prefix));
+      matches = names;
+      kinds = names.map(() => "property");
+    }
+    const cs = utf16ToCodePoint(code, start);
+    return {
+      matches,
+      cursorStart: cs,
+      cursorEnd: cursorPos,
+      types: matches.map((m, i) => ({ text: m, type: kinds[i] ?? "", start: cs, end: cursorPos })),
+    };
+  }
+
+  private lookup(path: string): { found: boolean; value: unknown } {
+    let v: unknown = this.cells.global;
+    for (const part of path.split(".")) {
+      if (v === null || v === undefined) return { found: false, value: undefined };
+      const o = Object(v) as Record<string, unknown>;
+      if (!(part in o)) return { found: false, value: undefined };
+      try {
+        v = o[part];
+      } catch {
+        return { found: false, value: undefined };
+      }
+    }
+    return { found: true, value: v };
+  }
+
+  private runtimeMembers(before: string): string[] {
+    const m = /([\p{ID_Start}$_][\p{ID_Continue}$]*(?:\.[\p{ID_Start}$_][\p{ID_Continue}$]*)*)$/u.exec(before);
+    if (!m) return [];
+    const { found, value } = this.lookup(m[1]!);
+    if (!found || value === null || value === undefined) return [];
+    const names = new Set<string>();
+    for (let o: object | null = Object(value) as object; o && Object.getPrototypeOf(o) !== null; o = Object.getPrototypeOf(o) as object | null) {
+      for (const k of Object.getOwnPropertyNames(o)) if (k !== "constructor" && /^[\p{ID_Start}$_][\p{ID_Continue}$]*$/u.test(k)) names.add(k);
+    }
+    return [...names].sort();
+  }
+
+  async inspect(code: string, cursorPos: number, detailLevel: 0 | 1): Promise<InspectReply> {
+    const offset = codePointToUtf16(code, cursorPos);
+    const info = this.ls.quickInfo(code, offset);
+    if (info && !/^\(?\w*\)?\s*\w+: any$/.test(info.signature)) {
+      const doc = [info.documentation, ...info.tags].filter(Boolean).join("\n\n");
+      return {
+        found: true,
+        data: {
+          "text/plain": info.signature + (doc ? "\n\n" + doc : ""),
+          "text/markdown": "```ts\n" + info.signature + "\n```" + (doc ? "\n\n" + doc : ""),
+        },
+      };
+    }
+    // no static type: describe the live value
+    let s = offset, e = offset;
+    while (s > 0 && /[\p{ID_Continue}$.]/u.test(code[s - 1]!)) s--;
+    while (e < code.length && ID_CHAR.test(code[e]!)) e++;
+    const path = code.slice(s, e).replace(/^\.+|\.+$/g, "");
+    if (!path) return { found: false, data: {} };
+    const { found, value } = this.lookup(path);
+    if (!found) return { found: false, data: {} };
+    const text = `${path}: ${typeof value}\n\n${plainText(value).slice(0, detailLevel ? 20_000 : 2_000)}`;
+    return { found: true, data: { "text/plain": text, "text/markdown": "```\n" + text + "\n```" } };
+  }
+
+  isComplete(code: string): IsCompleteReply {
+    return isComplete(code);
+  }
+
+  history(q: HistoryQuery): HistoryEntry[] {
+    return this.historyStore.query(q);
+  }
+
+  banner(): string {
+    const e = this.engine.loaded;
+    let mlx = "MLX engine loads on first use";
+    if (e) {
+      try {
+        const rt = e.runtime();
+        mlx = `MLX ${rt.mlxVersion} (${rt.backend}${rt.deviceName ? `, ${rt.deviceName}` : ""})`;
+      } catch {
+        mlx = "MLX engine unavailable";
+      }
+    }
+    return `mlx-ts: TypeScript cells over a persistent MLX session; ${mlx}. %lsmagic lists the magics.`;
+  }
+
+  /** Loads the engine now (e.g. for the banner, or a REPL --model). */
+  engineNow(): Promise<import("../engine/types.js").Engine> {
+    return this.engine.get();
+  }
+
+  async shutdown(): Promise<void> {
+    this.interrupt();
+    for (const c of this.cleanups.splice(0)) c();
+    await this.watchdog?.stop();
+    this.watchdog = undefined;
+  }
+}
+
+class SyntaxReport extends Error {
+  constructor(readonly report: ErrorReport) {
+    super(report.evalue);
+  }
+}
+
+/** Where output goes when no cell has run yet (never in practice: every cell brings its sink). */
+const consoleSink: OutputSink = {
+  stream: (name, text) => void (name === "stdout" ? process.stdout : process.stderr).write(text),
+  display: (data) => void process.stdout.write(String(data["text/plain"] ?? "") + "\n"),
+  updateDisplay: (data) => void process.stdout.write(String(data["text/plain"] ?? "") + "\n"),
+  clearOutput: () => undefined,
+  input: () => Promise.reject(new Error("input is not available: no front end is attached")),
+};

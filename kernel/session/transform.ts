@@ -1,0 +1,283 @@
+// Turns one TypeScript cell into a script that runs in the persistent vm context.
+//
+// The problem (the one tslab and Deno's REPL solve): a cell is a module-like file with top-level await, but
+// its declarations must outlive it and may be declared again by a later cell. So, in a TS `before`
+// transformer (positions of the user's nodes survive, so the source map stays exact):
+// - `const/let/var` at top level become a block with the original declaration plus one `__mlxts.decl(name,
+//   value, kind)` per bound name, which (re)defines a property on the context's global object. `const` and
+//   imports become read-only properties, so assigning to them still throws (the cell is strict code).
+//   Later code in the cell and later cells see the global, so re-running a cell just redefines it.
+// - function declarations stay where they are (hoisting intact) and are published at the top of the cell;
+//   classes, enums and namespaces are published right after their declaration (they are not hoisted).
+// - static imports become awaited `__mlxts.import()` calls bound with `__mlxts.bindImport`; `import()` and
+//   `import.meta` are routed through `__mlxts` too (the vm context has no module loader of its own).
+// - `export` is stripped; `export default e` becomes the statement `e`.
+// - the last expression statement becomes `return { value: e }` so the caller can tell "no result" from
+//   `undefined`, and a returned Promise is not awaited by the async wrapper.
+// The whole body then runs in `(async () => { "use strict"; ... })()`.
+import ts from "typescript";
+
+export type DeclKind = "const" | "let" | "var" | "function" | "class" | "enum" | "import";
+
+export interface CellDiagnostic {
+  message: string;
+  /** 1-based line and column in the cell */
+  line: number;
+  column: number;
+}
+
+export interface TransformedCell {
+  /** the script to run: evaluates to a Promise of `{ value } | undefined` */
+  js: string;
+  /** source map (v3 JSON) from `js` back to the cell */
+  sourceMap: string;
+  /** names the cell declares at top level (runtime and type-only), in order */
+  declared: string[];
+  hasResult: boolean;
+  diagnostics: CellDiagnostic[];
+}
+
+const HELPER = "__mlxts";
+const WRAP_HEAD = `(async () => { "use strict";\n`;
+const WRAP_TAIL = `\n})()`;
+
+export const compilerOptions: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.ESNext,
+  moduleDetection: ts.ModuleDetectionKind.Force,
+  sourceMap: true,
+  inlineSources: false,
+  experimentalDecorators: false,
+  useDefineForClassFields: true,
+  esModuleInterop: true,
+  jsx: ts.JsxEmit.React,
+};
+
+/** Names bound by a binding name (identifiers, object and array patterns). */
+export function boundNames(name: ts.BindingName): string[] {
+  if (ts.isIdentifier(name)) return [name.text];
+  const out: string[] = [];
+  for (const el of name.elements) {
+    if (ts.isOmittedExpression(el)) continue;
+    out.push(...boundNames(el.name));
+  }
+  return out;
+}
+
+function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
+  return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
+}
+
+function withoutExportModifiers<T extends ts.Node>(mods: readonly ts.ModifierLike[] | undefined): ts.ModifierLike[] | undefined {
+  const kept = (mods ?? []).filter((m) => m.kind !== ts.SyntaxKind.ExportKeyword && m.kind !== ts.SyntaxKind.DefaultKeyword);
+  return kept.length ? kept : undefined;
+}
+
+/** Statements that produce no code (types, ambient declarations, empty statements). */
+export function isTypeOnly(s: ts.Statement): boolean {
+  if (ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || ts.isEmptyStatement(s)) return true;
+  if (hasModifier(s, ts.SyntaxKind.DeclareKeyword)) return true;
+  if (ts.isModuleDeclaration(s)) return !isInstantiated(s);
+  if (ts.isFunctionDeclaration(s)) return !s.body;
+  if (ts.isImportDeclaration(s)) return !!s.importClause?.isTypeOnly;
+  if (ts.isExportDeclaration(s)) return true;
+  return false;
+}
+
+function isInstantiated(m: ts.ModuleDeclaration): boolean {
+  const body = m.body;
+  if (!body) return false;
+  if (ts.isModuleDeclaration(body)) return isInstantiated(body);
+  if (ts.isModuleBlock(body)) return body.statements.some((s) => !isTypeOnly(s));
+  return false;
+}
+
+/** Top-level names a statement declares (for the language service's "later cell wins" rule too). */
+export function declaredNames(s: ts.Statement): string[] {
+  if (ts.isVariableStatement(s)) return s.declarationList.declarations.flatMap((d) => boundNames(d.name));
+  if (
+    (ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isInterfaceDeclaration(s) ||
+      ts.isTypeAliasDeclaration(s) || ts.isEnumDeclaration(s)) && s.name
+  ) return [s.name.text];
+  if (ts.isModuleDeclaration(s) && ts.isIdentifier(s.name)) return [s.name.text];
+  if (ts.isImportEqualsDeclaration(s)) return [s.name.text];
+  if (ts.isImportDeclaration(s)) {
+    const c = s.importClause;
+    if (!c) return [];
+    const out: string[] = [];
+    if (c.name) out.push(c.name.text);
+    const nb = c.namedBindings;
+    if (nb && ts.isNamespaceImport(nb)) out.push(nb.name.text);
+    if (nb && ts.isNamedImports(nb)) out.push(...nb.elements.map((e) => e.name.text));
+    return out;
+  }
+  return [];
+}
+
+function lineCol(sf: ts.SourceFile, pos: number): { line: number; column: number } {
+  const lc = sf.getLineAndCharacterOfPosition(pos);
+  return { line: lc.line + 1, column: lc.character + 1 };
+}
+
+/**
+ * A cell that is one object literal, `{ a: 1 }`, parses as a block; like Node's REPL we read it as an
+ * expression when it starts with `{`, ends with `}` and parses cleanly inside parentheses.
+ */
+export function preferObjectLiteral(code: string): string {
+  const t = code.trim();
+  if (!t.startsWith("{") || !t.endsWith("}")) return code;
+  const wrapped = `(${code})`;
+  const sf = ts.createSourceFile("probe.ts", wrapped, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+  const diags = (sf as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
+  if (diags.length === 0 && sf.statements.length === 1 && ts.isExpressionStatement(sf.statements[0]!)) return wrapped;
+  return code;
+}
+
+export function transformCell(code: string, fileName: string): TransformedCell {
+  const declared: string[] = [];
+  let hasResult = false;
+  const f = ts.factory;
+  const helper = (method: string, args: ts.Expression[]): ts.Expression =>
+    f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(HELPER), method), undefined, args);
+  const declCall = (name: string, value: ts.Expression, kind: DeclKind): ts.Statement =>
+    f.createExpressionStatement(helper("decl", [f.createStringLiteral(name), value, f.createStringLiteral(kind)]));
+
+  const transformer: ts.TransformerFactory<ts.SourceFile> = (context) => {
+    // import() and import.meta anywhere in the cell go through __mlxts.
+    const visitDeep = (node: ts.Node): ts.Node => {
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        const args = node.arguments.map((a) => ts.visitNode(a, visitDeep) as ts.Expression);
+        return ts.setTextRange(helper("import", args), node);
+      }
+      if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
+        return ts.setTextRange(f.createPropertyAccessExpression(f.createIdentifier(HELPER), "importMeta"), node);
+      }
+      return ts.visitEachChild(node, visitDeep, context);
+    };
+
+    return (sf) => {
+      const stmts = sf.statements;
+      let lastRuntime = -1;
+      stmts.forEach((s, i) => { if (!isTypeOnly(s)) lastRuntime = i; });
+      const hoisted: ts.Statement[] = [];
+      const out: ts.Statement[] = [];
+      let importCounter = 0;
+
+      stmts.forEach((original, i) => {
+        declared.push(...declaredNames(original));
+        const s = ts.visitNode(original, visitDeep) as ts.Statement;
+        if (isTypeOnly(original)) return;
+
+        if (ts.isImportDeclaration(s)) {
+          const spec = s.moduleSpecifier;
+          const load = f.createAwaitExpression(helper("import", [spec as ts.Expression]));
+          const c = s.importClause;
+          if (!c) { out.push(ts.setTextRange(f.createExpressionStatement(load), original)); return; }
+          const tmp = f.createUniqueName(`__import${importCounter++}`);
+          out.push(ts.setTextRange(f.createVariableStatement(undefined, f.createVariableDeclarationList(
+            [f.createVariableDeclaration(tmp, undefined, undefined, load)], ts.NodeFlags.Const)), original));
+          const props: ts.ObjectLiteralElementLike[] = [];
+          if (c.name) props.push(f.createPropertyAssignment("default", f.createStringLiteral(c.name.text)));
+          const nb = c.namedBindings;
+          if (nb && ts.isNamespaceImport(nb)) props.push(f.createPropertyAssignment("namespace", f.createStringLiteral(nb.name.text)));
+          if (nb && ts.isNamedImports(nb)) {
+            const pairs = nb.elements.filter((e) => !e.isTypeOnly).map((e) => f.createArrayLiteralExpression([
+              f.createStringLiteral((e.propertyName ?? e.name).text), f.createStringLiteral(e.name.text),
+            ]));
+            props.push(f.createPropertyAssignment("named", f.createArrayLiteralExpression(pairs)));
+          }
+          out.push(f.createExpressionStatement(helper("bindImport", [tmp, f.createObjectLiteralExpression(props)])));
+          return;
+        }
+        if (ts.isImportEqualsDeclaration(s)) {
+          if (s.isTypeOnly) return;
+          const ref = s.moduleReference;
+          const value = ts.isExternalModuleReference(ref)
+            ? f.createCallExpression(f.createIdentifier("require"), undefined, [ref.expression])
+            : (ref as ts.Expression);
+          out.push(ts.setTextRange(declCall(s.name.text, value, "import"), original));
+          return;
+        }
+        if (ts.isExportAssignment(s)) {
+          const st = ts.setTextRange(f.createExpressionStatement(s.expression), original);
+          pushMaybeResult(st, i);
+          return;
+        }
+        if (ts.isVariableStatement(s)) {
+          const list = s.declarationList;
+          // Using (4) and AwaitUsing (Const|Using) share bits with Const, so compare the whole block-scope field.
+          const scope = list.flags & ts.NodeFlags.BlockScoped;
+          if (scope === ts.NodeFlags.Using || scope === ts.NodeFlags.AwaitUsing) { out.push(s); return; } // disposal is per cell: keep local
+          const kind: DeclKind = scope === ts.NodeFlags.Const ? "const" : scope === ts.NodeFlags.Let ? "let" : "var";
+          for (const d of list.declarations) {
+            const local = f.createVariableStatement(undefined, f.createVariableDeclarationList([d],
+              kind === "const" ? ts.NodeFlags.Const : ts.NodeFlags.Let));
+            ts.setTextRange(local, d);
+            const publish = boundNames(d.name).map((n) => declCall(n, f.createIdentifier(n), kind));
+            out.push(f.createBlock([local, ...publish], false));
+          }
+          return;
+        }
+        if (ts.isFunctionDeclaration(s)) {
+          const fn = f.updateFunctionDeclaration(s, withoutExportModifiers(s.modifiers), s.asteriskToken,
+            s.name, s.typeParameters, s.parameters, s.type, s.body);
+          out.push(fn);
+          if (s.name) hoisted.push(declCall(s.name.text, f.createIdentifier(s.name.text), "function"));
+          return;
+        }
+        if (ts.isClassDeclaration(s)) {
+          if (!s.name) { // `export default class {}`: an expression
+            const expr = f.createClassExpression(withoutExportModifiers(s.modifiers), undefined, s.typeParameters, s.heritageClauses, s.members);
+            pushMaybeResult(ts.setTextRange(f.createExpressionStatement(expr), original), i);
+            return;
+          }
+          const cls = f.updateClassDeclaration(s, withoutExportModifiers(s.modifiers), s.name, s.typeParameters, s.heritageClauses, s.members);
+          out.push(f.createBlock([cls, declCall(s.name.text, f.createIdentifier(s.name.text), "class")], false));
+          return;
+        }
+        if (ts.isEnumDeclaration(s)) {
+          const en = f.updateEnumDeclaration(s, withoutExportModifiers(s.modifiers)?.filter((m) => m.kind !== ts.SyntaxKind.ConstKeyword), s.name, s.members);
+          out.push(f.createBlock([en, declCall(s.name.text, f.createIdentifier(s.name.text), "enum")], false));
+          return;
+        }
+        if (ts.isModuleDeclaration(s) && ts.isIdentifier(s.name)) {
+          const md = f.updateModuleDeclaration(s, withoutExportModifiers(s.modifiers), s.name, s.body);
+          out.push(f.createBlock([md, declCall(s.name.text, f.createIdentifier(s.name.text), "const")], false));
+          return;
+        }
+        pushMaybeResult(s, i);
+      });
+
+      function pushMaybeResult(s: ts.Statement, i: number): void {
+        if (i === lastRuntime && ts.isExpressionStatement(s)) {
+          hasResult = true;
+          const obj = f.createObjectLiteralExpression([f.createPropertyAssignment("value", s.expression)]);
+          out.push(ts.setTextRange(f.createReturnStatement(obj), s));
+        } else out.push(s);
+      }
+
+      return f.updateSourceFile(sf, [...hoisted, ...out]);
+    };
+  };
+
+  const r = ts.transpileModule(code, {
+    compilerOptions,
+    fileName,
+    reportDiagnostics: true,
+    transformers: { before: [transformer] },
+  });
+  const sfForPos = ts.createSourceFile(fileName, code, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+  const diagnostics: CellDiagnostic[] = (r.diagnostics ?? [])
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+    .map((d) => ({
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+      ...lineCol(sfForPos, d.start ?? 0),
+    }));
+  // moduleDetection "force" makes the emitter mark the file as a module with `export {};` (a script cannot have it)
+  const body = r.outputText.replace(/\/\/# sourceMappingURL=.*\s*$/, "").replace(/^export \{\};\s*$/m, "");
+  const map = JSON.parse(r.sourceMapText ?? '{"version":3,"sources":[],"names":[],"mappings":""}') as { mappings: string; sourcesContent?: string[] };
+  // The wrapper head is exactly one line, so the map only shifts by one generated line.
+  map.mappings = ";" + map.mappings;
+  map.sourcesContent = [code];
+  return { js: WRAP_HEAD + body + WRAP_TAIL, sourceMap: JSON.stringify(map), declared, hasResult, diagnostics };
+}

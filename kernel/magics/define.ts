@@ -1,0 +1,70 @@
+// Every engine magic is declared the same way: a MagicSpec (parsed by args.ts, which also gives --help
+// and completion) plus a run function that receives parsed arguments. The spec stays reachable so that
+// the session's completer can complete flags and model names for any magic.
+import { completeMagicArgs, magicHelp, parseMagicArgs, type MagicSpec, type ParsedArgs } from "./args.js";
+import { registerMagic, type Magic, type MagicContext } from "./registry.js";
+
+export interface SpecMagic extends Magic {
+  spec: MagicSpec;
+  /** Completion candidates for the argument text typed so far; `models` are the loaded model names. */
+  complete(typed: string, models: readonly string[]): string[];
+}
+
+export interface MagicDefinition {
+  spec: MagicSpec;
+  /** positional indexes whose values are model names (for completion) */
+  modelPositionals?: number[];
+  /** flags whose values are model names (for completion) */
+  modelFlags?: string[];
+  /** the argument text is code, not words: passed verbatim as the single positional (only --help is recognized) */
+  verbatim?: boolean;
+  run(args: ParsedArgs, body: string | undefined, ctx: MagicContext): unknown;
+}
+
+const specMagics = new Map<string, SpecMagic>();
+
+export function defineMagic(def: MagicDefinition): SpecMagic {
+  const { spec } = def;
+  const magic: SpecMagic = {
+    name: spec.name,
+    kind: spec.kind,
+    summary: spec.summary,
+    usage: magicHelp(spec),
+    spec,
+    complete(typed, models) {
+      const words = typed.split(/\s+/);
+      const prev = words[words.length - 2];
+      const cur = words[words.length - 1] ?? "";
+      if (prev?.startsWith("--") && def.modelFlags?.includes(prev.slice(2))) return models.filter((m) => m.startsWith(cur));
+      return completeMagicArgs(spec, typed, (i) => (def.modelPositionals?.includes(i) || (spec.positional?.[i]?.variadic && def.modelPositionals?.some((p) => p <= i)) ? [...models] : []));
+    },
+    run(args, body, ctx) {
+      const parsed = def.verbatim
+        ? { positional: args.trim() ? [args] : [], flags: {}, help: args.trim() === "--help" || args.trim() === "-h" }
+        : parseMagicArgs(spec, args);
+      if (parsed.help) {
+        ctx.sink.stream("stdout", magic.usage + "\n");
+        return undefined;
+      }
+      return def.run(parsed, body, ctx);
+    },
+  };
+  registerMagic(magic);
+  specMagics.set(`${spec.kind}:${spec.name}`, magic);
+  return magic;
+}
+
+/** The spec-based magic of that kind and name, for completion. */
+export function findSpecMagic(kind: "line" | "cell", name: string): SpecMagic | undefined {
+  return specMagics.get(`${kind}:${name}`);
+}
+
+/** Completion of a magic's arguments: `line` is the text after `%name ` (or `%%name `). */
+export function completeMagic(kind: "line" | "cell", name: string, typed: string, models: readonly string[]): string[] {
+  return findSpecMagic(kind, name)?.complete(typed, models) ?? [];
+}
+
+export const str = (a: ParsedArgs, k: string): string | undefined => (typeof a.flags[k] === "string" ? (a.flags[k] as string) : undefined);
+export const num = (a: ParsedArgs, k: string): number | undefined => (typeof a.flags[k] === "number" ? (a.flags[k] as number) : undefined);
+export const bool = (a: ParsedArgs, k: string): boolean => a.flags[k] === true;
+export const ints = (a: ParsedArgs, k: string): number[] | undefined => (Array.isArray(a.flags[k]) ? (a.flags[k] as number[]) : undefined);

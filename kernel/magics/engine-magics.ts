@@ -1,0 +1,15 @@
+// The magics over the engine. Importing this module registers them all (kernel/magics/index.ts imports it).
+import "./load.js";
+import "./generate.js";
+import "./chat.js";
+import "./quantize.js";
+import "./profile.js";
+import "./memory.js";
+import "./memtrace.js";
+import "./bench.js";
+import "./kernels.js";
+import "./device.js";
+import "./limit.js";
+import "./cache.js";
+
+export { completeMagic, findSpecMagic, type SpecMagic } from "./define.js";

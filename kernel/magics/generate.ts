@@ -1,0 +1,64 @@
+// %%generate: the cell body is the prompt; tokens stream live into one output, then the stats line.
+import type { GenerateOptions } from "../engine/types.js";
+import type { FlagSpec } from "./args.js";
+import { MagicArgError } from "./args.js";
+import { bool, defineMagic, num, str } from "./define.js";
+import { pickModel } from "./state.js";
+import { publishResult, streamIntoView } from "./stream-view.js";
+import type { ParsedArgs } from "./args.js";
+
+/** Sampling flags shared by %%generate and %%chat. */
+export const SAMPLING_FLAGS: FlagSpec[] = [
+  { name: "max-tokens", type: "int", min: 1, help: "tokens to generate at most (default 256)", metavar: "N" },
+  { name: "temp", type: "number", min: 0, help: "sampling temperature; 0 = greedy (default 0)", metavar: "T" },
+  { name: "top-p", type: "number", min: 0, max: 1, help: "nucleus sampling mass (default 1 = off)", metavar: "P" },
+  { name: "top-k", type: "int", min: 0, help: "sample among the K most likely tokens (default 0 = off)", metavar: "K" },
+  { name: "min-p", type: "number", min: 0, max: 1, help: "drop tokens below P × the top probability (default 0 = off)", metavar: "P" },
+  { name: "repetition-penalty", type: "number", min: 0, help: "penalize recent tokens (default 1 = off)", metavar: "R" },
+  { name: "seed", type: "int", min: 0, help: "random seed for sampling", metavar: "S" },
+  { name: "no-think", type: "bool", help: "Qwen3: disable thinking (enable_thinking=false in the chat template)" },
+];
+
+export function samplingOptions(a: ParsedArgs): GenerateOptions {
+  const o: GenerateOptions = {};
+  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  set("maxTokens", num(a, "max-tokens"));
+  set("temperature", num(a, "temp"));
+  set("topP", num(a, "top-p"));
+  set("topK", num(a, "top-k"));
+  set("minP", num(a, "min-p"));
+  set("repetitionPenalty", num(a, "repetition-penalty"));
+  set("seed", num(a, "seed"));
+  if (bool(a, "no-think")) o.enableThinking = false;
+  return o;
+}
+
+defineMagic({
+  spec: {
+    name: "generate",
+    kind: "cell",
+    summary: "Generate from the cell body as the prompt, streaming tokens live, then the stats line",
+    flags: [
+      { name: "model", type: "string", help: "model to use (default: the most recently loaded)", metavar: "NAME" },
+      ...SAMPLING_FLAGS,
+      { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
+      { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
+    ],
+    examples: ["%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors."],
+  },
+  modelFlags: ["model"],
+  async run(a, body, ctx) {
+    const prompt = (body ?? "").trim();
+    if (!prompt) throw new MagicArgError("%%generate: the cell body is the prompt and it is empty. Write the prompt on the lines below %%generate.");
+    const engine = await ctx.engine();
+    const model = pickModel(engine, str(a, "model"), "%generate");
+    const opts: GenerateOptions = { ...samplingOptions(a), raw: bool(a, "raw") };
+    const system = str(a, "system");
+    if (system !== undefined) opts.system = system;
+    const result = await streamIntoView(ctx, model, prompt, opts);
+    publishResult(ctx, result);
+    return undefined;
+  },
+});

@@ -1,7 +1,10 @@
-// Which cell a piece of code belongs to. The session runs each cell inside `cellStorage.run(state, ...)`,
-// and Node carries that store through timers, promises and I/O callbacks, so console output, displays and
-// errors from a callback that fires after the cell ended still reach the sink of the cell that scheduled it.
-import { AsyncLocalStorage } from "node:async_hooks";
+// Which cell a piece of code belongs to, so console output, displays and errors from a callback that
+// fires after the cell ended still reach the sink of the cell that scheduled it.
+//
+// Not AsyncLocalStorage: on Node 20 it enables promise hooks, and a main thread whose JavaScript was
+// stopped by the interrupt watchdog (Runtime.terminateExecution, see interrupt.ts) then aborts on Node's
+// async-id stack check. Instead the context's timers capture the scheduling cell and restore it around the
+// callback; code resumed by a promise belongs to the running cell, or else to the latest one.
 import type { OutputSink } from "./types.js";
 
 export interface CellState {
@@ -14,4 +17,26 @@ export interface CellState {
   pending: Set<Promise<unknown>>;
 }
 
-export const cellStorage = new AsyncLocalStorage<CellState>();
+let active: CellState | undefined;
+let fallback: () => CellState | undefined = () => undefined;
+
+export const cellStorage = {
+  /** the cell whose callback runs now, else the running cell, else the latest cell */
+  getStore(): CellState | undefined {
+    return active ?? fallback();
+  },
+  /** runs `fn` (synchronously) as code of cell `st` */
+  run<T>(st: CellState | undefined, fn: () => T): T {
+    const prev = active;
+    active = st;
+    try {
+      return fn();
+    } finally {
+      active = prev;
+    }
+  },
+  /** the session tells where code outside any callback belongs */
+  setFallback(f: () => CellState | undefined): void {
+    fallback = f;
+  },
+};

@@ -14,15 +14,13 @@ const FORWARDED = [
   "FormData", "Blob", "File", "structuredClone", "AbortController", "AbortSignal", "Event", "EventTarget",
   "CustomEvent", "atob", "btoa", "performance", "crypto", "MessageChannel", "MessagePort", "BroadcastChannel",
   "ReadableStream", "WritableStream", "TransformStream", "TextEncoderStream", "TextDecoderStream",
-  "CompressionStream", "DecompressionStream", "WebAssembly", "queueMicrotask",
+  "CompressionStream", "DecompressionStream", "WebAssembly",
   "ArrayBuffer", "SharedArrayBuffer", "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
   "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
   "Atomics", "DOMException",
 ] as const;
 
 export interface ContextHooks {
-  /** the state of the cell whose code is running, or of the latest cell when none is */
-  current(): CellState | undefined;
   /** fallback output when no cell has run yet */
   report(err: unknown, state: CellState | undefined): void;
   import(spec: unknown): Promise<Record<string, unknown>>;
@@ -42,7 +40,7 @@ export function createCellContext(hooks: ContextHooks): CellContext {
   for (const k of FORWARDED) if (g[k] !== undefined) sandbox[k] = g[k];
 
   const route = (name: "stdout" | "stderr", text: string): void => {
-    const st = cellStorage.getStore() ?? hooks.current();
+    const st = cellStorage.getStore();
     if (st) st.sink.stream(name, text);
     else (name === "stdout" ? process.stdout : process.stderr).write(text);
   };
@@ -60,28 +58,32 @@ export function createCellContext(hooks: ContextHooks): CellContext {
     get(target, p) {
       if (p === "stdout") return out;
       if (p === "stderr") return err;
+      if (p === "nextTick") return (cb: unknown, ...a: unknown[]) => process.nextTick(guard(cb), ...a);
       const v = Reflect.get(target, p, target) as unknown;
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
 
-  // Errors thrown by timer callbacks are reported to the scheduling cell instead of crashing the kernel.
+  // Timer callbacks run as code of the cell that scheduled them; their errors are reported to that cell
+  // instead of crashing the kernel.
   const guard = <A extends unknown[]>(cb: unknown): ((...a: A) => void) => {
     if (typeof cb !== "function") throw new TypeError(`The "callback" argument must be a function, got ${typeof cb}`);
-    return (...a: A) => {
+    const owner = cellStorage.getStore();
+    return (...a: A) => cellStorage.run(owner, () => {
       try {
         const r = (cb as (...x: A) => unknown)(...a);
         if (r && typeof (r as Promise<unknown>).then === "function") {
-          (r as Promise<unknown>).then(undefined, (e: unknown) => hooks.report(e, cellStorage.getStore() ?? hooks.current()));
+          (r as Promise<unknown>).then(undefined, (e: unknown) => hooks.report(e, owner));
         }
       } catch (e) {
-        hooks.report(e, cellStorage.getStore() ?? hooks.current());
+        hooks.report(e, owner);
       }
-    };
+    });
   };
   sandbox.setTimeout = (cb: unknown, ms?: number, ...a: unknown[]) => setTimeout(guard(cb), ms, ...a);
   sandbox.setInterval = (cb: unknown, ms?: number, ...a: unknown[]) => setInterval(guard(cb), ms, ...a);
   sandbox.setImmediate = (cb: unknown, ...a: unknown[]) => setImmediate(guard(cb), ...a);
+  sandbox.queueMicrotask = (cb: unknown) => queueMicrotask(guard(cb));
   sandbox.clearTimeout = clearTimeout;
   sandbox.clearInterval = clearInterval;
   sandbox.clearImmediate = clearImmediate;

@@ -23,9 +23,13 @@ export function isVmInterrupt(e: unknown): boolean {
 }
 
 // Shared slots: [0] 1 while cell code may run on the main thread; [1] acknowledgements from the main
-// thread; [2] the word the worker sleeps on (set to 1 to make it exit).
-const RUNNING = 0, ACK = 1, SLEEP = 2;
+// thread; [2] the word the worker sleeps on (set to 1 to make it exit); [3] 1 while the main thread wants
+// the worker out of its breakOnSigint wait; [4] 1 while the worker is in it. Node's SIGINT watchdog breaks
+// when two threads use breakOnSigint at once (the process dies of the signal), so the main thread pauses
+// the worker around its own breakOnSigint call.
+const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4;
 const ACK_TIMEOUT_MS = 150;
+const PAUSE_TIMEOUT_MS = 200;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -42,6 +46,13 @@ function terminateMain() {
   } catch (e) { try { s.disconnect(); } catch {} parentPort.postMessage("terminate-failed:" + e.message); }
 }
 while (Atomics.load(shared, ${SLEEP}) === 0) {
+  if (Atomics.load(shared, ${PAUSE}) === 1) {
+    Atomics.store(shared, ${LISTENING}, 0);
+    Atomics.notify(shared, ${LISTENING});
+    Atomics.wait(shared, ${PAUSE}, 1);
+    continue;
+  }
+  Atomics.store(shared, ${LISTENING}, 1);
   try { sleep.runInContext(ctx, { breakOnSigint: true }); }
   catch (e) {
     if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
@@ -54,7 +65,7 @@ while (Atomics.load(shared, ${SLEEP}) === 0) {
 `;
 
 export class SigintWatchdog {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(12));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(20));
   private readonly worker: Worker;
 
   /** `onSigint` runs on the main thread for every SIGINT (after a termination too). */
@@ -75,9 +86,31 @@ export class SigintWatchdog {
     Atomics.store(this.shared, RUNNING, running ? 1 : 0);
   }
 
+  /**
+   * Takes the worker out of its breakOnSigint wait so the main thread may use breakOnSigint itself.
+   * Returns false when the worker did not step aside in time: the caller must not use breakOnSigint then.
+   */
+  pause(): boolean {
+    Atomics.store(this.shared, PAUSE, 1);
+    Atomics.notify(this.shared, SLEEP);
+    const deadline = Date.now() + PAUSE_TIMEOUT_MS;
+    while (Atomics.load(this.shared, LISTENING) === 1) {
+      if (Date.now() > deadline) return false;
+      Atomics.wait(this.shared, LISTENING, 1, 10);
+    }
+    return true;
+  }
+
+  resume(): void {
+    Atomics.store(this.shared, PAUSE, 0);
+    Atomics.notify(this.shared, PAUSE);
+  }
+
   async stop(): Promise<void> {
     Atomics.store(this.shared, SLEEP, 1);
+    Atomics.store(this.shared, PAUSE, 0);
     Atomics.notify(this.shared, SLEEP);
+    Atomics.notify(this.shared, PAUSE);
     await this.worker.terminate();
   }
 }

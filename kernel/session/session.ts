@@ -70,13 +70,13 @@ export class Session implements SessionApi {
     this.ls = new CellLanguageService(cwd, root);
     this.engine = new EngineHolder(opts.engine);
     this.cells = createCellContext({
-      current: () => this.running ?? this.last,
       report: (err, st) => this.reportBackground(err, st),
       import: (spec) => this.modules.import(spec),
       require: this.modules.require,
       importMetaUrl: pathToFileURL(join(cwd, "cell.ts")).href,
     });
-    const currentState = (): CellState | undefined => cellStorage.getStore() ?? this.running ?? this.last;
+    cellStorage.setFallback(() => this.running ?? this.last);
+    const currentState = (): CellState | undefined => cellStorage.getStore();
     this.displayFn = createDisplay(
       () => currentState()?.sink ?? consoleSink,
       (p) => {
@@ -203,8 +203,23 @@ export class Session implements SessionApi {
     interrupted.catch(() => undefined);
     this.watchdog?.setRunning(true);
     try {
-      const promise = cellStorage.run(state, () => script.runInContext(this.cells.context, { breakOnSigint: true }) as Promise<Done>);
-      const done = await Promise.race([promise, interrupted]);
+      // The race is set up before the cell's synchronous start runs: if the watchdog has to terminate that
+      // start, this frame is unwound with it, and only an already-pending await can still report the interrupt.
+      let started!: (p: Promise<Done>) => void;
+      const promise = new Promise<Done>((resolve) => { started = resolve; });
+      const raced = Promise.race([promise, interrupted]);
+      raced.catch(() => undefined);
+      setImmediate(() => cellStorage.run(state, () => {
+        const breakOnSigint = this.watchdog ? this.watchdog.pause() : true;
+        try {
+          started(script.runInContext(this.cells.context, { breakOnSigint }) as Promise<Done>);
+        } catch (e) {
+          started(Promise.reject(e));
+        } finally {
+          this.watchdog?.resume();
+        }
+      }));
+      const done = await raced;
       this.ls.addCell(seg.code);
       return t.hasResult ? done : undefined;
     } catch (e) {

@@ -2,6 +2,8 @@
 // register themselves when imported below.
 import { closeMagicNames, findMagic, listMagics, registerMagic, type Magic } from "./registry.js";
 
+import "./engine-magics.js";
+
 export { closeMagicNames, findMagic, listMagics, registerMagic } from "./registry.js";
 export type { Magic, MagicContext } from "./registry.js";
 

@@ -16,6 +16,8 @@ export interface MagicContext {
   executionCount: number;
   /** the cell context's global object: magics may read or define variables there */
   globals: Record<string, unknown>;
+  /** Runs TypeScript as part of this cell (same context, declarations persist, interruptible); resolves to the value of its last expression. */
+  evaluate?(code: string): Promise<unknown>;
 }
 
 export interface Magic {
@@ -27,6 +29,8 @@ export interface Magic {
   usage: string;
   /** `args`: the rest of the magic's line; `body`: the cell below a %% line (undefined for line magics). The value, if any, becomes the cell's result when the magic ends the cell. */
   run(args: string, body: string | undefined, ctx: MagicContext): unknown;
+  /** Completion candidates for the argument text typed so far (`models`: loaded model names). */
+  complete?(typed: string, models: readonly string[]): string[];
 }
 
 const magics = new Map<string, Magic>();

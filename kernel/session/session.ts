@@ -56,7 +56,7 @@ export class Session implements SessionApi {
   private readonly ls: CellLanguageService;
   private readonly engine: EngineHolder;
   private readonly displayFn: DisplayFunction;
-  private running: (CellState & { reject?: (e: unknown) => void }) | undefined;
+  private running: RunningCell | undefined;
   private last: CellState | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private watchdog: SigintWatchdog | undefined;
@@ -149,10 +149,15 @@ export class Session implements SessionApi {
       this.historyStore.append(this.count, req.code);
     }
     const executionCount = this.count;
-    const state: CellState = {
+    let reject!: (e: unknown) => void;
+    const interrupted = new Promise<never>((_, r) => { reject = r; });
+    interrupted.catch(() => undefined);
+    const state: RunningCell = {
       sink, label: counted ? String(executionCount) : "*", executionCount, controller: new AbortController(), pending: new Set(),
+      interrupted, reject,
     };
     this.last = state;
+    this.running = state;
     let result: MimeBundle | undefined;
     try {
       let value: Done;
@@ -183,8 +188,14 @@ export class Session implements SessionApi {
     return rep;
   }
 
-  private async runSegment(seg: Segment, state: CellState): Promise<Done> {
+  private async runSegment(seg: Segment, state: RunningCell): Promise<Done> {
     if (seg.kind !== "code") return this.runMagic(seg, state);
+    return this.runCode(seg.code, state);
+  }
+
+  /** Transforms and runs TypeScript in the cells' context as part of the cell `state`. */
+  private async runCode(source: string, state: RunningCell): Promise<Done> {
+    const seg = { code: source };
     const code = preferObjectLiteral(seg.code);
     const id = ++this.scriptId;
     const t = transformCell(code, `cell-${id}.ts`);
@@ -197,10 +208,7 @@ export class Session implements SessionApi {
     } catch (e) {
       throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
     }
-    const interrupted = new Promise<never>((_, reject) => {
-      this.running = Object.assign(state, { reject });
-    });
-    interrupted.catch(() => undefined);
+    const interrupted = state.interrupted;
     this.watchdog?.setRunning(true);
     try {
       // The race is set up before the cell's synchronous start runs: if the watchdog has to terminate that
@@ -242,7 +250,7 @@ export class Session implements SessionApi {
     return syntaxErrorReport(label, source, { message: err.message ?? String(e), line, column: 1 });
   }
 
-  private async runMagic(seg: Extract<Segment, { kind: "line" | "cell" }>, state: CellState): Promise<Done> {
+  private async runMagic(seg: Extract<Segment, { kind: "line" | "cell" }>, state: RunningCell): Promise<Done> {
     const magic = findMagic(seg.kind, seg.name);
     const prefix = seg.kind === "cell" ? "%%" : "%";
     if (!magic) {
@@ -264,12 +272,9 @@ export class Session implements SessionApi {
       signal: state.controller.signal,
       executionCount: state.executionCount,
       globals: this.cells.global,
+      evaluate: async (code: string) => (await this.runCode(code, state))?.value,
     };
-    const interrupted = new Promise<never>((_, reject) => {
-      this.running = Object.assign(state, { reject });
-    });
-    interrupted.catch(() => undefined);
-    const value = await cellStorage.run(state, () => Promise.race([Promise.resolve(magic.run(seg.args, seg.kind === "cell" ? seg.body : undefined, ctx)), interrupted]));
+    const value = await cellStorage.run(state, () => Promise.race([Promise.resolve(magic.run(seg.args, seg.kind === "cell" ? seg.body : undefined, ctx)), state.interrupted]));
     return { value };
   }
 
@@ -286,7 +291,7 @@ export class Session implements SessionApi {
     if (!st) return;
     const err = new InterruptError();
     st.controller.abort(err);
-    st.reject?.(err);
+    st.reject(err);
   }
 
   async complete(code: string, cursorPos: number): Promise<CompleteReply> {
@@ -304,6 +309,16 @@ export class Session implements SessionApi {
         cursorEnd: cursorPos,
         types: names.map((m) => ({ text: mm[1] + m.name, type: "magic", start: utf16ToCodePoint(code, start), end: cursorPos, signature: m.summary })),
       };
+    }
+    const ma = /^\s*(%%?)([\w.-]+)\s+(.*)$/.exec(linePrefix);
+    if (ma && (ma[1] === "%" || code.slice(0, lineStart).trim() === "")) {
+      const magic = findMagic(ma[1] === "%%" ? "cell" : "line", ma[2]!);
+      const typed = ma[3]!;
+      const word = /\S*$/.exec(typed)![0];
+      const models = [...(this.engine.loaded?.models.keys() ?? [])];
+      const matches = magic?.complete?.(typed, models) ?? [];
+      const cs = utf16ToCodePoint(code, offset - word.length);
+      return { matches, cursorStart: cs, cursorEnd: cursorPos, types: matches.map((m) => ({ text: m, type: "argument", start: cs, end: cursorPos })) };
     }
     let start = offset;
     while (start > 0 && ID_CHAR.test(code[start - 1]!)) start--;
@@ -413,6 +428,12 @@ export class Session implements SessionApi {
     await this.watchdog?.stop();
     this.watchdog = undefined;
   }
+}
+
+interface RunningCell extends CellState {
+  /** rejects when the cell is interrupted; every await of the cell races with it */
+  interrupted: Promise<never>;
+  reject(e: unknown): void;
 }
 
 class SyntaxReport extends Error {

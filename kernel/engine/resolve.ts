@@ -23,12 +23,15 @@ export interface ResolveOptions {
   onProgress?: LoadOptions["onProgress"];
 }
 
-/** The repository root: the first ancestor of this module holding a .venv. */
+/** The repository root: the first ancestor of this module (else of the working directory) holding a .venv. */
 export function findRepoRoot(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, ".venv"))) return dir;
-    if (dirname(dir) === dir) return undefined;
+  for (const from of [start, process.cwd()]) {
+    for (let dir = from; ; dir = dirname(dir)) {
+      if (existsSync(join(dir, ".venv"))) return dir;
+      if (dirname(dir) === dir) break;
+    }
   }
+  return undefined;
 }
 
 /** site-packages directories of the project's venv (lib/python3.*). */

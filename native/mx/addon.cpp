@@ -1,0 +1,23 @@
+// The mx addon's module entry: one NativeArray class plus the creation, op, nn and runtime bindings.
+#include "common.h"
+
+namespace mlxts::mxb {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto data = std::make_unique<AddonData>();
+  Napi::Function ctor = ArrayObject::define(env);
+  data->array_ctor = Napi::Persistent(ctor);
+  env.SetInstanceData<AddonData>(data.release());  // freed by node-addon-api when the environment ends
+  exports.Set("NativeArray", ctor);
+  register_creation(env, exports);
+  register_ops(env, exports);
+  register_nn(env, exports);
+  register_runtime(env, exports);
+  return exports;
+}
+
+}  // namespace mlxts::mxb
+
+static Napi::Object InitMx(Napi::Env env, Napi::Object exports) { return mlxts::mxb::init(env, exports); }
+
+NODE_API_MODULE(mlx_ts_mx, InitMx)

@@ -1,0 +1,125 @@
+// Evaluation (blocking and asynchronous), memory counters, and the default device.
+#include <algorithm>
+
+#include <mlx/primitives.h>
+
+#include "common.h"
+
+namespace mlxts::mxb {
+
+namespace {
+
+// Waits on a worker thread until the streams that compute arrays scheduled with async_eval have drained.
+// Only Stream values cross threads (mx::synchronize enqueues a marker and waits for it); the arrays
+// themselves are touched on the JS thread alone (OnOK calls wait(), which is then immediate and
+// surfaces any error MLX recorded).
+class EvalWaiter : public Napi::AsyncWorker {
+ public:
+  EvalWaiter(Napi::Env env, std::vector<mx::array> arrays, std::vector<mx::Stream> streams)
+      : Napi::AsyncWorker(env, "mx.asyncEval"), deferred_(Napi::Promise::Deferred::New(env)), arrays_(std::move(arrays)), streams_(std::move(streams)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      for (auto& s : streams_) mx::synchronize(s);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      for (auto& a : arrays_) a.wait();
+      deferred_.Resolve(env.Undefined());
+    } catch (const std::exception& e) {
+      deferred_.Reject(translate(env, e, "asyncEval").Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(js_error(Env(), "E_MLX", "mx.asyncEval failed: " + e.Message() + " Check the arrays' shapes and dtypes.").Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<mx::array> arrays_;
+  std::vector<mx::Stream> streams_;
+};
+
+mx::Device to_device(const std::string& name) {
+  if (name == "cpu") return mx::Device::cpu;
+  if (name == "gpu") return mx::Device::gpu;
+  bad_argument("device must be \"cpu\" or \"gpu\", got \"" + name + "\".");
+}
+
+Napi::Number num(Napi::Env env, size_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+size_t to_bytes(const Napi::Value& v) {
+  double d = to_double(v, "bytes");
+  if (d < 0) bad_argument("a byte count must be >= 0.");
+  return static_cast<size_t>(d);
+}
+
+}  // namespace
+
+void register_runtime(Napi::Env env, Napi::Object exports) {
+  def(env, exports, "eval", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::eval(unwrap_all(info[0], "arrays"));
+    return info.Env().Undefined();
+  });
+  def(env, exports, "asyncEval", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    auto arrays = unwrap_all(info[0], "arrays");
+    std::vector<mx::Stream> streams;
+    for (auto& a : arrays) {
+      if (!a.has_primitive()) continue;
+      mx::Stream s = a.primitive().stream();
+      if (std::find(streams.begin(), streams.end(), s) == streams.end()) streams.push_back(s);
+    }
+    mx::async_eval(arrays);
+    auto worker = std::make_unique<EvalWaiter>(info.Env(), std::move(arrays), std::move(streams));
+    Napi::Promise p = worker->promise();
+    worker.release()->Queue();  // AsyncWorker deletes itself after OnOK/OnError
+    return p;
+  });
+  def(env, exports, "memory", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    Napi::Env e = info.Env();
+    auto out = Napi::Object::New(e);
+    out.Set("active", num(e, mx::get_active_memory()));
+    out.Set("peak", num(e, mx::get_peak_memory()));
+    out.Set("cache", num(e, mx::get_cache_memory()));
+    out.Set("limit", num(e, mx::get_memory_limit()));
+    return out;
+  });
+  def(env, exports, "resetPeakMemory", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::reset_peak_memory();
+    return info.Env().Undefined();
+  });
+  def(env, exports, "setMemoryLimit", [](const Napi::CallbackInfo& info) -> Napi::Value { return num(info.Env(), mx::set_memory_limit(to_bytes(info[0]))); });
+  def(env, exports, "setCacheLimit", [](const Napi::CallbackInfo& info) -> Napi::Value { return num(info.Env(), mx::set_cache_limit(to_bytes(info[0]))); });
+  def(env, exports, "clearCache", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::clear_cache();
+    return info.Env().Undefined();
+  });
+  def(env, exports, "defaultDevice", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), mx::default_device() == mx::Device::gpu ? "gpu" : "cpu");
+  });
+  def(env, exports, "isAvailable", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), mx::is_available(to_device(to_string(info[0], "device"))));
+  });
+  def(env, exports, "setDefaultDevice", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::Device d = to_device(to_string(info[0], "device"));
+    if (!mx::is_available(d)) throw BindError("E_BAD_ARGUMENT", "this MLX build has no " + to_string(info[0], "device") + " device; use \"cpu\".");
+    mx::set_default_device(d);
+    return info.Env().Undefined();
+  });
+  def(env, exports, "version", [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), mx::version()); });
+  def(env, exports, "setErrorClass", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (!info[0].IsFunction()) bad_argument("setErrorClass takes a constructor.");
+    addon_data(info.Env()).error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace mlxts::mxb

@@ -2,8 +2,10 @@
 // load (ours, mlx-lm's or transformers') finds it there. Metadata requests (always first) get a short
 // timeout so an unreachable hub fails fast instead of hanging; file transfers are not time-limited
 // because multi-GB weights legitimately take long.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { downloadFileToCacheDir, listFiles } from "@huggingface/hub";
-import type { HfId } from "./hf-cache.js";
+import { repoFolder, type HfId } from "./hf-cache.js";
 import type { LoadOptions } from "./types.js";
 
 const METADATA_TIMEOUT_MS = 8_000;
@@ -35,11 +37,30 @@ export interface HubDownloadOptions {
   onProgress?: LoadOptions["onProgress"];
 }
 
-/** Downloads id into cacheDir; resolves to the snapshot directory. Throws the fetch error when the hub is unreachable. */
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/** The commit a branch/tag names, from the hub's revision API. */
+async function commitOf(id: HfId, hubUrl: string, accessToken: string | undefined, f: typeof fetch): Promise<string> {
+  if (COMMIT_SHA.test(id.revision)) return id.revision;
+  const url = `${hubUrl}/api/models/${id.repo}/revision/${encodeURIComponent(id.revision)}`;
+  const res = await f(url, { headers: accessToken ? { Authorization: `Bearer ${accessToken}` } : {} });
+  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}${res.status === 401 || res.status === 404 ? " (no such repo or revision, or it is gated: set HF_TOKEN)" : ""}`);
+  const sha = ((await res.json()) as { sha?: unknown }).sha;
+  if (typeof sha !== "string" || !COMMIT_SHA.test(sha)) throw new Error(`${url} did not name a commit`);
+  return sha;
+}
+
+/**
+ * Downloads id into cacheDir; resolves to the snapshot directory. Throws the fetch error when the hub is
+ * unreachable. The revision is pinned to one commit first, so every file lands in the same snapshot, and
+ * refs/<revision> is written as huggingface_hub does, so later offline loads find it.
+ */
 export async function downloadSnapshot(id: HfId, opts: HubDownloadOptions): Promise<string> {
-  const hubUrl = opts.env.HF_ENDPOINT || undefined;
+  const hubUrl = (opts.env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
   const accessToken = opts.env.HF_TOKEN || undefined;
-  const common = { repo: { type: "model" as const, name: id.repo }, revision: id.revision, hubUrl, fetch: timedFetch(), ...(accessToken ? { accessToken } : {}) };
+  const f = timedFetch();
+  const sha = await commitOf(id, hubUrl, accessToken, f);
+  const common = { repo: { type: "model" as const, name: id.repo }, revision: sha, hubUrl, fetch: f, ...(accessToken ? { accessToken } : {}) };
   const all: { path: string; size: number }[] = [];
   for await (const f of listFiles({ ...common, recursive: false })) if (f.type === "file") all.push({ path: f.path, size: f.size });
   const names = filesToDownload(all.map((f) => f.path));
@@ -54,6 +75,11 @@ export async function downloadSnapshot(id: HfId, opts: HubDownloadOptions): Prom
     done += sizes.get(path) ?? 0;
   }
   opts.onProgress?.({ phase: "download", done: total, total });
+  if (!COMMIT_SHA.test(id.revision)) {
+    const refs = join(opts.cacheDir, repoFolder(id.repo), "refs");
+    mkdirSync(join(refs, id.revision, ".."), { recursive: true });
+    writeFileSync(join(refs, id.revision), sha);
+  }
   // downloadFileToCacheDir returns <cache>/models--x--y/snapshots/<sha>/<path>
   return snapshotFile.slice(0, snapshotFile.length - names[names.length - 1].length - 1);
 }

@@ -1,5 +1,6 @@
 // Model resolution: aliases, local paths, and HF ids in a hub cache laid out in a temp dir.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,5 +160,83 @@ describe("local paths and aliases", () => {
     expect(e.message).toContain("MLX_TS_SMOLLM2");
     const noVenv = await expectError(resolveModel("smollm2", { env: {}, repoRoot: root }), "E_MODEL_NOT_FOUND");
     expect(noVenv.message).toContain("npm run setup");
+  });
+});
+
+describe("download from a hub (a local HTTP server speaking the hub API)", () => {
+  const SHA = "c".repeat(40);
+  const files: Record<string, string> = {
+    "config.json": JSON.stringify({ model_type: "llama" }),
+    "model.safetensors": "W".repeat(5000),
+    "tokenizer.json": "{}",
+    "pytorch_model.bin": "should not be downloaded",
+    "README.md": "# readme",
+  };
+  const oid = (p: string): string => Buffer.from(p).toString("hex").padEnd(40, "0").slice(0, 40);
+  const requested: string[] = [];
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://x");
+    requested.push(`${req.method} ${url.pathname}`);
+    const json = (v: unknown): void => {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(v));
+    };
+    if (url.pathname === "/api/models/org/dl/revision/main") return json({ id: "org/dl", sha: SHA });
+    if (url.pathname === `/api/models/org/dl/tree/${SHA}`) {
+      return json(Object.entries(files).map(([path, c]) => ({ type: "file", path, size: c.length, oid: oid(path) })));
+    }
+    if (req.method === "POST" && url.pathname === `/api/models/org/dl/paths-info/${SHA}`) {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        const paths = (JSON.parse(body) as { paths: string[] }).paths;
+        json(paths.map((path) => ({ type: "file", path, size: files[path].length, oid: oid(path) })));
+      });
+      return;
+    }
+    const m = /^\/org\/dl\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (m && files[m[2]] !== undefined) {
+      const data = Buffer.from(files[m[2]]);
+      const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+      const headers = { ETag: `"${oid(m[2])}"`, "Content-Type": "application/octet-stream" };
+      if (range) {
+        const a = Number(range[1]);
+        const b = Math.min(Number(range[2]), data.length - 1);
+        res.writeHead(206, { ...headers, "Content-Range": `bytes ${a}-${b}/${data.length}` });
+        return void res.end(data.subarray(a, b + 1));
+      }
+      res.writeHead(200, headers);
+      return void res.end(data);
+    }
+    res.writeHead(404, { "X-Error-Code": "EntryNotFound" });
+    res.end();
+  }
+
+  it("downloads the needed files into the cache layout with progress, writes refs/main, then resolves offline", async () => {
+    const server = createHttpServer(handle);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const dlCache = join(root, "dl-cache");
+    const progress: { phase: string; done: number; total: number; file?: string }[] = [];
+    try {
+      const r = await resolveModel("org/dl", { env: { HF_HUB_CACHE: dlCache, HF_ENDPOINT: `http://127.0.0.1:${port}` }, onProgress: (p) => progress.push(p) });
+      const snap = join(dlCache, "models--org--dl", "snapshots", SHA);
+      expect(r).toEqual({ kind: "dir", path: snap, name: "dl" });
+      expect(readFileSync(join(snap, "model.safetensors"), "utf8")).toBe(files["model.safetensors"]);
+      expect(readlinkSync(join(snap, "config.json"))).toContain("blobs");
+      expect(existsSync(join(snap, "pytorch_model.bin"))).toBe(false);
+      expect(existsSync(join(snap, "README.md"))).toBe(false);
+      expect(readFileSync(join(dlCache, "models--org--dl", "refs", "main"), "utf8")).toBe(SHA);
+      const total = files["config.json"].length + files["model.safetensors"].length + files["tokenizer.json"].length;
+      expect(progress.every((p) => p.phase === "download" && p.total === total)).toBe(true);
+      expect(progress.map((p) => p.file).filter(Boolean)).toEqual(["config.json", "model.safetensors", "tokenizer.json"]);
+      expect(progress[progress.length - 1].done).toBe(total);
+      expect(requested).not.toContain(`GET /org/dl/resolve/${SHA}/pytorch_model.bin`);
+    } finally {
+      server.close();
+    }
+    const offline = await resolveModel("org/dl", { env: { HF_HUB_CACHE: dlCache, HF_HUB_OFFLINE: "1" } });
+    expect(offline.path).toBe(join(dlCache, "models--org--dl", "snapshots", SHA));
   });
 });

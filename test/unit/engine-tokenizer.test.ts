@@ -110,6 +110,28 @@ describe("ModelTokenizer (Qwen3 tokenizer.json)", () => {
   });
 });
 
+describe("chat template sources", () => {
+  it("reads chat_template.jinja when tokenizer_config.json has none, and named template lists", () => {
+    const d = mkdtempSync(join(tmpdir(), "engine-tpl-"));
+    try {
+      copyFileSync(join(QWEN3, "tokenizer.json"), join(d, "tokenizer.json"));
+      writeFileSync(join(d, "tokenizer_config.json"), JSON.stringify({ eos_token: "<|im_end|>" }));
+      expect(ModelTokenizer.fromDirectory(d).chatTemplate).toBeUndefined();
+      writeFileSync(join(d, "chat_template.jinja"), "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}{{ eos_token }}");
+      const t = ModelTokenizer.fromDirectory(d);
+      const tpl = new ChatTemplate(t.chatTemplate ?? "", { eosToken: t.eosToken }, "jinja-file");
+      expect(tpl.render([{ role: "user", content: "hi" }])).toBe("[user]hi<|im_end|>");
+      writeFileSync(
+        join(d, "tokenizer_config.json"),
+        JSON.stringify({ chat_template: [{ name: "tool_use", template: "T" }, { name: "default", template: "D" }] }),
+      );
+      expect(ModelTokenizer.fromDirectory(d).chatTemplate).toBe("D");
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("ChatTemplate (Qwen3)", () => {
   it("renders the same prompt as transformers, with and without enable_thinking, and the same ids", () => {
     const tpl = new ChatTemplate(tok.chatTemplate ?? "", { bosToken: tok.bosToken, eosToken: tok.eosToken }, "qwen3");

@@ -21,10 +21,11 @@ export function isDisplayHandle(v: unknown): boolean {
   return typeof v === "object" && v !== null && HANDLE in v;
 }
 
+/** Updates return nothing to await: the cell waits for its pending outputs before it replies. */
 export interface DisplayHandle {
   readonly id: string;
-  update(obj: unknown, opts?: { raw?: boolean }): Promise<void>;
-  clear(): Promise<void>;
+  update(obj: unknown, opts?: { raw?: boolean }): void;
+  clear(): void;
 }
 
 type BundleMakers = typeof bundles;
@@ -32,7 +33,7 @@ export type DisplayFunction = ((obj: unknown, opts?: DisplayCallOptions) => Disp
   [K in keyof BundleMakers]: (data: Parameters<BundleMakers[K]>[0], opts?: DisplayCallOptions) => DisplayHandle;
 } & {
   /** update_display_data for an earlier display id */
-  update(id: string, obj: unknown, opts?: { raw?: boolean }): Promise<void>;
+  update(id: string, obj: unknown, opts?: { raw?: boolean }): void;
 };
 
 /**
@@ -56,8 +57,8 @@ export function createDisplay(getSink: () => OutputSink, track: (p: Promise<unkn
   const handle = (id: string): DisplayHandle => {
     const h: DisplayHandle & { [HANDLE]?: true } = {
       id,
-      update: (obj, o) => emit(toBundle(obj, o?.raw), id, undefined, true),
-      clear: () => emit(Promise.resolve({ "text/plain": "" }), id, undefined, true),
+      update: (obj, o) => void emit(toBundle(obj, o?.raw), id, undefined, true).catch(() => undefined),
+      clear: () => void emit(Promise.resolve({ "text/plain": "" }), id, undefined, true).catch(() => undefined),
     };
     Object.defineProperty(h, HANDLE, { value: true, enumerable: false });
     return h;
@@ -75,6 +76,6 @@ export function createDisplay(getSink: () => OutputSink, track: (p: Promise<unkn
     (display as unknown as Record<string, unknown>)[k] = (data: unknown, opts?: DisplayCallOptions) =>
       show(Promise.resolve(make(data)), opts);
   }
-  display.update = (id, obj, o) => emit(toBundle(obj, o?.raw), id, undefined, true);
+  display.update = (id, obj, o) => void emit(toBundle(obj, o?.raw), id, undefined, true).catch(() => undefined);
   return display;
 }

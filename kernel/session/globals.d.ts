@@ -6,9 +6,9 @@ import type { Engine, GenerateOptions, GenerationResult, GenerationStream, ChatM
 export interface CellDisplayHandle {
   readonly id: string;
   /** Replaces this output in place (update_display_data). */
-  update(obj: unknown, opts?: { raw?: boolean }): Promise<void>;
+  update(obj: unknown, opts?: { raw?: boolean }): void;
   /** Empties this output. */
-  clear(): Promise<void>;
+  clear(): void;
 }
 
 export interface CellDisplayOptions {
@@ -43,7 +43,7 @@ export interface CellDisplay {
   /** Shows plain text. */
   text(text: string, opts?: CellDisplayOptions): CellDisplayHandle;
   /** Replaces the output with this display id. */
-  update(id: string, obj: unknown, opts?: { raw?: boolean }): Promise<void>;
+  update(id: string, obj: unknown, opts?: { raw?: boolean }): void;
 }
 
 /** The `session` global: the loaded models and the engine of this kernel. */

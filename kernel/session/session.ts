@@ -33,6 +33,8 @@ export interface SessionOptions {
   handleSigint?: boolean;
   /** report unhandled rejections / uncaught exceptions to the cell instead of dying; default true */
   catchProcessErrors?: boolean;
+  /** parse the standard library and @types/node shortly after start, so the first Tab is quick; default true */
+  warmLanguageService?: boolean;
 }
 
 const ID_CHAR = /[\p{ID_Continue}$\u200c\u200d]/u;
@@ -109,6 +111,10 @@ export class Session implements SessionApi {
       } catch {
         this.watchdog = undefined; // no workers/inspector: sync loops after an await cannot be broken
       }
+    }
+    if (opts.warmLanguageService ?? true) {
+      // ~seconds of parsing on first use; done when the kernel has just started and is most likely idle
+      setTimeout(() => { if (!this.running) this.ls.warm(); }, 1000).unref();
     }
     if (opts.catchProcessErrors ?? true) {
       const onRejection = (reason: unknown): void => this.reportBackground(reason, this.running ?? this.last);

@@ -43,10 +43,10 @@ function hashFiles(files, extra = "") {
   return h.digest("hex");
 }
 
-function walk(dir, exts, out = []) {
+function walk(dir, exts, out = [], skip = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
-    if (name === "node_modules" || name === "build" || name.startsWith(".")) continue;
+    if (name === "node_modules" || name === "build" || name.startsWith(".") || skip.includes(name)) continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, exts, out);
     else if (exts.some((e) => name.endsWith(e))) out.push(p);
@@ -93,23 +93,31 @@ export function mlxCmakeDir() {
   return r.stdout.trim();
 }
 
+// The engine addon (native/) and the array addon (native/mx/) link the same libmlx, so in one process
+// they share one MLX runtime (allocator, memory counters, streams).
+const ADDONS = [
+  { dir: join(root, "native"), output: "mlx_ts.node", skip: ["mx"] },
+  { dir: join(root, "native", "mx"), output: "mlx_ts_mx.node", skip: [] },
+];
+
 function nativeBuild() {
-  const nativeDir = join(root, "native");
-  if (!existsSync(join(nativeDir, "CMakeLists.txt"))) return;
-  const mlxDir = mlxCmakeDir();
-  const files = walk(nativeDir, [".cpp", ".h", ".hpp", ".txt", ".cmake"]);
-  const addon = join(nativeDir, "build", "Release", "mlx_ts.node");
-  const hash = hashFiles(files, mlxDir);
-  const stampFile = join(nativeDir, "build", ".mlx-ts-stamp");
-  if (!existsSync(addon) && existsSync(stampFile)) writeFileSync(stampFile, "");
-  stamped(stampFile, hash, () => {
-    log(`building native addon against MLX at ${mlxDir}`);
-    run(process.execPath, [
-      join(root, "node_modules", "cmake-js", "bin", "cmake-js"), "compile",
-      "--directory", nativeDir, "--out", join(nativeDir, "build"),
-      `--CDMLX_DIR=${mlxDir}`, "--parallel", "2",
-    ]);
-  });
+  let mlxDir;
+  for (const addon of ADDONS) {
+    if (!existsSync(join(addon.dir, "CMakeLists.txt"))) continue;
+    mlxDir ??= mlxCmakeDir();
+    const files = walk(addon.dir, [".cpp", ".h", ".hpp", ".txt", ".cmake"], [], addon.skip);
+    const output = join(addon.dir, "build", "Release", addon.output);
+    const stampFile = join(addon.dir, "build", ".mlx-ts-stamp");
+    if (!existsSync(output) && existsSync(stampFile)) writeFileSync(stampFile, "");
+    stamped(stampFile, hashFiles(files, mlxDir), () => {
+      log(`building ${addon.output} against MLX at ${mlxDir}`);
+      run(process.execPath, [
+        join(root, "node_modules", "cmake-js", "bin", "cmake-js"), "compile",
+        "--directory", addon.dir, "--out", join(addon.dir, "build"),
+        `--CDMLX_DIR=${mlxDir}`, "--parallel", "2",
+      ]);
+    });
+  }
 }
 
 function tsBuild() {

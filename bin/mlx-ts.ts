@@ -40,10 +40,6 @@ function option(args: string[], ...names: string[]): string | undefined {
   return undefined;
 }
 
-interface SessionModule {
-  createSession(opts: Record<string, unknown>): Promise<SessionApi>;
-}
-
 async function importFromDist<T>(relative: string, what: string): Promise<T> {
   const url = new URL(relative, import.meta.url);
   try {
@@ -57,8 +53,10 @@ async function kernel(args: string[]): Promise<void> {
   const file = option(args, "-f", "--f", "--connection-file");
   if (!file) usageError("kernel needs -f CONNECTION_FILE");
   readConnectionFile(file); // a bad file is reported before the (slow) session loads
-  const mod = await importFromDist<SessionModule>("../kernel/session/index.js", "the session");
-  await runKernel(file, () => mod.createSession({ frontEnd: "jupyter" }));
+  const mod = await importFromDist<typeof import("../kernel/session/index.js")>("../kernel/session/index.js", "the session");
+  // MLX_TS_HISTORY_FILE lets tests and multi-user setups keep history apart; default: the session's own.
+  const historyFile = process.env.MLX_TS_HISTORY_FILE || undefined;
+  await runKernel(file, (): Promise<SessionApi> => mod.createSession({ historyFile }));
 }
 
 function installTarget(args: string[]): InstallTarget {

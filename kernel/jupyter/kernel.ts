@@ -1,6 +1,7 @@
-// Starts a kernel: the Session on this (main) thread, the sockets on a wire worker, and the glue between.
+// Starts a kernel: the Session on this (main) thread, the sockets in a wire process, and the glue between.
+import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import type { SessionApi } from "../session/types.js";
 import { readConnectionFile } from "./connection.js";
 import { kernelInfoContent } from "./kernel-info.js";
@@ -19,18 +20,25 @@ const log = (text: string): void => {
   process.stderr.write(`mlx-ts kernel: ${text}\n`);
 };
 
-/** Structured clone refuses functions and class instances a cell may have put in a bundle; JSON does not. */
-function post(worker: Worker, m: MainToWorker): void {
+/** Structured clone refuses functions a cell may have put in a bundle; JSON drops them instead. */
+function post(wire: ChildProcess, m: MainToWorker | { type: "init"; init: WorkerInit }): void {
+  if (!wire.connected) return;
   try {
-    worker.postMessage(m);
+    wire.send(m);
   } catch {
-    worker.postMessage(JSON.parse(JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v))) as MainToWorker);
+    const plain = JSON.parse(JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? { __bytes: Buffer.from(v).toString("base64") } : v)), (_k, v: unknown) =>
+      typeof v === "object" && v !== null && "__bytes" in v ? Buffer.from(String((v as { __bytes: string }).__bytes), "base64") : v,
+    ) as MainToWorker;
+    wire.send(plain);
   }
 }
 
 export async function runKernel(connectionFile: string, createSession: SessionFactory): Promise<KernelHandle> {
   const connection = readConnectionFile(connectionFile);
+  const sigintListeners = process.listenerCount("SIGINT");
   const session = await createSession();
+  // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
+  const sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
   const sessionId = randomUUID();
   const kernelInfo = kernelInfoContent(session.banner());
 
@@ -39,11 +47,13 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   let shell: Shell | undefined;
   process.on("SIGINT", () => {
     shell?.onInterrupt();
-    session.interrupt();
+    if (!sessionHandlesSigint) session.interrupt();
   });
 
   const init: WorkerInit = { connection, session: sessionId, kernelInfo, shutdownGraceMs: 4000 };
-  const worker = new Worker(new URL("./wire-worker.js", import.meta.url), { workerData: init });
+  // serialization "advanced" keeps Uint8Array buffers binary across the channel.
+  const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+  post(worker, { type: "init", init });
   const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg });
   shell = new Shell({
     session,
@@ -57,14 +67,13 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
 
   const endpoints = await new Promise<Record<string, string>>((resolve, reject) => {
     worker.on("error", (e) => {
-      log(`wire worker crashed: ${e.stack ?? e.message}`);
+      log(`wire process failed: ${e.stack ?? e.message}`);
       process.exit(1);
     });
-    worker.on("exit", (code) => {
-      if (code !== 0) {
-        log(`wire worker exited with code ${code}`);
-        process.exit(1);
-      }
+    worker.on("exit", (code, signal) => {
+      // Without its sockets the kernel is unreachable; exit so Jupyter sees it died (and may restart it).
+      log(`wire process exited (${signal ?? `code ${code}`}); the kernel stops`);
+      process.exit(code === 0 ? 0 : 1);
     });
     worker.on("message", (m: WorkerToMain) => {
       switch (m.type) {

@@ -12,6 +12,7 @@ beforeAll(async () => {
   k = await startKernel();
 });
 afterAll(async () => {
+  if (process.env.MLX_TS_DEBUG) console.log(k?.stderr(), k?.proc.exitCode, k?.proc.signalCode);
   await k?.stop();
 });
 
@@ -20,6 +21,16 @@ async function nextExecuteWorks(): Promise<void> {
   const { reply, iopub } = await k.client.execute('console.log("still alive")');
   expect(reply.content.status).toBe("ok");
   expect(iopub.some((m) => m.header.msg_type === "stream" && String(m.content.text).includes("still alive"))).toBe(true);
+}
+
+/**
+ * Starts a cell that spins forever and resolves once it prints from inside the loop's cell, so the
+ * interrupt lands on running code (not in the moment between execute_input and the cell's start).
+ */
+async function startLoop(): Promise<string> {
+  const loop = await k.client.request("shell", "execute_request", { code: 'console.log("spinning"); while (true) {}', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
+  await k.client.waitFor("iopub", (m) => m.parent_header.msg_id === loop && m.header.msg_type === "stream" && m.content.text === "spinning\n");
+  return loop;
 }
 
 function noReplyTo(msgId: string): void {
@@ -175,8 +186,7 @@ describe("kernel wire protocol", () => {
 
   it("heartbeat and control answer during while(true){}; interrupt stops it and state survives", async () => {
     await k.client.execute("var kept = 41");
-    const loop = await k.client.request("shell", "execute_request", { code: "while (true) {}", silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
-    await k.client.waitFor("iopub", (m) => m.parent_header.msg_id === loop && m.header.msg_type === "execute_input");
+    const loop = await startLoop();
     expect(await k.client.ping("are you there")).toBe("are you there");
     const info = await k.client.request("control", "kernel_info_request");
     expect((await k.client.reply("control", info)).content.protocol_version).toBe("5.4");
@@ -190,8 +200,7 @@ describe("kernel wire protocol", () => {
   });
 
   it("a real SIGINT (Jupyter's signal interrupt) stops a busy loop the same way", async () => {
-    const loop = await k.client.request("shell", "execute_request", { code: "while (true) {}", silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
-    await k.client.waitFor("iopub", (m) => m.parent_header.msg_id === loop && m.header.msg_type === "execute_input");
+    const loop = await startLoop();
     expect(await k.client.ping()).toBe("ping");
     k.proc.kill("SIGINT");
     expect((await k.client.reply("shell", loop)).content.status).toBe("error");

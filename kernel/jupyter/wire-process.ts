@@ -1,22 +1,37 @@
-// The wire worker: owns every ZeroMQ socket, so heartbeat and control (kernel_info, interrupt, shutdown)
-// keep answering while the main thread is stuck in a cell such as `while (true) {}`.
-// Shell and stdin traffic is verified here and handed to the main thread; whatever the main thread
-// sends comes back here to be signed and queued on its socket.
-import { parentPort, workerData } from "node:worker_threads";
+// The wire process: owns every ZeroMQ socket, so heartbeat and control (kernel_info, interrupt, shutdown)
+// keep answering while the kernel's main thread is stuck in a cell such as `while (true) {}`.
+// Shell and stdin traffic is verified here and handed to the kernel; whatever the kernel sends comes back
+// here to be signed and queued on its socket.
+//
+// Why a child process and not a worker_thread: the session keeps a breakOnSigint watchdog armed, which
+// installs Node's raw SIGINT handler without SA_RESTART; a SIGINT landing on a thread inside libzmq then
+// surfaces as EINTR in the zeromq binding, which aborts the whole process ("terminate called after
+// throwing an instance of 'Napi::Error'"). In a process of its own no signal aimed at the kernel reaches
+// the sockets.
 import * as zmq from "zeromq";
 import { endpoint, type Channel } from "./connection.js";
 import { makeMessage, type JupyterMessage, type OutgoingMessage, type SocketName } from "./messages.js";
 import { ReplayGuard, Signer, parseFrames, serialize } from "./wire.js";
 import type { MainToWorker, WorkerInit, WorkerToMain } from "./worker-protocol.js";
 
-const init = workerData as WorkerInit;
-const port = parentPort;
-if (!port) throw new Error("wire-worker.js must run as a worker_thread started by the kernel");
+if (!process.send) throw new Error("wire-process.js must be started by the kernel with an IPC channel (child_process.fork)");
+const init = await new Promise<WorkerInit>((resolve) => process.once("message", (m: { type: "init"; init: WorkerInit }) => resolve(m.init)));
+const kernelPid = process.ppid;
 
 const log = (text: string): void => {
   process.stderr.write(`mlx-ts kernel: ${text}\n`);
 };
-const post = (m: WorkerToMain): void => port.postMessage(m);
+const post = (m: WorkerToMain): void => {
+  if (process.connected) process.send!(m);
+};
+// A process-group SIGINT (Ctrl-C in a terminal, or a signal-mode interrupt) is meant for the kernel, which gets it too.
+process.on("SIGINT", () => undefined);
+// The kernel died without a shutdown: nothing is left to serve.
+process.on("disconnect", () => {
+  closing = true;
+  for (const s of Object.values(sockets)) s.close();
+  process.exit(0);
+});
 
 const signer = new Signer(init.connection.key, init.connection.signature_scheme);
 const replay = new ReplayGuard();
@@ -102,7 +117,8 @@ async function finishShutdown(request: JupyterMessage, socket: SocketName, resta
   for (const s of Object.values(sockets)) s.close();
   if (forced) {
     log("the main thread did not finish the shutdown in time (a cell is probably stuck); terminating");
-    process.kill(process.pid, "SIGTERM");
+    process.kill(kernelPid, "SIGTERM");
+    process.exit(0);
   }
   post({ type: "closed" });
 }
@@ -128,7 +144,7 @@ async function onControl(msg: JupyterMessage): Promise<void> {
       await status(msg, "busy");
       // A signal is the one thing that reaches a main thread spinning in synchronous code:
       // the session runs cells with breakOnSigint and also cancels pending awaits on SIGINT.
-      process.kill(process.pid, "SIGINT");
+      process.kill(kernelPid, "SIGINT");
       await reply("control", msg, "interrupt_reply", { status: "ok" });
       await status(msg, "idle");
       return;
@@ -166,7 +182,7 @@ async function heartbeat(): Promise<void> {
   for await (const frames of hb) await hb.send(frames);
 }
 
-port.on("message", (m: MainToWorker) => {
+process.on("message", (m: MainToWorker) => {
   if (m.type === "send") void send(m.msg);
   else if (m.type === "barrier") post({ type: "barrier" });
   else if (m.type === "shutdown-done") {

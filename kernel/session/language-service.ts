@@ -34,8 +34,9 @@ export class CellLanguageService {
       ? [
         `declare var display: import("${globalsModule}").CellDisplay;`,
         `declare var session: import("${globalsModule}").CellSession;`,
-        `/** MLX arrays (when the engine provides them). */`,
-        `declare var mx: any;`,
+        existsSync(join(root, "kernel", "mx", "index.ts"))
+          ? `declare var mx: typeof import("${join(root, "kernel", "mx", "index.js").replace(/\\/g, "/")}").mx;`
+          : `declare var mx: any;`,
         `/** Clears the cell's output; with wait, when the next output arrives. */`,
         `declare function clearOutput(opts?: { wait?: boolean }): void;`,
         `/** Asks the front end for a line of input. */`,

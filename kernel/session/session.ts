@@ -63,6 +63,7 @@ export class Session implements SessionApi {
   private queue: Promise<unknown> = Promise.resolve();
   private watchdog: SigintWatchdog | undefined;
   private readonly cleanups: (() => void)[] = [];
+  private readonly mxReady: Promise<void>;
 
   constructor(opts: SessionOptions = {}) {
     const cwd = opts.cwd ?? process.cwd();
@@ -95,12 +96,13 @@ export class Session implements SessionApi {
     defineGlobal(this.cells, "input", input);
     defineGlobal(this.cells, "prompt", (message?: string) => input(message));
     defineGlobal(this.cells, "session", this.engine.cellSession(() => this.count));
-    Object.defineProperty(this.cells.global, "mx", {
-      // the engine may offer MLX arrays to cells; without a loaded engine there is no `mx`
-      get: () => (this.engine.loaded as unknown as { mx?: unknown } | undefined)?.mx,
-      configurable: true,
-      enumerable: false,
-    });
+    // `mx` (kernel/mx) loads its native addon only when an op runs, so importing it is cheap and safe even
+    // without the addon; a computed specifier keeps the session compiling without it.
+    const mxSpec = "../mx/index.js";
+    this.mxReady = import(mxSpec).then(
+      (m: { mx?: unknown; default?: unknown }) => defineGlobal(this.cells, "mx", m.mx ?? m.default),
+      () => undefined,
+    );
 
     if (opts.handleSigint ?? true) {
       const onSigint = (): void => this.interrupt();
@@ -149,6 +151,7 @@ export class Session implements SessionApi {
   }
 
   private async executeNow(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
+    await this.mxReady;
     const counted = req.storeHistory && !req.silent;
     if (counted) {
       this.count++;

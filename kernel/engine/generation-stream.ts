@@ -76,6 +76,11 @@ export class TokenStream implements GenerationStream {
     if (this.cancelRequested) this.cancelNative();
   }
 
+  /** true once the generation is over (done, error, or never started) */
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
   cancel(): void {
     this.cancelRequested = true;
     this.cancelNative?.();

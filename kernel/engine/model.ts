@@ -128,12 +128,8 @@ export class EngineModel implements LoadedModel {
         this.active = undefined;
       },
     });
-    // A stream that settled during construction (aborted signal) must not leave the model marked busy.
-    this.active = stream;
-    void stream.result.then(
-      () => { if (this.active === stream) this.active = undefined; },
-      () => { if (this.active === stream) this.active = undefined; },
-    );
+    // A stream that settled during construction (an already-aborted signal) leaves the model idle.
+    if (!stream.isSettled) this.active = stream;
     return stream;
   }
 

@@ -114,6 +114,11 @@ describe("EngineModel over a scripted addon", () => {
     await expect(m.save(join(root, "busy"))).rejects.toMatchObject({ code: "E_BUSY" });
     await first.result;
     await expect(m.generate("b")).resolves.toMatchObject({ text: " ok" });
+    // an already-aborted signal: nothing starts, the result says cancelled, the model stays usable
+    const calls = script.generated.length;
+    await expect(m.generate("c", { signal: AbortSignal.abort() })).resolves.toMatchObject({ text: "", stats: { stopReason: "cancelled" } });
+    expect(script.generated.length).toBe(calls);
+    await expect(m.generate("d")).resolves.toMatchObject({ text: " ok" });
   });
 
   it("save is atomic: writes tokenizer files from GGUF metadata; refuses non-empty dirs; a failure leaves nothing", async () => {

@@ -2,14 +2,17 @@
 """What mlx-lm computes for a checkpoint: the reference the parity and interop tests compare against.
 
   .venv/bin/python scripts/mlxlm-reference.py --model DIR (--ids 1,2,3 | --text "raw text")
-      [--steps 32] [--logits] [--logits-dtype float32|native] [--tokens-dtype native|float32]
-      [--prefill-step-size 2048]
+      [--steps 32] [--f32-steps 32] [--logits] [--logits-dtype float32|native]
+      [--tokens-dtype native|float32] [--prefill-step-size 2048] [--encode "raw text"]
 
 Prints one JSON object on stdout:
-  prompt_ids      the prompt as token ids (--text is encoded by mlx-lm's tokenizer, no chat template)
+  prompt_ids      the prompt as token ids (--text is encoded by mlx-lm's tokenizer as stream_generate
+                  encodes a raw string: no chat template, BOS when the tokenizer has one)
+  encoded         (with --encode TEXT) mlx-lm's ids for TEXT, as for --text
   tokens          greedy ids for --steps steps from mlx_lm.generate.generate_step (argmax sampler;
                   does not stop at EOS, so callers compare up to their own EOS)
   margins         per step, top-1 minus top-2 log-probability, to tell a real divergence from a tie
+  tokens_f32, margins_f32   (with --f32-steps N) the same with every floating parameter in float32
   logits_b64      (with --logits) last-position logits of model(mx.array([prompt_ids]))[0, -1] as
                   little-endian float32, base64
   logits_dtype, tokens_dtype, mlx_version, mlx_lm_version, model_type, quantization
@@ -33,12 +36,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--ids", help="comma-separated prompt token ids")
     src.add_argument("--text", help="raw prompt text (encoded without a chat template)")
+    ap.add_argument("--encode", help="also report how mlx-lm's tokenizer encodes this raw text (field encoded)")
     ap.add_argument("--steps", type=int, default=32, help="greedy steps (0 = none)")
     ap.add_argument("--logits", action="store_true", help="also emit the last-position logits")
     ap.add_argument("--logits-dtype", choices=["float32", "native"], default="float32")
     ap.add_argument("--tokens-dtype", choices=["float32", "native"], default="native")
     ap.add_argument("--prefill-step-size", type=int, default=2048)
+    ap.add_argument("--f32-steps", type=int, default=0,
+                    help="also greedy ids in float32 (tokens_f32, margins_f32), after the native-dtype run")
     return ap.parse_args(argv)
+
+
+def encode_raw(tokenizer, text: str) -> list[int]:
+    # As stream_generate encodes a raw string: special tokens (BOS) unless the text starts with BOS.
+    bos = tokenizer.bos_token
+    add_special = bos is None or not text.startswith(bos)
+    return list(tokenizer.encode(text, add_special_tokens=add_special))
 
 
 def to_float32(model) -> None:
@@ -89,7 +102,7 @@ def main(argv: list[str]) -> int:
     if args.ids is not None:
         prompt_ids = [int(x) for x in args.ids.split(",") if x.strip()]
     else:
-        prompt_ids = list(tokenizer.encode(args.text, add_special_tokens=False))
+        prompt_ids = encode_raw(tokenizer, args.text)
     if not prompt_ids:
         print("mlxlm-reference: empty prompt", file=sys.stderr)
         return 2
@@ -102,6 +115,8 @@ def main(argv: list[str]) -> int:
         "mlx_lm_version": mlx_lm.__version__,
         "prompt_ids": prompt_ids,
     }
+    if args.encode is not None:
+        result["encoded"] = encode_raw(tokenizer, args.encode)
     dtype_now = "native"
     if args.steps > 0:
         if args.tokens_dtype == "float32":
@@ -109,6 +124,12 @@ def main(argv: list[str]) -> int:
             dtype_now = "float32"
         tokens, margins = greedy(model, prompt_ids, args.steps, args.prefill_step_size)
         result.update(tokens=tokens, margins=margins, tokens_dtype=dtype_now)
+    if args.f32_steps > 0:
+        if dtype_now != "float32":
+            to_float32(model)
+            dtype_now = "float32"
+        tokens, margins = greedy(model, prompt_ids, args.f32_steps, args.prefill_step_size)
+        result.update(tokens_f32=tokens, margins_f32=margins)
     if args.logits:
         if args.logits_dtype == "float32" and dtype_now != "float32":
             to_float32(model)

@@ -1,0 +1,4 @@
+// llama-tiny-8bit (scripts/make-fixtures.py) through our engine against mlx-lm on the same files.
+import { parityFor } from "./suite.js";
+
+parityFor("llama-tiny-8bit");

@@ -201,6 +201,11 @@ export class Shell {
     const storeHistory = bool(c.store_history, !silent);
     const allowStdin = bool(c.allow_stdin, true);
     const stopOnError = bool(c.stop_on_error, true);
+    const help = helpRequest(code);
+    if (help) {
+      await this.page(msg, help.name, help.detail);
+      return;
+    }
     if (!silent) this.iopub("execute_input", { code, execution_count: this.opts.session.executionCount + 1 }, msg);
     let outcome: ExecuteOutcome;
     try {
@@ -223,6 +228,13 @@ export class Shell {
     this.iopub("error", err, msg);
     if (stopOnError) this.startAborting();
     await this.reply(msg, { status: "error", execution_count: outcome.executionCount, ...err, user_expressions: {}, payload: [] }, { status: "error" });
+  }
+
+  /** IPython's `name?` / `name??`: the inspection of `name`, shown in the front end's pager. */
+  private async page(msg: JupyterMessage, name: string, detail: 0 | 1): Promise<void> {
+    const r = await this.opts.session.inspect(name, [...name].length, detail);
+    const data = r.found ? r.data : { "text/plain": `Object \`${name}\` not found.` };
+    await this.reply(msg, { status: "ok", execution_count: this.opts.session.executionCount, payload: [{ source: "page", data, start: 0 }], user_expressions: {} }, { status: "ok" });
   }
 
   private async complete(msg: JupyterMessage): Promise<void> {
@@ -291,6 +303,15 @@ export class Shell {
     const id = str(msg.content.comm_id);
     if (!this.comms.closeFromFrontEnd(id, obj(msg.content.data))) log(`comm_close for unknown comm ${id} ignored`);
   }
+}
+
+const HELP = /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*(\?{1,2})?\s*$/;
+
+/** `name?`, `?name` (detail 0) or `name??`, `??name` (detail 1); undefined for any other code. */
+export function helpRequest(code: string): { name: string; detail: 0 | 1 } | undefined {
+  const m = HELP.exec(code);
+  if (!m || (!m[1]) === (!m[3])) return undefined;
+  return { name: m[2]!, detail: (m[1] ?? m[3])!.length === 2 ? 1 : 0 };
 }
 
 /** Applies `unique` and `n` of a search/tail query, in case the session returned more than asked. */

@@ -46,7 +46,7 @@ class MlxTsKernelTests(jkt.KernelTests):
 
     code_inspect_sample = "Math.max"
 
-    code_clear_output = 'console.log("soon gone"); display.clear()'
+    code_clear_output = 'console.log("soon gone"); clearOutput()'
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ type Opt<T> = T | null;
 export interface NativeMx {
   setErrorClass(ctor: new (message: string, code: string) => Error): void;
   version(): string;
+  setPrintPrecision(precision: number): void;
   fromTypedArray(data: NativeTypedArray, shape: number[], dtype: string): A;
   fromRawBits(data: Uint16Array, shape: number[], dtype: string): A;
   scalar(value: number | boolean | bigint, dtype: string): A;

@@ -351,5 +351,7 @@ export const defaultDevice = (): "cpu" | "gpu" => native().defaultDevice();
 export const setDefaultDevice = (device: "cpu" | "gpu"): void => native().setDefaultDevice(device);
 /** Whether this MLX build has the device. */
 export const isAvailable = (device: "cpu" | "gpu"): boolean => native().isAvailable(device);
+/** Digits after the decimal point when arrays print as text (-1: MLX's default, 6 significant digits). */
+export const setPrintOptions = (opts: { precision?: number }): void => native().setPrintPrecision(opts.precision ?? -1);
 /** MLX's version, e.g. "0.32.4". */
 export const version = (): string => native().version();

@@ -9,6 +9,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   data->array_ctor = Napi::Persistent(ctor);
   env.SetInstanceData<AddonData>(data.release());  // freed by node-addon-api when the environment ends
   exports.Set("NativeArray", ctor);
+  // Print True/False as Python's mlx does, so repr text matches numpy/mlx.
+  mx::get_global_formatter().capitalize_bool = true;
   register_creation(env, exports);
   register_ops(env, exports);
   register_nn(env, exports);

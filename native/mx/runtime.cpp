@@ -114,6 +114,10 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
     mx::set_default_device(d);
     return info.Env().Undefined();
   });
+  def(env, exports, "setPrintPrecision", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::set_printoptions(mx::PrintOptions{to_int(info[0], "precision")});
+    return info.Env().Undefined();
+  });
   def(env, exports, "version", [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), mx::version()); });
   def(env, exports, "setErrorClass", [](const Napi::CallbackInfo& info) -> Napi::Value {
     if (!info[0].IsFunction()) bad_argument("setErrorClass takes a constructor.");

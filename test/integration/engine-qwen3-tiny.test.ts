@@ -42,10 +42,12 @@ describe("engine on a Qwen3 directory checkpoint", () => {
     const ref = python(
       `
 import json, sys
-from mlx_lm.tokenizer_utils import load as load_tokenizer
 from pathlib import Path
+from mlx_lm.utils import load_config, load_tokenizer
 inp = json.load(sys.stdin)
-t = load_tokenizer(Path(inp["dir"]))
+# as mlx_lm.load does: generation_config.json's eos ids, plus the tokenizer's own
+config = load_config(Path(inp["dir"]))
+t = load_tokenizer(Path(inp["dir"]), eos_token_ids=config.get("eos_token_id"))
 out = {
   "think": t.apply_chat_template(inp["msgs"], add_generation_prompt=True),
   "noThink": t.apply_chat_template(inp["msgs"], add_generation_prompt=True, enable_thinking=False),

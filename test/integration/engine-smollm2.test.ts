@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
-import { MlxTsError, type GenerationChunk, type LoadedModel } from "../../kernel/engine/types.js";
+import { MlxTsError, type GenerationChunk, type GenerationResult, type LoadedModel } from "../../kernel/engine/types.js";
 
 const QUESTION = "What is the capital of France?";
 let engine: MlxEngine;
@@ -42,34 +42,40 @@ describe("engine + native addon, SmolLM2 GGUF", () => {
     expect(engine.runtime().mlxVersion).toMatch(/^0\.32/);
   });
 
-  it("answers the capital of France greedily with readable English mentioning Paris", async () => {
-    const r = await model.generate(QUESTION, { maxTokens: 32, temperature: 0 });
-    expect(r.text).toMatch(/Paris/);
-    expect(r.text).toMatch(/^[\x20-\x7E\n\u2019]+$/); // plain readable text, no replacement chars or control bytes
-    expect(r.promptTokens.length).toBeGreaterThan(10);
-    expect(r.stats.generatedTokens).toBe(r.tokens.length);
-    expect(["eos", "length"]).toContain(r.stats.stopReason);
-    expect(r.stats.promptTokens).toBe(r.promptTokens.length);
-  });
+  // MLX on a small shared CPU runs this 135M model at a few tokens per second: every test keeps its
+  // token count small and the generous timeouts are for that, not for hangs.
+  let answer: GenerationResult;
 
-  it("streams chunks that concatenate to result.text, and greedy is deterministic", async () => {
-    const s = model.stream(QUESTION, { maxTokens: 32, reusePrefix: false });
+  it("answers the capital of France greedily with readable English mentioning Paris; chunks add up to the text", async () => {
+    const s = model.stream(QUESTION, { maxTokens: 32, temperature: 0 });
     const chunks: GenerationChunk[] = [];
     for await (const c of s) chunks.push(c);
-    const r = await s.result;
+    answer = await s.result;
+    expect(answer.text).toMatch(/Paris/);
+    expect(answer.text).toMatch(/^[\x20-\x7E\n\u2019]+$/); // plain readable text, no replacement chars or control bytes
     expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.map((c) => c.text).join("")).toBe(r.text);
-    expect(chunks.flatMap((c) => c.tokens)).toEqual(r.tokens);
-    const again = await model.generate(QUESTION, { maxTokens: 32 });
-    expect(again.text).toBe(r.text);
-  });
+    expect(chunks.map((c) => c.text).join("")).toBe(answer.text);
+    expect(chunks.flatMap((c) => c.tokens)).toEqual(answer.tokens);
+    expect(answer.promptTokens.length).toBeGreaterThan(10);
+    expect(answer.stats.generatedTokens).toBe(answer.tokens.length);
+    expect(["eos", "length"]).toContain(answer.stats.stopReason);
+    expect(answer.stats.promptTokens).toBe(answer.promptTokens.length);
+  }, 600_000);
+
+  it("a stop string ends generation with stopReason stop and is not emitted (same greedy text up to it)", async () => {
+    const at = answer.text.indexOf("Paris");
+    const r = await model.generate(QUESTION, { maxTokens: 32, stop: ["Paris"] });
+    expect(r.stats.stopReason).toBe("stop");
+    expect(r.text).toBe(answer.text.slice(0, at));
+    expect(r.stats.reusedTokens).toBeGreaterThan(0); // the same prompt again: its KV prefix was reused
+  }, 600_000);
 
   it("cancel mid-stream keeps the partial text and stats; the model works afterwards", async () => {
     const s = model.stream("Write a long story about a dragon.", { maxTokens: 200 });
     const seen: string[] = [];
     for await (const c of s) {
       seen.push(c.text);
-      if (seen.length === 4) s.cancel();
+      if (seen.length === 2) s.cancel();
     }
     const r = await s.result;
     expect(r.stats.stopReason).toBe("cancelled");
@@ -77,18 +83,9 @@ describe("engine + native addon, SmolLM2 GGUF", () => {
     expect(r.tokens.length).toBeGreaterThan(0);
     expect(r.tokens.length).toBeLessThan(200);
     expect(r.stats.generatedTokens).toBeGreaterThan(0);
-    const next = await model.generate(QUESTION, { maxTokens: 8 });
+    const next = await model.generate(QUESTION, { maxTokens: 2 });
     expect(next.tokens.length).toBeGreaterThan(0);
-  });
-
-  it("a stop string ends generation with stopReason stop and is not emitted", async () => {
-    const full = await model.generate(QUESTION, { maxTokens: 32 });
-    const at = full.text.indexOf("Paris");
-    expect(at).toBeGreaterThanOrEqual(0);
-    const r = await model.generate(QUESTION, { maxTokens: 32, stop: ["Paris"] });
-    expect(r.stats.stopReason).toBe("stop");
-    expect(r.text).toBe(full.text.slice(0, at));
-  });
+  }, 600_000);
 
   it("bad inputs give MlxTsError codes, and the next load works", async () => {
     expect(await codeOf(engine.load(join(tmp, "missing-dir")))).toBe("E_MODEL_NOT_FOUND");
@@ -107,10 +104,10 @@ describe("engine + native addon, SmolLM2 GGUF", () => {
     expect(await codeOf(engine.load(bogusGguf))).toBe("E_CORRUPT_WEIGHTS");
     expect([...engine.models.keys()]).toEqual(["smollm2"]);
     const second = await engine.load("smollm2", { as: "smol-b" });
-    expect((await second.generate(QUESTION, { maxTokens: 4 })).tokens.length).toBeGreaterThan(0);
+    expect((await second.generate(QUESTION, { maxTokens: 2 })).tokens.length).toBeGreaterThan(0);
     engine.unload("smol-b");
     expect(() => engine.get("smol-b")).toThrowError(expect.objectContaining({ code: "E_NOT_LOADED" }) as Error);
-  });
+  }, 600_000);
 
   it("saves atomically to a directory that loads again and generates the same text", async () => {
     const out = join(tmp, "saved-smollm2");
@@ -120,10 +117,9 @@ describe("engine + native addon, SmolLM2 GGUF", () => {
     expect(files.some((f) => f.endsWith(".safetensors"))).toBe(true);
     expect(readdirSync(tmp).filter((f) => f.includes(".tmp-"))).toEqual([]);
     const reloaded = await engine.load(out, { as: "reloaded" });
-    const a = await model.generate(QUESTION, { maxTokens: 16 });
-    const b = await reloaded.generate(QUESTION, { maxTokens: 16 });
-    expect(b.promptTokens).toEqual(a.promptTokens);
-    expect(b.text).toBe(a.text);
+    const b = await reloaded.generate(QUESTION, { maxTokens: 8 });
+    expect(b.promptTokens).toEqual(answer.promptTokens);
+    expect(answer.tokens.slice(0, 8)).toEqual(b.tokens);
     engine.unload("reloaded");
-  });
+  }, 600_000);
 });

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""mlx-lm's side of bench/engine-vs-mlxlm.mjs: the same prompt ids, the same lengths, its own stats.
+
+  .venv/bin/python scripts/mlxlm-bench.py --model DIR --ids-file PROMPT.json --gen 128 --runs 3
+      [--prefill-step-size 2048]
+
+Runs mlx_lm.stream_generate (greedy, EOS disabled as mlx_lm.benchmark does) once to warm up, then
+--runs times. Prints JSON: {"trials": [{prompt_tokens, generation_tokens, prompt_tps, generation_tps,
+ttft_ms, peak_memory}], "mlx_version", "mlx_lm_version"}. prompt_tps / generation_tps are
+stream_generate's own numbers; ttft_ms is the wall time from the call to the first yielded token;
+peak_memory is mx.get_peak_memory() in bytes, reset before each trial.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--ids-file", required=True, type=Path)
+    ap.add_argument("--gen", type=int, default=128)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--prefill-step-size", type=int, default=2048)
+    args = ap.parse_args(argv)
+
+    import mlx.core as mx
+    import mlx_lm
+    from mlx_lm import load, stream_generate
+
+    ids = json.loads(args.ids_file.read_text())
+    model, tokenizer = load(str(args.model))
+    tokenizer._eos_token_ids = set()  # as mlx_lm.benchmark: always generate --gen tokens
+
+    def trial() -> dict:
+        mx.reset_peak_memory()
+        tic = time.perf_counter()
+        ttft = None
+        last = None
+        for resp in stream_generate(model, tokenizer, ids, max_tokens=args.gen, prefill_step_size=args.prefill_step_size):
+            if ttft is None:
+                ttft = (time.perf_counter() - tic) * 1000.0
+            last = resp
+        return {
+            "prompt_tokens": last.prompt_tokens,
+            "generation_tokens": last.generation_tokens,
+            "prompt_tps": last.prompt_tps,
+            "generation_tps": last.generation_tps,
+            "ttft_ms": ttft,
+            "peak_memory": mx.get_peak_memory(),
+        }
+
+    trial()  # warm-up
+    trials = [trial() for _ in range(args.runs)]
+    json.dump({"trials": trials, "mlx_version": mx.__version__, "mlx_lm_version": mlx_lm.__version__}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

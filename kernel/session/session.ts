@@ -13,7 +13,7 @@ import { createCellContext, defineGlobal, type CellContext } from "./context.js"
 import { defaultHistoryFile, HistoryStore } from "./history.js";
 import { InterruptError, isVmInterrupt, SigintWatchdog } from "./interrupt.js";
 import { isComplete } from "./is-complete.js";
-import { CellLanguageService } from "./language-service.js";
+import { LanguageServiceClient } from "./ls-client.js";
 import { CellModules, repoRoot } from "./modules.js";
 import { EngineHolder, type EngineSource } from "./session-global.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
@@ -55,7 +55,7 @@ export class Session implements SessionApi {
   private readonly scripts = new CellScripts();
   private readonly historyStore: HistoryStore;
   private readonly modules: CellModules;
-  private readonly ls: CellLanguageService;
+  private readonly ls: LanguageServiceClient;
   private readonly engine: EngineHolder;
   private readonly displayFn: DisplayFunction;
   private running: RunningCell | undefined;
@@ -70,7 +70,7 @@ export class Session implements SessionApi {
     const root = repoRoot();
     this.historyStore = new HistoryStore(opts.historyFile ?? defaultHistoryFile());
     this.modules = new CellModules(cwd, root);
-    this.ls = new CellLanguageService(cwd, root);
+    this.ls = new LanguageServiceClient(cwd, root);
     this.engine = new EngineHolder(opts.engine);
     this.cells = createCellContext({
       report: (err, st) => this.reportBackground(err, st),
@@ -114,10 +114,8 @@ export class Session implements SessionApi {
         this.watchdog = undefined; // no workers/inspector: sync loops after an await cannot be broken
       }
     }
-    if (opts.warmLanguageService ?? true) {
-      // ~seconds of parsing on first use; done when the kernel has just started and is most likely idle
-      setTimeout(() => { if (!this.running) this.ls.warm(); }, 1000).unref();
-    }
+    // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker
+    if (opts.warmLanguageService ?? true) this.ls.warm();
     if (opts.catchProcessErrors ?? true) {
       const onRejection = (reason: unknown): void => this.reportBackground(reason, this.running ?? this.last);
       const onException = (err: unknown): void => this.reportBackground(err, this.running ?? this.last);
@@ -139,7 +137,7 @@ export class Session implements SessionApi {
     return this.cells.global;
   }
 
-  /** Parses lib and @types/node ahead of the first completion. */
+  /** Parses lib and @types/node ahead of the first completion (in the language-service worker). */
   warmLanguageService(): void {
     this.ls.warm();
   }
@@ -332,8 +330,9 @@ export class Session implements SessionApi {
     let start = offset;
     while (start > 0 && ID_CHAR.test(code[start - 1]!)) start--;
     const prefix = code.slice(start, offset);
-    let entries = this.ls.complete(code, offset).filter((e) => e.name.startsWith(prefix));
-    if (!entries.length && prefix) entries = this.ls.complete(code, offset).filter((e) => e.name.toLowerCase().startsWith(prefix.toLowerCase()));
+    const all = await this.ls.complete(code, offset);
+    let entries = all.filter((e) => e.name.startsWith(prefix));
+    if (!entries.length && prefix) entries = all.filter((e) => e.name.toLowerCase().startsWith(prefix.toLowerCase()));
     entries.sort((a, b) => a.sortText.localeCompare(b.sortText) || a.name.localeCompare(b.name));
     let matches = entries.map((e) => e.name);
     let kinds = entries.map((e) => e.kind);
@@ -381,7 +380,7 @@ export class Session implements SessionApi {
 
   async inspect(code: string, cursorPos: number, detailLevel: 0 | 1): Promise<InspectReply> {
     const offset = codePointToUtf16(code, cursorPos);
-    const info = this.ls.quickInfo(code, offset);
+    const info = await this.ls.quickInfo(code, offset);
     if (info && !/^\(?\w*\)?\s*\w+: any$/.test(info.signature)) {
       const doc = [info.documentation, ...info.tags].filter(Boolean).join("\n\n");
       return {
@@ -436,6 +435,7 @@ export class Session implements SessionApi {
     for (const c of this.cleanups.splice(0)) c();
     await this.watchdog?.stop();
     this.watchdog = undefined;
+    await this.ls.close();
   }
 }
 

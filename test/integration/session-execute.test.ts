@@ -51,7 +51,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "node_modules", "cjs-greeter", "package.json"), JSON.stringify({ name: "cjs-greeter", main: "index.js" }));
   writeFileSync(join(dir, "node_modules", "cjs-greeter", "index.js"), "exports.greet = (n) => 'hello ' + n; exports.version = 3;");
   writeFileSync(join(dir, "local.mjs"), "export const answer = 42; export default function twice(x) { return 2 * x }");
-  session = await createSession({ historyFile: join(dir, "history.jsonl"), cwd: dir, catchProcessErrors: false, handleSigint: false, warmLanguageService: false });
+  session = await createSession({ historyFile: join(dir, "history.jsonl"), cwd: dir, catchProcessErrors: false, handleSigint: false });
 });
 
 afterAll(async () => {

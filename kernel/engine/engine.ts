@@ -86,7 +86,7 @@ export class MlxEngine implements Engine {
       }
     }
     // Only now that the new model works does it replace one of the same name.
-    this.registry.get(name)?.dispose();
+    if (this.registry.has(name)) this.unload(name);
     this.registry.set(name, model);
     opts.onProgress?.({ phase: "load", done: 1, total: 1, file: resolved.path });
     return model;
@@ -97,6 +97,12 @@ export class MlxEngine implements Engine {
     if (!m) throw this.notLoaded(name);
     this.registry.delete(name);
     m.dispose();
+    // Freed weights otherwise stay in MLX's buffer cache, and memory() would not show the drop.
+    try {
+      this.addon?.clearCache();
+    } catch {
+      // clearing the cache is an optimisation; the unload itself succeeded
+    }
   }
 
   get(name: string): LoadedModel {

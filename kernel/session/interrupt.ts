@@ -76,8 +76,11 @@ export class SigintWatchdog {
       if (m === "sigint") {
         Atomics.add(this.shared, ACK, 1);
         Atomics.notify(this.shared, ACK);
-      }
-      onSigint();
+        // The worker took the signal, so Node never ran the process's SIGINT listeners: run them all
+        // (the session's among them, and e.g. a front end's that cancels a pending input request).
+        if (process.listenerCount("SIGINT") > 0) process.emit("SIGINT", "SIGINT");
+        else onSigint();
+      } else onSigint();
     });
     this.worker.on("error", () => undefined);
   }

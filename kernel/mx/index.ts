@@ -17,7 +17,7 @@ export { DTYPES } from "./dtype.js";
 export { MlxError };
 export type { MlxErrorCode } from "./errors.js";
 export type { IndexItem, SliceSpec } from "./indexing.js";
-export type { MemoryInfo, QuantizeOptions, Quantized } from "./ops.js";
+export type { MemoryInfo, MxStream, QuantizeOptions, Quantized } from "./ops.js";
 
 const dtypes = {
   bool: "bool",

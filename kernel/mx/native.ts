@@ -92,6 +92,10 @@ export interface NativeMx {
   defaultDevice(): "cpu" | "gpu";
   isAvailable(device: string): boolean;
   setDefaultDevice(device: string): void;
+  newStream(device: string): { index: number; device: "cpu" | "gpu" };
+  defaultStream(device: string): { index: number; device: "cpu" | "gpu" };
+  setDefaultStream(stream: { index: number; device: string }): void;
+  synchronize(stream: { index: number; device: string } | null): void;
 }
 
 const ADDON_RELATIVE = join("native", "mx", "build", "Release", "mlx_ts_mx.node");

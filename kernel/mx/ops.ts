@@ -28,7 +28,9 @@ export function ones(shape: number | number[], dtype: Dtype = "float32"): MxArra
 export function full(shape: number | number[], value: ArrayInput, dtype?: Dtype): MxArray {
   return wrap(native().full(shapeOf(shape), h(value), dtype === undefined ? null : checkDtype(dtype)));
 }
+/** Zeros with a's shape and dtype. */
 export function zerosLike(a: MxArray): MxArray { return zeros(a.shape, a.dtype); }
+/** Ones with a's shape and dtype. */
 export function onesLike(a: MxArray): MxArray { return ones(a.shape, a.dtype); }
 /**
  * Evenly spaced values in [start, stop): arange(stop), arange(start, stop), arange(start, stop, step).
@@ -48,64 +50,118 @@ export function linspace(start: number, stop: number, num = 50, dtype: Dtype = "
 export function eye(n: number, m?: number, k = 0, dtype: Dtype = "float32"): MxArray {
   return wrap(native().eye(n, m ?? n, k, checkDtype(dtype)));
 }
+/** The n×n identity matrix. */
 export function identity(n: number, dtype: Dtype = "float32"): MxArray { return eye(n, n, 0, dtype); }
 
 // ---- elementwise ----
+/** a + b, elementwise with broadcasting. */
 export const add = (a: Operand, b: Operand): MxArray => binaryOp("add", a, b);
+/** a - b, elementwise with broadcasting. */
 export const subtract = (a: Operand, b: Operand): MxArray => binaryOp("subtract", a, b);
+/** a * b, elementwise with broadcasting. */
 export const multiply = (a: Operand, b: Operand): MxArray => binaryOp("multiply", a, b);
+/** a / b (true division: integers give floats). */
 export const divide = (a: Operand, b: Operand): MxArray => binaryOp("divide", a, b);
+/** floor(a / b), elementwise. */
 export const floorDivide = (a: Operand, b: Operand): MxArray => binaryOp("floorDivide", a, b);
+/** a mod b with the sign of b (Python's %). */
 export const remainder = (a: Operand, b: Operand): MxArray => binaryOp("remainder", a, b);
+/** a ** b, elementwise. */
 export const power = (a: Operand, b: Operand): MxArray => binaryOp("power", a, b);
+/** The larger of a and b, elementwise. */
 export const maximum = (a: Operand, b: Operand): MxArray => binaryOp("maximum", a, b);
+/** The smaller of a and b, elementwise. */
 export const minimum = (a: Operand, b: Operand): MxArray => binaryOp("minimum", a, b);
+/** atan2(a, b), elementwise. */
 export const arctan2 = (a: Operand, b: Operand): MxArray => binaryOp("arctan2", a, b);
+/** log(exp(a) + exp(b)) computed stably. */
 export const logaddexp = (a: Operand, b: Operand): MxArray => binaryOp("logaddexp", a, b);
+/** a == b as a bool array. */
 export const equal = (a: Operand, b: Operand): MxArray => binaryOp("equal", a, b);
+/** a != b as a bool array. */
 export const notEqual = (a: Operand, b: Operand): MxArray => binaryOp("notEqual", a, b);
+/** a < b as a bool array. */
 export const less = (a: Operand, b: Operand): MxArray => binaryOp("less", a, b);
+/** a <= b as a bool array. */
 export const lessEqual = (a: Operand, b: Operand): MxArray => binaryOp("lessEqual", a, b);
+/** a > b as a bool array. */
 export const greater = (a: Operand, b: Operand): MxArray => binaryOp("greater", a, b);
+/** a >= b as a bool array. */
 export const greaterEqual = (a: Operand, b: Operand): MxArray => binaryOp("greaterEqual", a, b);
+/** a && b for bool arrays. */
 export const logicalAnd = (a: Operand, b: Operand): MxArray => binaryOp("logicalAnd", a, b);
+/** a || b for bool arrays. */
 export const logicalOr = (a: Operand, b: Operand): MxArray => binaryOp("logicalOr", a, b);
 /** Matrix product with broadcasting over leading axes (a: [..., n, k], b: [..., k, m]). */
 export const matmul = (a: Operand, b: Operand): MxArray => binaryOp("matmul", a, b);
+/** Inner product over the last axes. */
 export const inner = (a: Operand, b: Operand): MxArray => binaryOp("inner", a, b);
+/** Outer product of two vectors. */
 export const outer = (a: Operand, b: Operand): MxArray => binaryOp("outer", a, b);
 
+/** -a */
 export const negative = (a: ArrayInput): MxArray => unaryOp("negative", a);
+/** |a| */
 export const abs = (a: ArrayInput): MxArray => unaryOp("abs", a);
+/** -1, 0 or 1 by the sign of each element. */
 export const sign = (a: ArrayInput): MxArray => unaryOp("sign", a);
+/** e ** a */
 export const exp = (a: ArrayInput): MxArray => unaryOp("exp", a);
+/** exp(a) - 1, accurate near 0. */
 export const expm1 = (a: ArrayInput): MxArray => unaryOp("expm1", a);
+/** Natural logarithm. */
 export const log = (a: ArrayInput): MxArray => unaryOp("log", a);
+/** Base-2 logarithm. */
 export const log2 = (a: ArrayInput): MxArray => unaryOp("log2", a);
+/** Base-10 logarithm. */
 export const log10 = (a: ArrayInput): MxArray => unaryOp("log10", a);
+/** log(1 + a), accurate near 0. */
 export const log1p = (a: ArrayInput): MxArray => unaryOp("log1p", a);
+/** Square root. */
 export const sqrt = (a: ArrayInput): MxArray => unaryOp("sqrt", a);
+/** 1 / sqrt(a). */
 export const rsqrt = (a: ArrayInput): MxArray => unaryOp("rsqrt", a);
+/** a * a */
 export const square = (a: ArrayInput): MxArray => unaryOp("square", a);
+/** 1 / a */
 export const reciprocal = (a: ArrayInput): MxArray => unaryOp("reciprocal", a);
+/** Sine (radians). */
 export const sin = (a: ArrayInput): MxArray => unaryOp("sin", a);
+/** Cosine (radians). */
 export const cos = (a: ArrayInput): MxArray => unaryOp("cos", a);
+/** Tangent (radians). */
 export const tan = (a: ArrayInput): MxArray => unaryOp("tan", a);
+/** Inverse sine. */
 export const arcsin = (a: ArrayInput): MxArray => unaryOp("arcsin", a);
+/** Inverse cosine. */
 export const arccos = (a: ArrayInput): MxArray => unaryOp("arccos", a);
+/** Inverse tangent. */
 export const arctan = (a: ArrayInput): MxArray => unaryOp("arctan", a);
+/** Hyperbolic sine. */
 export const sinh = (a: ArrayInput): MxArray => unaryOp("sinh", a);
+/** Hyperbolic cosine. */
 export const cosh = (a: ArrayInput): MxArray => unaryOp("cosh", a);
+/** Hyperbolic tangent. */
 export const tanh = (a: ArrayInput): MxArray => unaryOp("tanh", a);
+/** 1 / (1 + exp(-a)). */
 export const sigmoid = (a: ArrayInput): MxArray => unaryOp("sigmoid", a);
+/** The error function. */
 export const erf = (a: ArrayInput): MxArray => unaryOp("erf", a);
+/** The inverse error function. */
 export const erfinv = (a: ArrayInput): MxArray => unaryOp("erfinv", a);
+/** Rounds down. */
 export const floor = (a: ArrayInput): MxArray => unaryOp("floor", a);
+/** Rounds up. */
 export const ceil = (a: ArrayInput): MxArray => unaryOp("ceil", a);
+/** Rounds to the nearest integer (halves to even). */
 export const round = (a: ArrayInput): MxArray => unaryOp("round", a);
+/** !a for bool arrays. */
 export const logicalNot = (a: ArrayInput): MxArray => unaryOp("logicalNot", a);
+/** Whether each element is NaN. */
 export const isnan = (a: ArrayInput): MxArray => unaryOp("isnan", a);
+/** Whether each element is ±infinity. */
 export const isinf = (a: ArrayInput): MxArray => unaryOp("isinf", a);
+/** The same values, treated as a constant by autodiff. */
 export const stopGradient = (a: ArrayInput): MxArray => unaryOp("stopGradient", a);
 /** x * sigmoid(x) */
 export const silu = (a: ArrayInput): MxArray => { const x = toArray(a); return x.multiply(x.sigmoid()); };
@@ -135,12 +191,19 @@ export function allclose(a: ArrayInput, b: ArrayInput, rtol = 1e-5, atol = 1e-8)
 }
 
 // ---- reductions ----
+/** Sum over `axis` (all axes when omitted); keepdims keeps reduced axes with size 1. */
 export const sum = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("sum", a, axis, keepdims);
+/** Mean over `axis` (all when omitted). */
 export const mean = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("mean", a, axis, keepdims);
+/** Maximum over `axis` (all when omitted). */
 export const max = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("max", a, axis, keepdims);
+/** Minimum over `axis` (all when omitted). */
 export const min = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("min", a, axis, keepdims);
+/** Product over `axis` (all when omitted). */
 export const prod = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("prod", a, axis, keepdims);
+/** Whether every element over `axis` is true. */
 export const all = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("all", a, axis, keepdims);
+/** Whether some element over `axis` is true. */
 export const any = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("any", a, axis, keepdims);
 /** log(sum(exp(a))) computed stably. */
 export const logsumexp = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray => reduceOp("logsumexp", a, axis, keepdims);
@@ -148,8 +211,11 @@ export const logsumexp = (a: ArrayInput, axis?: Axes, keepdims = false): MxArray
 export function variance(a: ArrayInput, axis?: Axes, keepdims = false, ddof = 0): MxArray {
   return wrap(native().variance(h(a), axesOf(axis), keepdims, ddof));
 }
+/** Standard deviation (ddof = delta degrees of freedom). */
 export function std(a: ArrayInput, axis?: Axes, keepdims = false, ddof = 0): MxArray { return variance(a, axis, keepdims, ddof).sqrt(); }
+/** Index of the largest element along `axis` (of the flattened array when omitted). */
 export const argmax = (a: ArrayInput, axis?: number, keepdims = false): MxArray => toArray(a).argmax(axis, keepdims);
+/** Index of the smallest element along `axis` (flattened when omitted). */
 export const argmin = (a: ArrayInput, axis?: number, keepdims = false): MxArray => toArray(a).argmin(axis, keepdims);
 /** Cumulative sum along `axis` (flattened when omitted). */
 export function cumsum(a: ArrayInput, axis?: number, opts: { reverse?: boolean; inclusive?: boolean } = {}): MxArray {
@@ -162,21 +228,31 @@ export function softmax(a: ArrayInput, axis: Axes = -1, opts: { precise?: boolea
 }
 /** Sorted values along `axis` (default the last). */
 export const sort = (a: ArrayInput, axis: number | null = -1): MxArray => wrap(native().sort("sort", h(a), axis));
+/** Indices that sort along `axis` (default the last). */
 export const argsort = (a: ArrayInput, axis: number | null = -1): MxArray => wrap(native().sort("argsort", h(a), axis));
 /** The k largest values along `axis` (unordered, as MLX returns them). */
 export const topk = (a: ArrayInput, k: number, axis = -1): MxArray => wrap(native().topk(h(a), k, axis));
 
 // ---- shapes ----
+/** A copy converted to `dtype`. */
 export const astype = (a: ArrayInput, dtype: Dtype): MxArray => toArray(a).astype(dtype);
 /** The same bytes read as another dtype (sizes must be compatible). */
 export const view = (a: ArrayInput, dtype: Dtype): MxArray => wrap(native().view(h(a), checkDtype(dtype)));
+/** Same data, new shape (one dimension may be -1). */
 export const reshape = (a: ArrayInput, shape: number[]): MxArray => toArray(a).reshape(shape);
+/** Flattens axes startAxis..endAxis into one. */
 export const flatten = (a: ArrayInput, startAxis = 0, endAxis = -1): MxArray => toArray(a).flatten(startAxis, endAxis);
+/** Permutes axes (reverses them when omitted). */
 export const transpose = (a: ArrayInput, axes?: number[]): MxArray => toArray(a).transpose(axes ?? []);
+/** Exchanges two axes. */
 export const swapaxes = (a: ArrayInput, axis1: number, axis2: number): MxArray => toArray(a).swapaxes(axis1, axis2);
+/** Moves one axis to a new position. */
 export const moveaxis = (a: ArrayInput, source: number, destination: number): MxArray => toArray(a).moveaxis(source, destination);
+/** Inserts axes of size 1. */
 export const expandDims = (a: ArrayInput, axes: number | number[]): MxArray => toArray(a).expandDims(axes);
+/** Removes axes of size 1 (all of them when none are named). */
 export const squeeze = (a: ArrayInput, axes?: number | number[]): MxArray => toArray(a).squeeze(axes);
+/** Broadcasts to `shape` without copying. */
 export const broadcastTo = (a: ArrayInput, shape: number[]): MxArray => toArray(a).broadcastTo(shape);
 /** Joins arrays along an existing axis (default 0). */
 export function concatenate(arrays: ArrayInput[], axis = 0): MxArray {
@@ -190,7 +266,9 @@ export function stack(arrays: ArrayInput[], axis = 0): MxArray {
 export function split(a: ArrayInput, sectionsOrIndices: number | number[], axis = 0): MxArray[] {
   return native().split(h(a), sectionsOrIndices, axis).map(wrap);
 }
+/** Repeats each element `repeats` times along `axis` (flattened when omitted). */
 export const repeat = (a: ArrayInput, repeats: number, axis?: number): MxArray => wrap(native().repeat(h(a), repeats, axis ?? null));
+/** Repeats the whole array `reps` times per axis. */
 export const tile = (a: ArrayInput, reps: number | number[]): MxArray => wrap(native().tile(h(a), [reps].flat()));
 /** Pads with `value` (default 0): width per axis as [before, after], or one number for every side. */
 export function pad(a: ArrayInput, width: number | [number, number][], value: number = 0): MxArray {
@@ -200,9 +278,11 @@ export function pad(a: ArrayInput, width: number | [number, number][], value: nu
 }
 /** Elements at `indices` along `axis` (flattened when omitted). */
 export const take = (a: ArrayInput, indices: ArrayInput, axis?: number): MxArray => toArray(a).take(indices, axis);
+/** Picks elements along `axis` at per-position `indices` (as from argsort). */
 export const takeAlongAxis = (a: ArrayInput, indices: ArrayInput, axis: number): MxArray => wrap(native().takeAlongAxis(h(a), h(indices), axis));
 
 // ---- quantization ----
+/** Options of quantize, dequantize and quantizedMatmul. */
 export interface QuantizeOptions {
   /** elements sharing one scale (and bias); default 64 */
   groupSize?: number;
@@ -230,6 +310,7 @@ export function quantizedMatmul(x: ArrayInput, wq: MxArray, scales: MxArray, bia
 }
 
 // ---- fast (MLX's fused kernels) ----
+/** MLX's fused kernels, as used by language models. */
 export const fast = {
   /** x / sqrt(mean(x², last axis) + eps) * weight (weight may be null). */
   rmsNorm(x: ArrayInput, weight: ArrayInput | null = null, eps = 1e-5): MxArray {
@@ -265,6 +346,7 @@ export const fast = {
 
 // ---- random ----
 type RandOpts = { dtype?: Dtype; key?: MxArray };
+/** Random numbers from MLX's generator (mx.random.seed makes them repeat). */
 export const random = {
   /** Seeds MLX's global generator so later random calls repeat. */
   seed(seed: number): void {
@@ -326,6 +408,7 @@ export function evaluate(...arrays: Tree[]): void {
 export function asyncEval(...arrays: Tree[]): Promise<void> {
   return native().asyncEval(collect(arrays));
 }
+/** MLX's memory counters, in bytes. */
 export interface MemoryInfo {
   /** bytes held by live arrays */
   active: number;
@@ -338,6 +421,7 @@ export interface MemoryInfo {
 }
 /** MLX's memory counters (shared with loaded models: one MLX runtime per process). */
 export const memory = (): MemoryInfo => native().memory();
+/** Starts a new peak measurement from the current active memory. */
 export const resetPeakMemory = (): void => native().resetPeakMemory();
 /** Sets MLX's memory limit in bytes; returns the previous one. */
 export const setMemoryLimit = (bytes: number): number => native().setMemoryLimit(bytes);
@@ -349,6 +433,29 @@ export const clearCache = (): void => native().clearCache();
 export const defaultDevice = (): "cpu" | "gpu" => native().defaultDevice();
 /** Switches the default device; throws when this MLX build has no such device (the Linux CPU wheel has no gpu). */
 export const setDefaultDevice = (device: "cpu" | "gpu"): void => native().setDefaultDevice(device);
+/** An MLX stream: a queue of work on one device. Operations run on the default stream of the default device. */
+export interface MxStream {
+  readonly index: number;
+  readonly device: "cpu" | "gpu";
+}
+/** A new stream on `device` (default: the default device), for work that should not queue behind the default stream. */
+export const newStream = (device?: "cpu" | "gpu"): MxStream => native().newStream(device ?? defaultDevice());
+/** The default stream of `device` (default: the default device). */
+export const defaultStream = (device?: "cpu" | "gpu"): MxStream => native().defaultStream(device ?? defaultDevice());
+/** Makes `stream` the default for its device: later operations run there. */
+export const setDefaultStream = (stream: MxStream): void => native().setDefaultStream(stream);
+/** Runs `fn` with `stream` as the default stream, then restores the previous one (for synchronous code). */
+export function withStream<T>(stream: MxStream, fn: () => T): T {
+  const previous = defaultStream(stream.device);
+  setDefaultStream(stream);
+  try {
+    return fn();
+  } finally {
+    setDefaultStream(previous);
+  }
+}
+/** Blocks until all work queued on `stream` (default: every stream of the default device) has finished. */
+export const synchronize = (stream?: MxStream): void => native().synchronize(stream ?? null);
 /** Whether this MLX build has the device. */
 export const isAvailable = (device: "cpu" | "gpu"): boolean => native().isAvailable(device);
 /** Digits after the decimal point when arrays print as text (-1: MLX's default, 6 significant digits). */

@@ -62,6 +62,19 @@ size_t to_bytes(const Napi::Value& v) {
   return static_cast<size_t>(d);
 }
 
+Napi::Object stream_object(Napi::Env env, const mx::Stream& s) {
+  auto o = Napi::Object::New(env);
+  o.Set("index", Napi::Number::New(env, s.index));
+  o.Set("device", Napi::String::New(env, s.device == mx::Device::gpu ? "gpu" : "cpu"));
+  return o;
+}
+
+mx::Stream to_stream(const Napi::Value& v) {
+  if (!v.IsObject()) bad_argument("stream must be an object from mx.newStream() or mx.defaultStream().");
+  Napi::Object o = v.As<Napi::Object>();
+  return mx::Stream(to_int(o.Get("index"), "stream.index"), to_device(to_string(o.Get("device"), "stream.device")));
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
@@ -116,6 +129,21 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   });
   def(env, exports, "setPrintPrecision", [](const Napi::CallbackInfo& info) -> Napi::Value {
     mx::set_printoptions(mx::PrintOptions{to_int(info[0], "precision")});
+    return info.Env().Undefined();
+  });
+  def(env, exports, "newStream", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return stream_object(info.Env(), mx::new_stream(to_device(to_string(info[0], "device"))));
+  });
+  def(env, exports, "defaultStream", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return stream_object(info.Env(), mx::default_stream(to_device(to_string(info[0], "device"))));
+  });
+  def(env, exports, "setDefaultStream", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    mx::set_default_stream(to_stream(info[0]));
+    return info.Env().Undefined();
+  });
+  def(env, exports, "synchronize", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info[0].IsUndefined() || info[0].IsNull()) mx::synchronize();
+    else mx::synchronize(to_stream(info[0]));
     return info.Env().Undefined();
   });
   def(env, exports, "version", [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), mx::version()); });

@@ -251,4 +251,14 @@ describe("mx evaluation, memory and devices", () => {
     mx.setDefaultDevice("cpu");
     if (!mx.isAvailable("gpu")) expect(() => mx.setDefaultDevice("gpu")).toThrow(/no gpu device/);
   });
+
+  it("runs work on a new stream with withStream and synchronizes it", () => {
+    const s = mx.newStream();
+    expect(s.device).toBe(mx.defaultDevice());
+    const before = mx.defaultStream();
+    const r = mx.withStream(s, () => mx.ones([4]).add(1));
+    expect(mx.defaultStream()).toEqual(before);
+    mx.synchronize(s);
+    expect(r.tolist()).toEqual([2, 2, 2, 2]);
+  });
 });

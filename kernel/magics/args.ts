@@ -103,6 +103,11 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
 }
 
+/** "%name" or "%%name", as the user writes it. */
+export function magicName(spec: Pick<MagicSpec, "name" | "kind">): string {
+  return `${spec.kind === "cell" ? "%%" : "%"}${spec.name}`;
+}
+
 function usageLine(spec: MagicSpec): string {
   const pre = spec.kind === "cell" ? "%%" : "%";
   const pos = (spec.positional ?? []).map((p) => (p.required ? p.name : `[${p.name}]`) + (p.variadic ? "..." : ""));
@@ -163,7 +168,7 @@ export function suggest(word: string, options: string[]): string {
 
 function convert(spec: MagicSpec, f: FlagSpec, raw: string): FlagValue {
   const bad = (why: string) =>
-    new MagicArgError(`%${spec.name}: --${f.name} ${why}. Usage: ${usageLine(spec)}`);
+    new MagicArgError(`${magicName(spec)}: --${f.name} ${why}. Usage: ${usageLine(spec)}`);
   let v: FlagValue;
   switch (f.type) {
     case "string":
@@ -222,15 +227,15 @@ export function parseMagicArgs(spec: MagicSpec, input: string): ParsedArgs {
       const name = w.slice(2, eq < 0 ? undefined : eq);
       const f = byName.get(name);
       if (!f) {
-        throw new MagicArgError(`%${spec.name}: unknown option --${name}.${suggest(name, [...byName.keys()].map((k) => k)).replace(/'(.*)'/, "'--$1'")} Usage: ${usageLine(spec)}`);
+        throw new MagicArgError(`${magicName(spec)}: unknown option --${name}.${suggest(name, [...byName.keys()].map((k) => k)).replace(/'(.*)'/, "'--$1'")} Usage: ${usageLine(spec)}`);
       }
       if (f.type === "bool") {
-        if (eq >= 0) throw new MagicArgError(`%${spec.name}: --${name} is a switch and takes no value`);
+        if (eq >= 0) throw new MagicArgError(`${magicName(spec)}: --${name} is a switch and takes no value`);
         flags[name] = true;
         continue;
       }
       let raw: string | undefined = eq >= 0 ? w.slice(eq + 1) : words[++i];
-      if (raw === undefined) throw new MagicArgError(`%${spec.name}: --${name} needs a value. Usage: ${usageLine(spec)}`);
+      if (raw === undefined) throw new MagicArgError(`${magicName(spec)}: --${name} needs a value. Usage: ${usageLine(spec)}`);
       flags[name] = convert(spec, f, raw);
       continue;
     }
@@ -240,12 +245,12 @@ export function parseMagicArgs(spec: MagicSpec, input: string): ParsedArgs {
   const pspecs = spec.positional ?? [];
   const variadic = pspecs.some((p) => p.variadic);
   if (!variadic && positional.length > pspecs.length) {
-    throw new MagicArgError(`%${spec.name}: unexpected argument '${positional[pspecs.length]}'. Usage: ${usageLine(spec)}`);
+    throw new MagicArgError(`${magicName(spec)}: unexpected argument '${positional[pspecs.length]}'. Usage: ${usageLine(spec)}`);
   }
   pspecs.forEach((p, i) => {
-    if (p.required && positional[i] === undefined) throw new MagicArgError(`%${spec.name}: missing ${p.name} (${p.help}). Usage: ${usageLine(spec)}`);
+    if (p.required && positional[i] === undefined) throw new MagicArgError(`${magicName(spec)}: missing ${p.name} (${p.help}). Usage: ${usageLine(spec)}`);
     if (p.choices && positional[i] !== undefined && !p.choices.includes(positional[i])) {
-      throw new MagicArgError(`%${spec.name}: ${p.name} must be one of ${p.choices.join(", ")} (got '${positional[i]}').${suggest(positional[i], [...p.choices])}`);
+      throw new MagicArgError(`${magicName(spec)}: ${p.name} must be one of ${p.choices.join(", ")} (got '${positional[i]}').${suggest(positional[i], [...p.choices])}`);
     }
   });
   return { positional, flags, help };

@@ -34,15 +34,20 @@ function logSoftmaxAt(v: Float32Array, index: number): number {
   return v[index]! - max - Math.log(sum);
 }
 
-/** The reference: greedy tokens of `model` after the fixed text. */
-export async function makeReference(model: LoadedModel, n: number, signal?: AbortSignal): Promise<Reference> {
+/** The reference: greedy tokens of `model` after the fixed text, and the model's own score on it (from the same logits). */
+export async function makeReference(model: LoadedModel, n: number, signal?: AbortSignal): Promise<{ ref: Reference; score: QualityScore }> {
   const prompt = model.tokenize(QUALITY_TEXT);
   const continuation: number[] = [];
+  let nll = 0;
   for (let i = 0; i < n; i++) {
     if (signal?.aborted) break;
-    continuation.push(argmax(await model.logits([...prompt, ...continuation])));
+    const logits = await model.logits([...prompt, ...continuation]);
+    const next = argmax(logits);
+    nll -= logSoftmaxAt(logits, next);
+    continuation.push(next);
   }
-  return { prompt, continuation };
+  const total = continuation.length;
+  return { ref: { prompt, continuation }, score: { agree: total, total, perplexity: total ? Math.exp(nll / total) : NaN } };
 }
 
 export async function scoreAgainst(model: LoadedModel, ref: Reference, signal?: AbortSignal): Promise<QualityScore> {

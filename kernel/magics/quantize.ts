@@ -2,7 +2,7 @@
 // and after and a quality check against the unquantized weights on a fixed text.
 import type { Engine, LoadedModel, QuantizeOptions } from "../engine/types.js";
 import { MlxTsError } from "../engine/types.js";
-import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
+import { escapeHtml, TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
 import { formatBytes, MagicArgError } from "./args.js";
 import { defineMagic, num, str } from "./define.js";
 import { loadWithProgress } from "./load.js";
@@ -55,7 +55,7 @@ defineMagic({
       { name: "mode", type: "string", choices: ["affine", "mxfp4", "mxfp8"], help: "quantization mode (default affine)" },
       { name: "as", type: "string", help: "keep the original and load a quantized copy under this name", metavar: "NEW" },
       { name: "save", type: "string", help: "save the quantized model to this directory (mlx-lm layout)", metavar: "DIR" },
-      { name: "check-tokens", type: "int", min: 0, max: 256, help: "reference tokens for the quality check (default 16; 0 skips it)", metavar: "N" },
+      { name: "check-tokens", type: "int", min: 0, max: 256, help: "reference tokens for the quality check (default 8; 0 skips it)", metavar: "N" },
     ],
     examples: ["%quantize qwen3-tiny --bits 4 --group-size 64", "%quantize smollm2 --bits 8 --as smollm2-8bit --save out/smollm2-8bit"],
   },
@@ -74,13 +74,12 @@ defineMagic({
     if (info.quantization) {
       throw new MlxTsError("E_BAD_ARGUMENT", `${model.name} is already quantized (${info.quantization.mode} ${info.quantization.bits}-bit); quantizing it again would compound the error. Load an unquantized copy (e.g. --dtype f16 from safetensors) and quantize that.`);
     }
-    const n = num(a, "check-tokens") ?? 16;
+    const n = num(a, "check-tokens") ?? 8;
     const q = { bits, groupSize, mode };
     const step = (s: string): void => ctx.sink.stream("stdout", `${s}\n`);
 
     step(n > 0 ? `Reference: ${n} greedy tokens of ${model.name} after a fixed text…` : "Quality check skipped (--check-tokens 0).");
-    const ref = await makeReference(model, n, ctx.signal);
-    const original = await scoreAgainst(model, ref, ctx.signal);
+    const { ref, score: original } = await makeReference(model, n, ctx.signal);
     const bytesBefore = info.weightBytes;
 
     const as = str(a, "as");
@@ -107,7 +106,7 @@ defineMagic({
       summary.savedTo = dir;
     }
     const t = summaryTable(summary);
-    ctx.sink.display({ "text/plain": tableText(t) + (dir ? `\nsaved to ${dir}` : ""), "text/html": tableHtml(t) + (dir ? `<div>saved to ${dir}</div>` : ""), [TABLE_MIME]: t });
+    ctx.sink.display({ "text/plain": tableText(t) + (dir ? `\nsaved to ${dir}` : ""), "text/html": tableHtml(t) + (dir ? `<div>saved to ${escapeHtml(dir)}</div>` : ""), [TABLE_MIME]: t });
     ctx.globals.lastQuantize = summary;
     return undefined;
   },

@@ -1,0 +1,288 @@
+// Every magic through a real Session (in-process) over the real engine and MLX, outputs recorded as a
+// front end receives them: streams, displays, and in-place updates by display_id.
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { completeMagic } from "../../kernel/magics/engine-magics.js";
+import { TABLE_MIME } from "../../kernel/display/mime.js";
+import type { ExecuteOutcome, MimeBundle } from "../../kernel/session/types.js";
+import { ensureFixtures, FIXTURES, RecordingSink, startHarness, STATS_LINE, until, type Harness, type Recorded } from "./magics-harness.js";
+
+const QWEN = join(FIXTURES, "qwen3-tiny-bf16");
+let h: Harness & { engine: import("../../kernel/engine/engine.js").MlxEngine };
+const tmp = mkdtempSync(join(tmpdir(), "mlx-ts-magics-test-"));
+
+const errorOf = (o: ExecuteOutcome): { ename: string; evalue: string } => {
+  if (o.status !== "error") throw new Error(`expected an error, got ok`);
+  return { ename: o.ename, evalue: o.evalue };
+};
+const ok = (o: ExecuteOutcome): void => {
+  if (o.status === "error") throw new Error(`cell failed: ${o.ename}: ${o.evalue}`);
+};
+const last = (bundles: MimeBundle[]): MimeBundle => bundles[bundles.length - 1]!;
+
+beforeAll(async () => {
+  ensureFixtures();
+  h = (await startHarness()) as typeof h;
+});
+
+afterAll(async () => {
+  await h?.shutdown();
+});
+
+describe("magic arguments and missing models", () => {
+  it("%%generate with no model loaded says to %load smollm2", async () => {
+    const { outcome } = await h.run("%%generate\nHello");
+    expect(errorOf(outcome).evalue).toMatch(/none is loaded.*%load smollm2/);
+  });
+
+  it("bad arguments say exactly what is wrong and how to write it", async () => {
+    const cases: [string, RegExp][] = [
+      ["%load", /%load: missing ID_OR_PATH/],
+      ["%load smollm2 --quant 5", /--quant must be one of 4, 8 \(got 5\)/],
+      ["%load smollm2 --dtype f64", /--dtype must be one of bf16, f16, f32 \(got 'f64'\)/],
+      ["%load smollm2 --group-size 64", /--group-size only applies with --quant/],
+      ["%%generate --max-tokens ten\nHi", /%%generate: --max-tokens needs a whole number \(got 'ten'\)/],
+      ["%%generate --seeds 1\nHi", /unknown option --seeds\. Did you mean '--seed'\?/],
+      ["%quantize q --bits 7", /--bits must be one of 2, 3, 4, 5, 6, 8 \(got 7\)/],
+      ["%bench -p 12x", /--prompt-tokens needs whole numbers separated by commas/],
+      ["%limit memory lots", /'lots' is not a size/],
+      ["%limit disk 4GB", /WHICH must be one of memory, cache \(got 'disk'\)/],
+      ["%memtrace sideways", /ACTION must be one of on, off, show/],
+      ["%cache purge", /must be one of clear/],
+      ["%device tpu", /must be one of cpu, gpu/],
+    ];
+    for (const [code, want] of cases) {
+      const { outcome } = await h.run(code);
+      expect(errorOf(outcome).evalue, code).toMatch(want);
+    }
+  });
+
+  it("unknown model names list what is loaded", async () => {
+    expect(errorOf((await h.run("%unload ghost")).outcome).evalue).toMatch(/No model named "ghost" is loaded \(none loaded\)/);
+    expect(errorOf((await h.run("%load ./no/such/dir")).outcome).evalue).toMatch(/does not exist/);
+  });
+
+  it("--help shows the usage with every flag", async () => {
+    const { outcome, sink } = await h.run("%quantize --help");
+    ok(outcome);
+    expect(sink.stdout).toContain("%quantize NAME [--bits B]");
+    expect(sink.stdout).toContain("--as");
+    const b = await h.run("%bench --help");
+    expect(b.sink.stdout).toContain("-p, --prompt-tokens");
+  });
+});
+
+describe("models, memory and runtime magics", () => {
+  it("%load shows progress, then the model card in the same output; %models lists it", async () => {
+    const { outcome, sink } = await h.run(`%load ${QWEN} --as q`);
+    ok(outcome);
+    const first = sink.events[0] as Extract<Recorded, { kind: "display" }>;
+    expect(first.kind).toBe("display");
+    expect(String(first.data["text/plain"])).toMatch(/loading/);
+    const lastEv = sink.events[sink.events.length - 1] as Extract<Recorded, { kind: "update" }>;
+    expect(lastEv.kind).toBe("update");
+    expect(lastEv.displayId).toBe(first.displayId);
+    expect(String(lastEv.data["text/html"])).toContain("mlx-ts-model-card");
+    expect(String(lastEv.data["text/plain"])).toMatch(/^q — loaded in [\d.]+ s\n\s+architecture\s+qwen3/);
+    expect(sink.outputs).toHaveLength(1);
+
+    const m = await h.run("%models");
+    const table = last(m.sink.outputs)[TABLE_MIME] as { columns: string[]; rows: string[][] };
+    expect(table.columns).toEqual(["name", "architecture", "parameters", "quantization", "bytes", "device", "context length"]);
+    expect(table.rows[0]!.slice(0, 2)).toEqual(["q", "qwen3"]);
+    expect(table.rows[0]![3]).toBe("none (bfloat16)");
+    expect(String(last(m.sink.outputs)["text/html"])).toContain("<table>");
+  });
+
+  it("%memory shows MLX's counters, limits and each model's weights", async () => {
+    const { sink } = await h.run("%memory");
+    const t = last(sink.outputs)[TABLE_MIME] as { rows: string[][] };
+    const names = t.rows.map((r) => r[0]);
+    expect(names).toEqual(["active", "peak", "cache", "memory limit", "cache limit", "weights: q"]);
+    expect(t.rows[5]![1]).toBe(`${(h.engine.get("q").info().weightBytes / 1e6).toFixed(1)} MB`);
+  });
+
+  it("%kernels names the attention path in use; %device, %limit and %cache act on MLX", async () => {
+    const k = await h.run("%kernels status");
+    expect(k.sink.stdout).toContain("attention path: mx.fast.scaled_dot_product_attention (MLX built-in)");
+    const on = await h.run("%kernels on");
+    expect(on.sink.stdout).toMatch(/No custom attention kernels are available/);
+    const d = await h.run("%device cpu");
+    expect(d.sink.stdout).toMatch(/Default device is now cpu/);
+    const before = h.engine.memory().cacheLimit;
+    const l = await h.run("%limit cache 64MB");
+    ok(l.outcome);
+    expect(h.engine.memory().cacheLimit).toBe(64e6);
+    expect(l.sink.stdout).toMatch(/MLX cache limit: .* → 64\.0 MB/);
+    h.engine.setCacheLimit(before);
+    const c = await h.run("%cache clear");
+    expect(c.sink.stdout).toMatch(/MLX cache cleared: .* → 0 B/);
+  });
+
+  it("a memory limit too small for a load fails the load with a clear error and loads nothing", async () => {
+    const previous = h.engine.memory().limit;
+    ok((await h.run("%limit memory 1MB")).outcome);
+    try {
+      const { outcome } = await h.run(`%load ${QWEN} --as too-big`);
+      const e = errorOf(outcome);
+      expect(e.evalue).toMatch(/E_MEMORY_LIMIT|memory limit/i);
+      expect(h.engine.models.has("too-big")).toBe(false);
+    } finally {
+      h.engine.setMemoryLimit(previous);
+    }
+  });
+
+  it("completes flags and model names for magics", () => {
+    expect(completeMagic("line", "unload", "", ["q", "smollm2"])).toEqual(["q", "smollm2"]);
+    expect(completeMagic("cell", "generate", "--mo", [])).toEqual(["--model"]);
+    expect(completeMagic("cell", "generate", "--model s", ["q", "smollm2"])).toEqual(["smollm2"]);
+    expect(completeMagic("line", "quantize", "q --mode ", [])).toEqual(["affine", "mxfp4", "mxfp8"]);
+    expect(completeMagic("line", "bench", "smollm2 -p 128 --comp", [])).toEqual(["--compare-quant", "--compare-kernels"]);
+    expect(completeMagic("line", "memtrace", "s", [])).toEqual(["show"]);
+  });
+});
+
+describe("generation magics (smollm2)", () => {
+  beforeAll(async () => {
+    ok((await h.run("%load smollm2")).outcome);
+  });
+
+  it("%%generate streams into ONE output updated in place (≤ 20 updates/s), ending with the stats line", async () => {
+    const sink = new RecordingSink();
+    const times: number[] = [];
+    sink.onEvent = () => times.push(performance.now());
+    const { outcome } = await h.run("%%generate --max-tokens 24\nWhat is the capital of France?", sink);
+    ok(outcome);
+    const shown = sink.events.filter((e) => e.kind === "display" || e.kind === "update") as { displayId?: string; data: MimeBundle }[];
+    expect(new Set(shown.map((e) => e.displayId)).size).toBe(1);
+    expect(sink.events[0]!.kind).toBe("display");
+    // coalescing: consecutive live updates are at least ~50 ms apart (the final render may follow at once)
+    const live = times.slice(0, -1);
+    for (let i = 1; i < live.length; i++) expect(live[i]! - live[i - 1]!).toBeGreaterThan(45);
+    const final = last(sink.outputs);
+    expect(String(final["text/plain"])).toMatch(STATS_LINE);
+    expect(String(final["text/html"])).toContain("mlx-ts-stats");
+    const r = await h.run("lastGeneration.stats.generatedTokens > 0 && lastGeneration.text.length > 0");
+    expect(r.outcome.status === "ok" && r.outcome.result?.["text/plain"]).toBe("true");
+  });
+
+  it("%%generate --raw, --system and sampling flags reach the engine", async () => {
+    const { outcome, sink } = await h.run('%%generate --raw --max-tokens 6 --temp 0.8 --top-p 0.9 --top-k 20 --seed 3 --system "Be brief."\nOnce upon a time');
+    ok(outcome);
+    expect(String(last(sink.outputs)["text/plain"])).toMatch(/generation: [1-6] tokens/);
+  });
+
+  it("%%chat keeps the conversation and the second turn reuses the prompt cache", async () => {
+    ok((await h.run('%%chat --reset --system "You are a terse assistant."')).outcome);
+    const t1 = await h.run("%%chat --max-tokens 12\nName a color.");
+    ok(t1.outcome);
+    const t2 = await h.run("%%chat --max-tokens 12\nName another one.");
+    ok(t2.outcome);
+    expect(String(last(t2.sink.outputs)["text/plain"])).toMatch(/prompt: \d+ tokens \(\d+ reused\)/);
+    const r = await h.run("[chatHistory.length, lastGeneration.stats.reusedTokens > 0]");
+    expect(r.outcome.status === "ok" && r.outcome.result?.["text/plain"]).toBe("[ 4, true ]");
+  });
+
+  it("an interrupt during %%generate stops the stream within a token; partial output and stats stay; the session works after", async () => {
+    const sink = new RecordingSink();
+    let interruptedAt = -1;
+    sink.onEvent = (e) => {
+      if (e.kind === "update" && interruptedAt < 0) {
+        interruptedAt = sink.events.length;
+        h.session.interrupt();
+      }
+    };
+    const { outcome } = await h.run("%%generate --max-tokens 1500\nWrite a very long story about a dragon who learns to code.", sink);
+    expect(outcome.status).toBe("error");
+    expect(await until(() => /stop: cancelled/.test(String(last(sink.outputs)["text/plain"])))).toBe(true);
+    const text = String(last(sink.outputs)["text/plain"]);
+    expect(text).toMatch(STATS_LINE);
+    expect(text).toContain("interrupted");
+    const n = Number(/generation: (\d+) tokens/.exec(text)![1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(1500);
+    const after = await h.run("%%generate --max-tokens 4\nHi");
+    ok(after.outcome);
+    expect(String(last(after.sink.outputs)["text/plain"])).toMatch(STATS_LINE);
+  });
+
+  it("%profile of a generation shows the prefill/decode split, memory deltas and a phase chart", async () => {
+    const { outcome, sink } = await h.run('%profile await session.generate("Hello", { maxTokens: 8, model: "smollm2" })');
+    ok(outcome);
+    const table = sink.outputs.find((b) => b[TABLE_MIME]) as MimeBundle;
+    const rows = (table[TABLE_MIME] as { rows: string[][] }).rows.map((r) => r[0]);
+    expect(rows).toEqual(["wall time", "TTFT", "prefill", "decode", "active memory", "peak memory"]);
+    const chart = sink.outputs.find((b) => b["application/vnd.vegalite.v5+json"]);
+    expect(chart?.["image/svg+xml"]).toMatch(/^<svg/);
+    const p = await h.run("%%profile\nlet s = 0;\nfor (let i = 0; i < 1e5; i++) s += i;\ns");
+    ok(p.outcome);
+    expect(p.outcome.status === "ok" && p.outcome.result?.["text/plain"]).toBe("4999950000");
+    expect(String(p.sink.outputs[0]!["text/plain"])).toMatch(/wall time\s+│ [\d.]+ ms/);
+  });
+
+  it("%memtrace samples during a generation and draws a timeline", async () => {
+    ok((await h.run("%memtrace on --interval 20")).outcome);
+    ok((await h.run("%%generate --max-tokens 16\nCount to ten.")).outcome);
+    const { outcome, sink } = await h.run("%memtrace off");
+    ok(outcome);
+    const chart = last(sink.outputs);
+    const spec = chart["application/vnd.vegalite.v5+json"] as { data: { values: { series: string; MB: number }[] } };
+    expect(new Set(spec.data.values.map((v) => v.series))).toEqual(new Set(["active", "cache", "peak"]));
+    expect(spec.data.values.length).toBeGreaterThan(6);
+    expect(spec.data.values.some((v) => v.MB > 50)).toBe(true); // smollm2's weights alone are ~98 MB
+  });
+
+  it("%bench runs a sweep, shows a table and a chart, and saves JSON", async () => {
+    const out = join(tmp, "bench.json");
+    const { outcome, sink } = await h.run(`%bench smollm2 -p 16,32 -g 8 -n 1 --out ${out}`);
+    ok(outcome);
+    const saved = JSON.parse(readFileSync(out, "utf8")) as { command: string; rows: { model: string; promptTokens: number; generationTps: number; peakMemory: number }[] };
+    expect(saved.rows.map((r) => [r.model, r.promptTokens])).toEqual([["smollm2", 16], ["smollm2", 32]]);
+    for (const r of saved.rows) {
+      expect(r.generationTps).toBeGreaterThan(0);
+      expect(r.peakMemory).toBeGreaterThan(0);
+    }
+    expect(saved.command).toContain("-p 16,32 -g 8 -n 1");
+    expect(sink.outputs.some((b) => b["application/vnd.vegalite.v5+json"])).toBe(true);
+    expect(String(sink.outputs[0]!["text/plain"])).toContain(`saved to ${out}`);
+  });
+
+  it("%quantize refuses an already-quantized model", async () => {
+    expect(errorOf((await h.run("%quantize smollm2 --bits 4")).outcome).evalue).toMatch(/already quantized/);
+  });
+});
+
+describe("%quantize (qwen3-tiny fixture)", () => {
+  it("--as keeps the original, loads a quantized copy, reports sizes and quality, and saves it", async () => {
+    const dir = join(tmp, "q4");
+    const { outcome, sink } = await h.run(`%quantize q --bits 4 --as q4 --check-tokens 3 --save ${dir}`);
+    ok(outcome);
+    const t = sink.outputs.find((b) => b[TABLE_MIME] && String(b["text/plain"]).includes("agreement"))!;
+    const rows = (t[TABLE_MIME] as { columns: string[]; rows: string[][] }).rows;
+    expect(rows[0]).toEqual(["quantization", "none", "affine 4-bit, group 64"]);
+    expect(rows[2]![1]).toBe("3/3 (100%)");
+    expect(rows[2]![2]).toMatch(/^[0-3]\/3/);
+    expect(h.engine.get("q").info().quantization).toBeNull();
+    expect(h.engine.get("q4").info().quantization?.bits).toBe(4);
+    expect(h.engine.get("q4").info().weightBytes).toBeLessThan(h.engine.get("q").info().weightBytes / 2);
+    expect(existsSync(join(dir, "config.json"))).toBe(true);
+  });
+
+  it("in place: measures the original first, then quantizes it", async () => {
+    const { outcome, sink } = await h.run("%quantize q --bits 8 --check-tokens 2");
+    ok(outcome);
+    expect(sink.stdout).toMatch(/Quantizing q in place to affine 8-bit, group 64/);
+    expect(h.engine.get("q").info().quantization?.bits).toBe(8);
+    const t = sink.outputs.find((b) => b[TABLE_MIME])!;
+    expect((t[TABLE_MIME] as { columns: string[] }).columns).toEqual(["", "q (before)", "q"]);
+  });
+
+  it("%unload frees the model", async () => {
+    const { outcome, sink } = await h.run("%unload q4");
+    ok(outcome);
+    expect(sink.stdout).toMatch(/^Unloaded q4/);
+    expect(h.engine.models.has("q4")).toBe(false);
+  });
+});

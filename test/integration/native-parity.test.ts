@@ -28,7 +28,7 @@ describe("logits parity with mlx-lm", () => {
   const cases: Array<[string, string]> = [];
   for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear"]) for (const v of ["fp32", "bf16", "q4"]) cases.push([arch, v]);
 
-  it.each(cases)("%s %s", async (arch, variant) => {
+  it.each(cases)("%s %s", { timeout: 300_000 }, async (arch, variant) => {
     const path = join(fixtures, `${arch}-${variant}`);
     const ref = mlxlmLogits(path, IDS);
     const ours = await withModel(path, (m) => m.logits(Int32Array.from(IDS)));

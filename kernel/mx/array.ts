@@ -2,7 +2,7 @@
 // read (item, tolist, toTypedArray, printing) or by mx.eval / mx.asyncEval. Memory is freed when
 // JavaScript drops the array (the addon reports each array's bytes to V8 so GC keeps pace).
 import { inspect } from "node:util";
-import { checkDtype, type Dtype, dtypeOfTypedArray, scalarDtype } from "./dtype.js";
+import { checkDtype, type Dtype, dtypeOfTypedArray, scalarDtype, typedArrayKind } from "./dtype.js";
 import { badArgument } from "./errors.js";
 import { keptIndices, summaryTable, tableHtml } from "./format.js";
 import { type IndexItem, parseIndex, planIndex, sliceBounds } from "./indexing.js";
@@ -285,7 +285,7 @@ function fromNumbers(values: number[], shape: number[], dtype: Dtype): NativeArr
 }
 
 function isTypedArray(x: unknown): x is NativeTypedArray | Uint8ClampedArray {
-  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+  return typedArrayKind(x) !== undefined;
 }
 
 function containsArray(x: unknown): boolean {
@@ -332,7 +332,7 @@ export function toArray(x: ArrayInput, dtype?: Dtype, shape?: number[]): MxArray
   }
   if (isTypedArray(x)) {
     const target = want ?? dtypeOfTypedArray(x);
-    const data = x instanceof Uint8ClampedArray ? new Uint8Array(x.buffer, x.byteOffset, x.length) : x;
+    const data = typedArrayKind(x) === "Uint8ClampedArray" ? new Uint8Array(x.buffer, x.byteOffset, x.length) : (x as NativeTypedArray);
     return wrap(native().fromTypedArray(data, shape ?? [x.length], target));
   }
   if (Array.isArray(x)) {

@@ -34,17 +34,21 @@ export function checkDtype(d: unknown): Dtype {
   throw badArgument(`unknown dtype ${JSON.stringify(d)}; use one of ${DTYPES.join(", ")} (or mx.float32, mx.int32, ...).`);
 }
 
+const TYPED_ARRAY_DTYPE: Record<string, Dtype> = {
+  Float32Array: "float32", Float64Array: "float32", Int32Array: "int32", Int16Array: "int16", Int8Array: "int8",
+  Uint8Array: "uint8", Uint8ClampedArray: "uint8", Uint16Array: "uint16", Uint32Array: "uint32", BigInt64Array: "int64", BigUint64Array: "uint64",
+};
+
+/** The typed array's class name, read in a way that works for typed arrays of another realm (a cell's vm context). */
+export function typedArrayKind(t: unknown): string | undefined {
+  if (!ArrayBuffer.isView(t)) return undefined;
+  const tag = (t as unknown as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+  return tag !== undefined && tag in TYPED_ARRAY_DTYPE ? tag : undefined;
+}
+
 /** The dtype a typed array carries. Float64Array maps to float32 (MLX's default float); pass dtype "float64" to keep doubles. */
 export function dtypeOfTypedArray(t: NativeTypedArray | Uint8ClampedArray): Dtype {
-  if (t instanceof Float32Array || t instanceof Float64Array) return "float32";
-  if (t instanceof Int32Array) return "int32";
-  if (t instanceof Int16Array) return "int16";
-  if (t instanceof Int8Array) return "int8";
-  if (t instanceof Uint8Array || t instanceof Uint8ClampedArray) return "uint8";
-  if (t instanceof Uint16Array) return "uint16";
-  if (t instanceof Uint32Array) return "uint32";
-  if (t instanceof BigInt64Array) return "int64";
-  return "uint64";
+  return TYPED_ARRAY_DTYPE[typedArrayKind(t) ?? ""] ?? "float32";
 }
 
 /**

@@ -1,6 +1,7 @@
 // The mx namespace against the real MLX runtime: creation, math, shapes, indexing, display, errors,
 // evaluation and memory. Values are checked against results worked out by hand.
 import { inspect } from "node:util";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { mx, MlxError, MxArray } from "../../kernel/mx/index.js";
 
@@ -25,6 +26,15 @@ describe("mx creation and dtypes", () => {
     expect(a.dtype).toBe("float32");
     expect(mx.array(new Int32Array([7])).dtype).toBe("int32");
     expect(mx.array(new BigInt64Array([5n, -2n])).tolist()).toEqual([5, -2]);
+  });
+
+  it("accepts lists and typed arrays made in a cell's vm context (another realm)", () => {
+    const a = runInNewContext("mx.array(new Float32Array([1, 2, 3, 4]), { shape: [2, 2] })", { mx }) as MxArray;
+    expect(a.dtype).toBe("float32");
+    expect(a.tolist()).toEqual([[1, 2], [3, 4]]);
+    expect((runInNewContext("mx.array(new Int16Array([5]))", { mx }) as MxArray).dtype).toBe("int16");
+    expect((runInNewContext("mx.array([[1, 2]]).index({ start: 1 }, '::-1')", { mx }) as MxArray).shape).toEqual([0, 2]);
+    expect((runInNewContext("mx.array([[1, 2]]).index(0, '::-1')", { mx }) as MxArray).tolist()).toEqual([2, 1]);
   });
 
   it("makes zeros, ones, full, arange, linspace and eye", () => {

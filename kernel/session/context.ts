@@ -59,6 +59,12 @@ export function createCellContext(hooks: ContextHooks): CellContext {
       if (p === "stdout") return out;
       if (p === "stderr") return err;
       if (p === "nextTick") return (cb: unknown, ...a: unknown[]) => process.nextTick(guard(cb), ...a);
+      if (p === "exit" || p === "abort" || p === "reallyExit") {
+        return () => {
+          throw Object.assign(new Error(`process.${String(p)}() would end the kernel and lose every variable and loaded model. ` +
+            "To start over, restart the kernel from the front end (or Ctrl-D in the REPL)."), { name: "UsageError" });
+        };
+      }
       const v = Reflect.get(target, p, target) as unknown;
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -164,6 +164,15 @@ describe("output", () => {
     expect(t.status === "ok" && String(t.result?.["text/html"])).toContain("<th>name</th><th>n</th>");
   });
 
+  it("supports console.table, clearOutput, and refuses process.exit", async () => {
+    const r = await run(session, "console.table([{ k: 'a', v: 1 }]); clearOutput({ wait: true })");
+    expect(r.sink.text()).toMatch(/│\s*k\s*│\s*v\s*│/);
+    expect(r.sink.events).toContainEqual({ kind: "clear", wait: true });
+    const exit = await run(session, "process.exit(1)");
+    expect(exit.status === "error" && exit.evalue).toContain("would end the kernel");
+    expect(plain(await run(session, "typeof process.pid"))).toBe("'number'");
+  });
+
   it("asks the front end for input", async () => {
     const r = await run(session, "await input('name?', { password: true })");
     expect(plain(r)).toBe("'typed answer'");

@@ -435,8 +435,11 @@ Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<Mode
   st->t_call = t_call;
   // The finalizer runs on the JS thread after the worker's Release(): the worker has nothing left to do
   // but return, so the join is immediate, and the handle keeps the process alive only while generating.
+  // It also runs when the environment is torn down mid-generation (process.exit, a worker thread ending):
+  // then the cancel flag makes the worker stop within a token instead of the join waiting out the run.
   st->tsfn = Tsfn::New(env, info[2].As<Napi::Function>(), "mlx-ts-generate", 0, 1, st.get(),
                        [keep = st](Napi::Env, void*, GenState*) {
+                         keep->cancel.store(true);
                          if (keep->worker.joinable()) keep->worker.join();
                        });
   try {

@@ -324,6 +324,34 @@ describe("native generation loop", () => {
     }
   });
 
+  it("a finished generation lets the process exit; process.exit during one does not hang or crash", () => {
+    const prelude = `
+      const addon = require(${JSON.stringify(ADDON)});
+      const p = ${JSON.stringify(params({}))};
+      addon.loadModel({ path: ${JSON.stringify(FIXTURE)} }).then((m) => {`;
+    const finished = spawnSync(
+      process.execPath,
+      ["-e", `${prelude} m.generate(Int32Array.from([1, 2, 3]), { ...p, maxTokens: 8 }, (ev) => {
+          if (ev.type !== "tokens") console.log("final " + ev.type + " " + ev.stats.stopReason);
+        }); });`],
+      { encoding: "utf8", timeout: 90_000 },
+    );
+    expect(finished.signal).toBeNull();
+    expect(finished.status).toBe(0);
+    expect(finished.stdout.trim()).toBe("final done length");
+
+    const exiting = spawnSync(
+      process.execPath,
+      ["-e", `${prelude} m.generate(Int32Array.from([1, 2, 3]), { ...p, maxTokens: 1e9 }, (ev) => {
+          if (ev.type === "tokens") { console.log("exiting"); process.exit(7); }
+        }); });`],
+      { encoding: "utf8", timeout: 90_000 },
+    );
+    expect(exiting.signal).toBeNull();
+    expect(exiting.status).toBe(7);
+    expect(exiting.stdout.trim()).toBe("exiting");
+  });
+
   it("batches tokens into fewer events when the JS thread is busy", async () => {
     const r = await run(model, ref.short.prompt, params({ maxTokens: 200 }), () => {
       const until = Date.now() + 20;

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// `npm run bench`: every figure the README shows, measured in one run on one machine.
+//   1. our engine beside mlx-lm (bench/engine-vs-mlxlm.mjs)
+//   2. kernel overhead: %%generate tok/s seen by a jupyter_client client vs the engine's own (bench/stream_overhead.py),
+//      and the execute round trip of `1+1` beside tslab and IJavascript (bench/roundtrip.py)
+//   3. model load time, cold and warm, and peak RSS (bench/load-time.mjs)
+//   4. the roofline: bytes read per decode token against this machine's copy bandwidth (bench/bandwidth.py)
+// Prints markdown tables and writes bench/results/bench.json. `--quick` shortens every part (smoke run).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { prepareKernels } from "./competitors.mjs";
+import { summarize, fmt } from "./lib/stats.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const python = join(root, ".venv", "bin", "python");
+const quick = process.argv.includes("--quick");
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+const results = { started: new Date().toISOString(), quick, machine: machine(), parts: {} };
+
+function machine() {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", totalMemBytes: totalmem(), platform: process.platform, arch: process.arch, node: process.version, loadavg: loadavg() };
+}
+
+function runJson(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env, maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}`);
+  const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!line) throw new Error(`${cmd} ${args.join(" ")} printed no JSON`);
+  return JSON.parse(line);
+}
+
+function part(name, fn) {
+  log(`— ${name}`);
+  try {
+    results.parts[name] = fn();
+  } catch (e) {
+    log(`${name} failed: ${e.message}`);
+    results.parts[name] = { error: e.message };
+  }
+}
+
+function safetensorsBytes(model) {
+  const dirs = [join(root, "test", ".fixtures", "models", model), join(root, "test", ".fixtures", "bench", model)];
+  const dir = dirs.find((d) => existsSync(d));
+  if (!dir) return 0;
+  return readdirSync(dir).filter((f) => f.endsWith(".safetensors")).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+const table = (head, rows) => [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const mb = (b) => (b / 1e6).toFixed(0);
+
+// 1. engine vs mlx-lm: the script prints its own table and writes bench/results/engine.json.
+part("engine", () => {
+  const args = quick ? ["--runs", "1", "--prompt", "64", "--gen", "16", "--models", "smollm2-mlx"] : ["--runs", "3", "--prompt", "512", "--gen", "128"];
+  const r = spawnSync(process.execPath, [join(root, "bench", "engine-vs-mlxlm.mjs"), ...args], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`engine-vs-mlxlm exited ${r.status}`);
+  return JSON.parse(readFileSync(join(root, "bench", "results", "engine.json"), "utf8"));
+});
+
+// 3. load time (before the kernels, so nothing else is resident)
+part("load", () => {
+  const runs = Array.from({ length: quick ? 1 : 3 }, () => runJson(process.execPath, [join(root, "bench", "load-time.mjs"), "smollm2"]));
+  return { model: "smollm2", runs, coldMs: summarize(runs.map((r) => r.coldMs)), warmMs: summarize(runs.map((r) => r.warmMs)), peakRssBytes: summarize(runs.map((r) => r.peakRssBytes)) };
+});
+
+// 2. kernels: ours and the competitors, registered into a throwaway Jupyter data dir
+const tmp = mkdtempSync(join(tmpdir(), "mlx-ts-bench-"));
+try {
+  const data = join(tmp, "data");
+  mkdirSync(data, { recursive: true });
+  const k = prepareKernels(root, data, log);
+  const env = { ...process.env, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
+  part("roundtrip", () => ({
+    skipped: k.skipped,
+    rows: k.kernels.map((kn) => ({ label: kn.label, ...runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200"], env) })),
+  }));
+  part("streaming", () => runJson(python, [join(root, "bench", "stream_overhead.py"), "--model", "smollm2", "--max-tokens", quick ? "16" : "128", "--runs", quick ? "1" : "3"], env));
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+// 4. roofline
+part("roofline", () => {
+  const bw = runJson(python, [join(root, "bench", "bandwidth.py"), "--mib", quick ? "256" : "1024"]);
+  const engineRows = results.parts.engine?.rows ?? [];
+  // Every weight byte is read once per decode token (tied embeddings are the LM head, read whole);
+  // the KV cache adds a little at these lengths and is left out, so the fraction is a lower bound.
+  const weights = Object.fromEntries([...new Set(engineRows.map((r) => r.model))].map((m) => [m, safetensorsBytes(m)]));
+  const rows = engineRows.filter((r) => weights[r.model] && r.decodeTps).map((r) => {
+    const bytesPerToken = weights[r.model];
+    const achievedGBps = (r.decodeTps.median * bytesPerToken) / 1e9;
+    return { backend: r.backend, model: r.model, bytesPerToken, decodeTps: r.decodeTps.median, achievedGBps, fraction: achievedGBps / bw.gbps };
+  });
+  return { bandwidth: bw, rows };
+});
+
+results.finished = new Date().toISOString();
+mkdirSync(join(root, "bench", "results"), { recursive: true });
+writeFileSync(join(root, "bench", "results", "bench.json"), JSON.stringify(results, null, 2) + "\n");
+
+// Tables (the engine table was printed by its own script above).
+const out = [];
+const P = results.parts;
+if (P.load && !P.load.error) {
+  out.push("### Model load (smollm2, embedded GGUF)", table(["cold ms", "warm ms", "peak RSS MB", "command"],
+    [[fmt(P.load.coldMs, 0), fmt(P.load.warmMs, 0), fmt({ median: P.load.peakRssBytes.median / 1e6, min: P.load.peakRssBytes.min / 1e6, max: P.load.peakRssBytes.max / 1e6 }, 0), "`node bench/load-time.mjs smollm2`"]]));
+}
+if (P.roundtrip && !P.roundtrip.error) {
+  out.push("### Execute round trip of `1+1` (jupyter_client)", table(["kernel", "n", "median ms", "p99 ms", "command"],
+    P.roundtrip.rows.map((r) => [r.label, r.n, r.median_ms.toFixed(2), r.p99_ms.toFixed(2), `\`python bench/roundtrip.py --kernel ${r.kernel}\``])));
+  for (const s of P.roundtrip.skipped) out.push(`- skipped ${s.label}: ${s.why}`);
+}
+if (P.streaming && !P.streaming.error) {
+  const s = P.streaming;
+  out.push("### Streaming through the kernel (%%generate, smollm2)", table(["engine tok/s", "client tok/s", "overhead", "command"],
+    [[s.median_engine_tps.toFixed(1), s.median_client_tps.toFixed(1), `${(s.median_overhead * 100).toFixed(1)}%`, "`python bench/stream_overhead.py`"]]));
+}
+if (P.roofline && !P.roofline.error) {
+  const r = P.roofline;
+  out.push(`### Roofline (copy bandwidth ${r.bandwidth.gbps.toFixed(1)} GB/s, MLX ${r.bandwidth.mlx} ${r.bandwidth.backend})`, table(["backend", "model", "bytes/token MB", "decode tok/s", "GB/s", "of bandwidth"],
+    r.rows.map((x) => [x.backend, x.model, mb(x.bytesPerToken), x.decodeTps.toFixed(1), x.achievedGBps.toFixed(2), `${(x.fraction * 100).toFixed(0)}%`])));
+}
+for (const [name, p] of Object.entries(P)) if (p?.error) out.push(`- ${name}: failed: ${p.error}`);
+process.stdout.write(`\n${out.join("\n\n")}\n\nmachine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${mb(results.machine.totalMemBytes)} MB; results: bench/results/bench.json\n`);

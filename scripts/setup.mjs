@@ -69,7 +69,7 @@ function checkTools() {
 
 function npmDeps() {
   const lock = join(root, "package-lock.json");
-  stamped(join(root, "node_modules", ".mlx-ts-stamp"), hashFiles([lock, join(root, "package.json")]), () => {
+  stamped(join(root, "node_modules", ".mlx-ts-stamp"), hashFiles([lock]), () => {
     log("installing npm packages (npm ci)");
     run("npm", ["ci", "--no-audit", "--no-fund"]);
   });

@@ -57,7 +57,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface Connection {
-  transport: "tcp";
+  transport: "tcp" | "ipc";
   ip: string;
   shell_port: number;
   control_port: number;
@@ -68,7 +68,11 @@ export interface Connection {
   signature_scheme: string;
 }
 
-export async function makeConnection(): Promise<Connection> {
+export async function makeConnection(transport: "tcp" | "ipc" = "tcp"): Promise<Connection> {
+  if (transport === "ipc") {
+    const base = join(mkdtempSync(join(tmpdir(), "mlx-ts-ipc-")), "kernel");
+    return { transport: "ipc", ip: base, shell_port: 1, control_port: 2, stdin_port: 3, iopub_port: 4, hb_port: 5, key: randomUUID(), signature_scheme: "hmac-sha256" };
+  }
   const ports = new Set<number>();
   while (ports.size < 5) ports.add(await freePort());
   const [shell_port, control_port, stdin_port, iopub_port, hb_port] = [...ports] as [number, number, number, number, number];
@@ -107,7 +111,7 @@ export class RawClient {
   }
 
   async connect(): Promise<void> {
-    const ep = (p: number) => `tcp://${this.conn.ip}:${p}`;
+    const ep = (p: number) => (this.conn.transport === "ipc" ? `ipc://${this.conn.ip}-${p}` : `tcp://${this.conn.ip}:${p}`);
     this.dealers.shell.connect(ep(this.conn.shell_port));
     this.dealers.control.connect(ep(this.conn.control_port));
     this.dealers.stdin.connect(ep(this.conn.stdin_port));
@@ -227,10 +231,10 @@ export interface RunningKernel {
   stop: () => Promise<void>;
 }
 
-export async function startKernel(env: NodeJS.ProcessEnv = {}): Promise<RunningKernel> {
+export async function startKernel(env: NodeJS.ProcessEnv = {}, transport: "tcp" | "ipc" = "tcp"): Promise<RunningKernel> {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-kernel-"));
-  const conn = await makeConnection();
+  const conn = await makeConnection(transport);
   const file = join(dir, "connection.json");
   writeFileSync(file, JSON.stringify(conn));
   const proc = spawn(process.execPath, kernelArgv(file), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });

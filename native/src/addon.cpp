@@ -71,6 +71,24 @@ Napi::Promise run_async(Napi::Env env, std::function<R()> work, std::function<Na
   return p;
 }
 
+// Promise-returning methods report argument errors by rejecting too, so callers need one error path.
+Napi::Value rejected(Napi::Env env, const Napi::Error& e) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(e.Value());
+  return d.Promise();
+}
+
+template <typename F>
+Napi::Value as_promise(Napi::Env env, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error& e) {
+    return rejected(env, e);
+  } catch (const NativeError& e) {
+    return rejected(env, to_js_error(env, e));
+  }
+}
+
 // What info() returns, computed on the worker after load/quantize so the JS thread never walks weights
 // that a pool thread might be replacing.
 struct InfoSnapshot {
@@ -176,6 +194,10 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   }
 
   Napi::Value logits(const Napi::CallbackInfo& cb) {
+    return as_promise(cb.Env(), [&] { return logits_impl(cb); });
+  }
+
+  Napi::Value logits_impl(const Napi::CallbackInfo& cb) {
     Napi::Env env = cb.Env();
     auto m = usable(env);
     if (cb.Length() < 1 || !cb[0].IsTypedArray() || cb[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -192,6 +214,10 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   }
 
   Napi::Value quantize(const Napi::CallbackInfo& cb) {
+    return as_promise(cb.Env(), [&] { return quantize_impl(cb); });
+  }
+
+  Napi::Value quantize_impl(const Napi::CallbackInfo& cb) {
     Napi::Env env = cb.Env();
     auto m = usable(env);
     if (cb.Length() < 1 || !cb[0].IsObject()) throw to_js_error(env, "E_BAD_ARGUMENT", "quantize({bits, groupSize, mode}) needs an options object.");
@@ -228,6 +254,10 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   }
 
   Napi::Value save(const Napi::CallbackInfo& cb) {
+    return as_promise(cb.Env(), [&] { return save_impl(cb); });
+  }
+
+  Napi::Value save_impl(const Napi::CallbackInfo& cb) {
     Napi::Env env = cb.Env();
     auto m = usable(env);
     const std::string dir = string_arg(env, cb.Length() ? cb[0] : env.Undefined(), "save(dir): dir");
@@ -268,7 +298,12 @@ Napi::Value js_runtime(const Napi::CallbackInfo& cb) {
   return o;
 }
 
+Napi::Value js_load_model_impl(const Napi::CallbackInfo& cb);
 Napi::Value js_load_model(const Napi::CallbackInfo& cb) {
+  return as_promise(cb.Env(), [&] { return js_load_model_impl(cb); });
+}
+
+Napi::Value js_load_model_impl(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   if (cb.Length() < 1 || !cb[0].IsObject()) throw to_js_error(env, "E_BAD_ARGUMENT", "loadModel({path, dtype?}) needs an options object.");
   auto o = cb[0].As<Napi::Object>();

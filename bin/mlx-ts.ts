@@ -89,8 +89,8 @@ async function start(args: string[]): Promise<number> {
 
 async function repl(args: string[]): Promise<void> {
   const model = option(args, "--model", "-m");
-  const mod = await importFromDist<{ runRepl(opts: { model?: string }): Promise<void> }>("../repl/index.js", "the REPL");
-  await mod.runRepl({ model });
+  const mod = await importFromDist<typeof import("../repl/index.js")>("../repl/index.js", "the REPL");
+  await mod.runRepl({ model, sessionHistoryFile: process.env.MLX_TS_HISTORY_FILE || undefined });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -106,7 +106,8 @@ async function main(argv: string[]): Promise<number> {
       return start(args);
     case "repl":
       await repl(args);
-      return 0;
+      // the session's watchdog and native threads must not keep a finished REPL alive
+      process.exit(0);
     case "--version":
     case "-V":
       process.stdout.write(`${packageVersion()}\n`);

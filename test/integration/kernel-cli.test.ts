@@ -80,6 +80,24 @@ describe("mlx-ts install", () => {
   });
 });
 
+describe("mlx-ts start and repl", () => {
+  it("start registers the kernel in .venv and hands its arguments to `jupyter lab` (here --version)", () => {
+    const r = cli(["start", "--version"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const spec = JSON.parse(readFileSync(join(ROOT, ".venv", "share", "jupyter", "kernels", "mlx-ts", "kernel.json"), "utf8"));
+    expect(spec.argv.slice(0, 2)).toEqual([process.execPath, CLI]);
+  });
+
+  it("repl runs piped TypeScript lines over the session and exits at end of input", () => {
+    const history = join(mkdtempSync(join(tmpdir(), "mlx-ts-repl-")), "history.jsonl");
+    const r = spawnSync(process.execPath, [CLI, "repl"], { cwd: ROOT, encoding: "utf8", input: "const a = 20\na * 2 + 2\n", env: { ...process.env, MLX_TS_HISTORY_FILE: history }, timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("42");
+    expect(readFileSync(history, "utf8")).toContain("a * 2 + 2");
+  });
+});
+
 describe("mlx-ts usage errors", () => {
   it("an unknown command prints the usage and exits 2", () => {
     const r = cli(["frobnicate"]);

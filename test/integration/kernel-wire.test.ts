@@ -208,10 +208,27 @@ describe("kernel wire protocol", () => {
     expect(k.proc.exitCode).toBeNull();
   });
 
+  it("interrupt_request rejects a pending await; the next cell runs", async () => {
+    const id = await k.client.request("shell", "execute_request", { code: 'console.log("waiting"); await new Promise(() => {})', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false });
+    await k.client.waitFor("iopub", (m) => m.parent_header.msg_id === id && m.header.msg_type === "stream");
+    await k.client.reply("control", await k.client.request("control", "interrupt_request"));
+    expect((await k.client.reply("shell", id)).content.status).toBe("error");
+    await nextExecuteWorks();
+  });
+
+  it("interrupt_request ends a cell waiting in input()", async () => {
+    const id = await k.client.request("shell", "execute_request", { code: 'await input("never answered: ")', silent: false, store_history: true, user_expressions: {}, allow_stdin: true, stop_on_error: false });
+    await k.client.waitFor("stdin", (m) => m.parent_header.msg_id === id && m.header.msg_type === "input_request");
+    await k.client.reply("control", await k.client.request("control", "interrupt_request"));
+    expect((await k.client.reply("shell", id)).content.status).toBe("error");
+    await nextExecuteWorks();
+  });
+
   it("shutdown_request on control replies, broadcasts, and the process exits cleanly", async () => {
     const id = await k.client.request("control", "shutdown_request", { restart: false });
     const reply = await k.client.reply("control", id);
     expect(reply.content).toMatchObject({ status: "ok", restart: false });
+    await k.client.waitFor("iopub", (m) => m.parent_header.msg_id === id && m.header.msg_type === "shutdown_reply");
     const code = await new Promise<number | null>((res) => (k.proc.exitCode !== null ? res(k.proc.exitCode) : k.proc.once("exit", (c) => res(c))));
     expect(code).toBe(0);
   });

@@ -35,11 +35,11 @@ import json, sys, copy
 from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
-from mlx.utils import tree_map
+from mlx.utils import tree_map, tree_flatten
 from mlx_lm.utils import save_model, save_config, quantize_model, _get_classes
 
 out = Path(sys.argv[1])
-VERSION = "3"
+VERSION = "4"
 stamp = out / "stamp"
 if stamp.exists() and stamp.read_text() == VERSION:
     sys.exit(0)
@@ -79,6 +79,36 @@ for i, (name, cfg) in enumerate(configs.items()):
         d = out / f"{name}-{variant}"
         save_model(d, model)
         save_config(c, d / "config.json")
+# mlx-community style mixed quantization: per-module overrides in config["quantization"].
+model = build(configs["qwen3"], 77)
+model.set_dtype(mx.bfloat16)
+mixed = lambda p, m: {"group_size": 32, "bits": 8, "mode": "affine"} if "down_proj" in p else True
+model, c = quantize_model(model, copy.deepcopy(configs["qwen3"]), group_size=64, bits=4, quant_predicate=mixed)
+save_model(out / "qwen3-mixed", model)
+save_config(c, out / "qwen3-mixed" / "config.json")
+
+# mxfp4 (uint8 scales, no biases).
+model = build(configs["llama"], 78)
+model.set_dtype(mx.bfloat16)
+model, c = quantize_model(model, copy.deepcopy(configs["llama"]), group_size=32, bits=4, mode="mxfp4")
+save_model(out / "llama-mxfp4", model)
+save_config(c, out / "llama-mxfp4" / "config.json")
+
+# Two shards with an index, as large checkpoints come.
+model = build(configs["qwen2"], 79)
+d = out / "qwen2-sharded"
+d.mkdir(parents=True, exist_ok=True)
+weights = dict(tree_flatten(model.parameters()))
+names = sorted(weights)
+half = len(names) // 2
+index = {"metadata": {"total_size": sum(v.nbytes for v in weights.values())}, "weight_map": {}}
+for i, part in enumerate([names[:half], names[half:]]):
+    fname = f"model-{i + 1:05d}-of-00002.safetensors"
+    mx.save_safetensors(str(d / fname), {k: weights[k] for k in part}, metadata={"format": "mlx"})
+    index["weight_map"].update({k: fname for k in part})
+(d / "model.safetensors.index.json").write_text(json.dumps(index))
+save_config(copy.deepcopy(configs["qwen2"]), d / "config.json")
+
 stamp.write_text(VERSION)
 `;
 

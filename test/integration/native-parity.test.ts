@@ -27,6 +27,8 @@ async function withModel<T>(path: string, fn: (m: NativeModel) => Promise<T>, dt
 describe("logits parity with mlx-lm", () => {
   const cases: Array<[string, string]> = [];
   for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear"]) for (const v of ["fp32", "bf16", "q4"]) cases.push([arch, v]);
+  // per-module quantization overrides, mxfp4, and a sharded checkpoint with an index
+  cases.push(["qwen3", "mixed"], ["llama", "mxfp4"], ["qwen2", "sharded"]);
 
   it.each(cases)("%s %s", { timeout: 300_000 }, async (arch, variant) => {
     const path = join(fixtures, `${arch}-${variant}`);
@@ -40,6 +42,17 @@ describe("logits parity with mlx-lm", () => {
 });
 
 describe("info()", () => {
+  it("reports mixed and mxfp4 quantization from the tensors", async () => {
+    await withModel(join(fixtures, "qwen3-mixed"), async (m) => {
+      expect(m.info().quantization).toEqual({ bits: 4, groupSize: 64, mode: "affine" });
+      const q = m.info().config["quantization"] as Record<string, unknown>;
+      expect(q["model.layers.0.mlp.down_proj"]).toEqual({ group_size: 32, bits: 8, mode: "affine" });
+    });
+    await withModel(join(fixtures, "llama-mxfp4"), async (m) => {
+      expect(m.info().quantization).toEqual({ bits: 4, groupSize: 32, mode: "mxfp4" });
+    });
+  });
+
   it("describes a quantized qwen3 checkpoint", async () => {
     await withModel(join(fixtures, "qwen3-q4"), async (m) => {
       const info = m.info();

@@ -58,6 +58,23 @@ ref = {
     "short": {"prompt": short, "tokens": greedy(short, 32, 2048)},
     "long": {"prompt": long, "tokens": greedy(long, 32, 64), "prefill": 64},
 }
+
+# What mlx-lm's own filters keep for the short prompt's first token at temperature 1, with each kept
+# token's probability after renormalisation: sampled first tokens must fall inside, and the likely ones
+# must all show up.
+from mlx_lm.sample_utils import apply_top_p, apply_min_p, apply_top_k
+logits = model(mx.array([short]))[:, -1, :].astype(mx.float32)
+logprobs = logits - mx.logsumexp(logits, keepdims=True)
+filters = []
+for f in [{"topP": 0.3}, {"minP": 0.3}, {"topK": 4}, {"topP": 0.5, "minP": 0.1, "topK": 5}]:
+    x = logprobs
+    if "topP" in f: x = apply_top_p(x, f["topP"])
+    if "minP" in f: x = apply_min_p(x, f["minP"])
+    if "topK" in f: x = apply_top_k(x, f["topK"])
+    probs = mx.softmax(x[0], axis=-1)
+    kept = [i for i in range(cfg["vocab_size"]) if not mx.isinf(x[0, i]).item()]
+    filters.append({"params": f, "kept": {str(i): probs[i].item() for i in kept}})
+ref["filters"] = filters
 (out / "reference.json").write_text(json.dumps(ref))
 `;
 
@@ -66,9 +83,15 @@ interface RefCase {
   tokens: number[];
   prefill?: number;
 }
+interface FilterCase {
+  params: { topP?: number; minP?: number; topK?: number };
+  /** token id -> probability after the filters */
+  kept: Record<string, number>;
+}
 interface Reference {
   short: RefCase;
   long: RefCase;
+  filters: FilterCase[];
 }
 
 function ensureFixture(): Reference {
@@ -204,6 +227,22 @@ describe("native generation loop", () => {
     const mixed = await run(model, ref.short.prompt, params({ maxTokens: 32, temperature: 0.7, topP: 0.9, topK: 40, minP: 0.05, seed: 3 }));
     expect(mixed.tokens).toHaveLength(32);
     for (const t of mixed.tokens) expect(t >= 0 && t < 512).toBe(true);
+  });
+
+  it("top-p, min-p and top-k keep exactly the tokens mlx-lm's filters keep", async () => {
+    for (const f of ref.filters) {
+      const seen = new Set<number>();
+      for (let seed = 0; seed < 120; seed++) {
+        const r = await run(model, ref.short.prompt, params({ maxTokens: 1, temperature: 1, seed, ...f.params }));
+        seen.add(r.tokens[0]);
+      }
+      const kept = new Set(Object.keys(f.kept).map(Number));
+      const likely = Object.entries(f.kept).filter(([, p]) => p >= 0.05).map(([t]) => Number(t));
+      expect(kept.size).toBeGreaterThan(1);
+      for (const t of seen) expect(kept.has(t), `token ${t} is outside ${JSON.stringify(f.params)}`).toBe(true);
+      // Each of these has >= 5% per draw: missing one in 120 seeded draws would mean a wrong filter.
+      for (const t of likely) expect(seen.has(t), `token ${t} never drawn under ${JSON.stringify(f.params)}`).toBe(true);
+    }
   });
 
   it("repetition penalty changes a greedy run that repeats itself", async () => {

@@ -48,7 +48,32 @@ export class EngineHolder {
 
   cancelAll(): void {
     for (const s of this.activeStreams) s.cancel();
-    this.activeStreams.clear();
+  }
+
+  /**
+   * Waits (at most `ms`) until the generations started from cells have ended. A cancel stops the native
+   * loop after the token (or prefill chunk) in progress, so right after an interrupt the model may still
+   * be busy; waiting here means the next cell finds it idle instead of failing with E_BUSY.
+   */
+  async settle(ms: number): Promise<void> {
+    const results = [...this.activeStreams].map((s) => s.result.catch(() => undefined));
+    if (!results.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(results), new Promise((r) => { timer = setTimeout(r, ms); })]);
+    clearTimeout(timer);
+  }
+
+  /** The engine as magics see it: models it hands out are wrapped like the ones cells get. */
+  wrapEngine(e: Engine): Engine {
+    const holder = this;
+    return new Proxy(e, {
+      get(target, p) {
+        if (p === "get") return (name: string) => holder.wrapModel(target.get(name));
+        if (p === "load") return async (idOrPath: string, opts?: LoadOptions) => holder.wrapModel(await target.load(idOrPath, opts));
+        const v = Reflect.get(target, p, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
   }
 
   private withCellSignal(opts: GenerateOptions | undefined): GenerateOptions {
@@ -61,16 +86,22 @@ export class EngineHolder {
     const holder = this;
     return new Proxy(m, {
       get(target, p) {
-        if (p === "stream") {
-          return (prompt: string | ChatMessage[], opts?: GenerateOptions): GenerationStream => {
-            const s = target.stream(prompt, holder.withCellSignal(opts));
-            holder.activeStreams.add(s);
-            s.result.then(() => holder.activeStreams.delete(s), () => holder.activeStreams.delete(s));
-            return s;
-          };
-        }
+        const stream = (prompt: string | ChatMessage[], opts?: GenerateOptions): GenerationStream => {
+          const s = target.stream(prompt, holder.withCellSignal(opts));
+          holder.activeStreams.add(s);
+          s.result.then(() => holder.activeStreams.delete(s), () => holder.activeStreams.delete(s));
+          return s;
+        };
+        if (p === "stream") return stream;
         if (p === "generate") {
-          return (prompt: string | ChatMessage[], opts?: GenerateOptions): Promise<GenerationResult> => target.generate(prompt, holder.withCellSignal(opts));
+          // as the engine does it (stream().result), but through the registry so an interrupt can wait for it
+          return (prompt: string | ChatMessage[], opts?: GenerateOptions): Promise<GenerationResult> => {
+            try {
+              return stream(prompt, opts).result;
+            } catch (e) {
+              return Promise.reject(e);
+            }
+          };
         }
         const v = Reflect.get(target, p, target) as unknown;
         return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;

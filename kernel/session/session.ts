@@ -37,6 +37,9 @@ export interface SessionOptions {
   warmLanguageService?: boolean;
 }
 
+/** how long an interrupted cell waits for its cancelled generations to end before it replies */
+const SETTLE_AFTER_INTERRUPT_MS = 30_000;
+
 const ID_CHAR = /[\p{ID_Continue}$\u200c\u200d]/u;
 
 class UsageError extends Error {
@@ -174,6 +177,10 @@ export class Session implements SessionApi {
       return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
     } catch (err) {
       await Promise.allSettled([...state.pending]);
+      if ((err instanceof InterruptError || isVmInterrupt(err)) && this.engine.activeStreams.size) {
+        sink.stream("stderr", "Interrupted: waiting for the running generation to stop (it ends after the step in progress)…\n");
+        await this.engine.settle(SETTLE_AFTER_INTERRUPT_MS);
+      }
       const rep = this.describe(err);
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
     } finally {
@@ -275,7 +282,7 @@ export class Session implements SessionApi {
     const ctx: MagicContext = {
       sink: state.sink,
       display: this.displayFn,
-      engine: () => this.engine.get(),
+      engine: async () => this.engine.wrapEngine(await this.engine.get()),
       signal: state.controller.signal,
       executionCount: state.executionCount,
       globals: this.cells.global,

@@ -239,7 +239,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     Napi::Reference<Napi::Object> self = Napi::Persistent(Value());
     auto self_ptr = std::make_shared<Napi::Reference<Napi::Object>>(std::move(self));
     return run_async<Result>(
-        env, [m, spec] { Result r{m->quantize(spec), {}}; r.info = snapshot(*m); return r; },
+        env,
+        [m, spec] {
+          Result r{m->quantize(spec), {}};
+          std::lock_guard lock(m->op_mutex());
+          r.info = snapshot(*m);
+          return r;
+        },
         [this, self_ptr](Napi::Env e, Result& r) -> Napi::Value {
           info_ = std::move(r.info);
           auto out = Napi::Object::New(e);

@@ -50,6 +50,8 @@ class LoadedModel {
   void save(const std::string& dir);
   void dispose();
   bool disposed() const { return disposed_; }
+  // Held by logits/quantize/save/dispose; hold it to read the layers consistently from another thread.
+  std::mutex& op_mutex() { return op_mu_; }
 
  private:
   std::shared_ptr<ModelSlot> slot_;

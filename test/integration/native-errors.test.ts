@@ -2,9 +2,9 @@
 // to do, and leaves the process able to load again; memory/runtime/device functions; argument checks.
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addonPath, loadNative } from "../../kernel/engine/native.js";
-import type { NativeAddon, NativeGenerationEvent } from "../../kernel/engine/native-types.js";
+import type { NativeAddon, NativeGenerationEvent, NativeModel } from "../../kernel/engine/native-types.js";
 import { addon, ensureFixtures, expectCode, fixtures, py, readJson, root } from "./native-helpers.js";
 
 let mlx: NativeAddon;
@@ -34,11 +34,23 @@ async function loadStillWorks(): Promise<void> {
   m.dispose();
 }
 
-beforeAll(() => {
+// Loaded before the failures and checked after them: a failed load leaves other models intact.
+let survivor: NativeModel;
+let survivorLogits: Float32Array;
+const SURVIVOR_IDS = Int32Array.from([5, 6, 7, 8]);
+
+beforeAll(async () => {
   ensureFixtures();
   mlx = addon();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
+  survivor = await mlx.loadModel({ path: join(fixtures, "llama-q4") });
+  survivorLogits = await survivor.logits(SURVIVOR_IDS);
+});
+
+afterAll(async () => {
+  expect(Array.from(await survivor.logits(SURVIVOR_IDS))).toEqual(Array.from(survivorLogits));
+  survivor.dispose();
 });
 
 describe("load errors", () => {
@@ -128,12 +140,15 @@ describe("runtime, memory and device", () => {
     expect(rt.mlxVersion).toBe("0.32.4");
     expect(["cpu", "metal", "cuda"]).toContain(rt.backend);
     expect(["cpu", "gpu"]).toContain(rt.device);
+    const before = mlx.memory().active;
     const m = await mlx.loadModel({ path: good() });
     const mem = mlx.memory();
-    expect(mem.active).toBeGreaterThanOrEqual(m.info().weightBytes);
+    expect(mem.active - before).toBeGreaterThanOrEqual(m.info().weightBytes);
     expect(mem.peak).toBeGreaterThanOrEqual(mem.active);
     expect(mem.limit).toBeGreaterThan(0);
     m.dispose();
+    // dispose() hands the weights back to MLX at once, not when JS collects the object
+    expect(mlx.memory().active).toBeLessThanOrEqual(before + 4096);
     mlx.resetPeakMemory();
     mlx.clearCache();
     expect(mlx.memory().cache).toBe(0);

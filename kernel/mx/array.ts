@@ -36,12 +36,12 @@ export class MxArray {
 
   /** Dimensions, e.g. [2, 3]. A scalar array has shape []. */
   get shape(): number[] {
-    this.#shape ??= this[NATIVE].shape();
+    this.#shape ??= native().shape(this[NATIVE]);
     return [...this.#shape];
   }
   /** Element type, e.g. "float32". */
   get dtype(): Dtype {
-    this.#dtype ??= this[NATIVE].dtype() as Dtype;
+    this.#dtype ??= native().dtype(this[NATIVE]) as Dtype;
     return this.#dtype;
   }
   /** Number of dimensions. */
@@ -54,7 +54,7 @@ export class MxArray {
   }
   /** Bytes the array's data occupies. */
   get nbytes(): number {
-    return this[NATIVE].nbytes();
+    return native().nbytes(this[NATIVE]);
   }
   /** Bytes per element. */
   get itemsize(): number {
@@ -98,7 +98,7 @@ export class MxArray {
    * Uint16Array of the stored bits (no copy). bool -> Uint8Array, int64 -> BigInt64Array.
    */
   toTypedArray(opts: { raw?: boolean } = {}): MxTypedArray {
-    return this[NATIVE].data(opts.raw === true);
+    return native().toTypedArray(this[NATIVE], opts.raw === true);
   }
 
   private tolistFlat(): (number | boolean)[] {
@@ -114,7 +114,7 @@ export class MxArray {
 
   /** MLX's text form, e.g. `array([[1, 2],\n       [3, 4]], dtype=int32)`; large arrays are summarised with "...". */
   toString(): string {
-    return this[NATIVE].repr();
+    return native().repr(this[NATIVE]);
   }
 
   /** An HTML table (first and last rows/columns of large arrays) with shape and dtype. */

@@ -10,15 +10,9 @@ export type NativeTypedArray =
   | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array
   | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-/** One mx::array. Opaque to everything but kernel/mx/array.ts. */
+/** A handle of one mx::array: an opaque object only the addon reads (through the functions below). */
 export interface NativeArray {
-  shape(): number[];
-  dtype(): string;
-  nbytes(): number;
-  /** MLX's printer: the text Python's repr(mx.array) shows. Evaluates. */
-  repr(): string;
-  /** Evaluates; typed array over the array's memory (float16/bfloat16: a Float32Array copy, or raw=true: Uint16Array bits). */
-  data(raw?: boolean): NativeTypedArray;
+  readonly __mxArrayHandle: unique symbol;
 }
 
 type A = NativeArray;
@@ -27,6 +21,13 @@ type Opt<T> = T | null;
 export interface NativeMx {
   setErrorClass(ctor: new (message: string, code: string) => Error): void;
   version(): string;
+  shape(a: A): number[];
+  dtype(a: A): string;
+  nbytes(a: A): number;
+  /** MLX's printer: the text Python's repr(mx.array) shows. Evaluates. */
+  repr(a: A): string;
+  /** Evaluates; typed array over the array's memory (float16/bfloat16: a Float32Array copy, or raw=true: Uint16Array bits). */
+  toTypedArray(a: A, raw: boolean): NativeTypedArray;
   setPrintPrecision(precision: number): void;
   fromTypedArray(data: NativeTypedArray, shape: number[], dtype: string): A;
   fromRawBits(data: Uint16Array, shape: number[], dtype: string): A;

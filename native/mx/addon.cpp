@@ -1,16 +1,13 @@
-// The mx addon's module entry: one NativeArray class plus the creation, op, nn and runtime bindings.
+// The mx addon's module entry: array handles plus the creation, op, nn and runtime bindings.
 #include "common.h"
 
 namespace mlxts::mxb {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  auto data = std::make_unique<AddonData>();
-  Napi::Function ctor = ArrayObject::define(env);
-  data->array_ctor = Napi::Persistent(ctor);
-  env.SetInstanceData<AddonData>(data.release());  // freed by node-addon-api when the environment ends
-  exports.Set("NativeArray", ctor);
+  env.SetInstanceData<AddonData>(std::make_unique<AddonData>().release());  // freed by node-addon-api when the environment ends
   // Print True/False as Python's mlx does, so repr text matches numpy/mlx.
   mx::get_global_formatter().capitalize_bool = true;
+  register_array(env, exports);
   register_creation(env, exports);
   register_ops(env, exports);
   register_nn(env, exports);

@@ -14,40 +14,29 @@ namespace mlxts::mxb {
 
 namespace mx = mlx::core;
 
-// Per-environment state: the constructors we need to build wrapped arrays and typed errors.
+// Per-environment state: the constructor of typed errors (kernel/mx's MlxError, registered by setErrorClass).
 struct AddonData {
-  Napi::FunctionReference array_ctor;
-  Napi::FunctionReference error_ctor;  // kernel/mx's MlxError, registered by setErrorClass
+  Napi::FunctionReference error_ctor;
 };
 
 AddonData& addon_data(Napi::Env env);
 
-// A JS object owning one mx::array. Its byte size is reported to V8 as external memory so that
-// dropping many large temporaries makes V8 collect them before MLX memory grows.
-class ArrayObject : public Napi::ObjectWrap<ArrayObject> {
- public:
-  static Napi::Function define(Napi::Env env);
-  explicit ArrayObject(const Napi::CallbackInfo& info);
-  ~ArrayObject() override;
-
-  const mx::array& array() const { return array_; }
-
- private:
-  Napi::Value shape(const Napi::CallbackInfo& info);
-  Napi::Value dtype(const Napi::CallbackInfo& info);
-  Napi::Value nbytes(const Napi::CallbackInfo& info);
-  Napi::Value repr(const Napi::CallbackInfo& info);
-  Napi::Value data(const Napi::CallbackInfo& info);
-
-  mx::array array_;
-  napi_env env_;
-  int64_t accounted_ = 0;
+// What a JS array handle owns: one mx::array. Handles are plain objects with this struct attached by
+// napi_wrap (cheaper than an ObjectWrap class instance; the accessors are module functions). Its byte
+// size is reported to V8 as external memory so that dropping many large temporaries makes V8 collect
+// them before MLX memory grows; the finalizer runs during GC (see CMakeLists.txt: NAPI_EXPERIMENTAL).
+struct ArrayHolder {
+  static constexpr uint64_t kMagic = 0x6d6c782d74732d61ULL;  // tells our holders from other addons' wraps
+  uint64_t magic = kMagic;
+  mx::array array;
+  int64_t accounted = 0;
+  explicit ArrayHolder(const mx::array& a) : array(a) {}
 };
 
-// Wraps an array into a new JS ArrayObject (takes a copy of the handle; data is shared).
+// Wraps an array into a new JS handle (takes a copy of the mx::array; data is shared).
 Napi::Value wrap(Napi::Env env, const mx::array& a);
 Napi::Value wrap_all(Napi::Env env, const std::vector<mx::array>& arrays);
-// The array behind a JS ArrayObject; throws E_BAD_ARGUMENT for anything else.
+// The array behind a JS handle; throws E_BAD_ARGUMENT for anything else.
 const mx::array& unwrap(const Napi::Value& v, const char* what);
 std::optional<mx::array> unwrap_optional(const Napi::Value& v, const char* what);
 std::vector<mx::array> unwrap_all(const Napi::Value& v, const char* what);
@@ -88,6 +77,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* op, F&& body) {
 }
 
 // Registers every binding of one area on the exports object.
+void register_array(Napi::Env env, Napi::Object exports);
 void register_creation(Napi::Env env, Napi::Object exports);
 void register_ops(Napi::Env env, Napi::Object exports);
 void register_nn(Napi::Env env, Napi::Object exports);

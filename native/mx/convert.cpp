@@ -22,9 +22,10 @@ std::string hint_for(const std::string& msg) {
   if (has("broadcast")) return "Check the operands' .shape: broadcasting needs each trailing dimension to be equal or 1.";
   if (has("matmul") || has("Last dimension of first input")) return "For matmul(a, b) the last axis of a must equal the second-to-last axis of b; check .shape or transpose one operand.";
   if (has("reshape") || has("Cannot reshape")) return "The new shape must hold exactly .size elements (use -1 for one inferred dimension).";
-  if (has("axis") || has("Axis")) return "Axes count from 0 to ndim-1 (negative counts from the end); check .ndim.";
-  if (has("memory") || has("Memory")) return "Free arrays you no longer need, call mx.clearCache(), or raise the limit with mx.setMemoryLimit(bytes).";
   if (has("quantiz")) return "Quantization works along the last axis, which must divide by groupSize (32, 64 or 128) with bits in {2,3,4,5,6,8}.";
+  if (has("memory") || has("Memory") || has("allocate")) return "Free arrays you no longer need, call mx.clearCache(), or raise the limit with mx.setMemoryLimit(bytes).";
+  if (has("axis") || has("Axis")) return "Axes count from 0 to ndim-1 (negative counts from the end); check .ndim.";
+  if (has("dimension")) return "Check the input's .shape and .ndim against what the function expects (fast.rope and attention take [..., seq, features]).";
   if (has("device") || has("gpu") || has("Device")) return "This MLX build may have no such device; mx.defaultDevice() tells which one is in use.";
   return "Check the arguments' shapes and dtypes against the function's documentation.";
 }
@@ -100,7 +101,8 @@ Napi::Error translate(Napi::Env env, const std::exception& e, const std::string&
   std::string code = "E_MLX";
   if (msg.find("memory") != std::string::npos && msg.find("limit") != std::string::npos) code = "E_MEMORY_LIMIT";
   if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) code = "E_MEMORY_LIMIT";
-  return js_error(env, code, "mx." + op + " failed: " + msg + " " + hint_for(msg));
+  std::string sep = !msg.empty() && (msg.back() == '.' || msg.back() == '!') ? " " : ". ";
+  return js_error(env, code, "mx." + op + " failed: " + msg + sep + hint_for(msg));
 }
 
 }  // namespace mlxts::mxb

@@ -75,6 +75,21 @@ for f in [{"topP": 0.3}, {"minP": 0.3}, {"topK": 4}, {"topP": 0.5, "minP": 0.1, 
     kept = [i for i in range(cfg["vocab_size"]) if not mx.isinf(x[0, i]).item()]
     filters.append({"params": f, "kept": {str(i): probs[i].item() for i in kept}})
 ref["filters"] = filters
+
+# bfloat16 with a larger vocabulary and unscaled weights: log-probabilities rounded to bf16 tie often,
+# and greedy must break ties exactly as mlx-lm does (argmax over bf16 logprobs, first index wins).
+bcfg = dict(cfg, vocab_size=32000, torch_dtype="bfloat16")
+bmodel = qwen3.Model(qwen3.ModelArgs.from_dict(bcfg))
+bmodel.set_dtype(mx.bfloat16)
+mx.eval(bmodel.parameters())
+save_model(out / "bf16", bmodel)
+save_config(dict(bcfg), out / "bf16" / "config.json")
+btoks, margins = [], []
+for t, lp in generate_step(mx.array(short), bmodel, max_tokens=32):
+    btoks.append(int(t))
+    top2 = mx.sort(lp.astype(mx.float32))[-2:].tolist()
+    margins.append(top2[1] - top2[0])
+ref["bf16"] = {"prompt": short, "tokens": btoks, "ties": sum(1 for m in margins if m == 0.0)}
 (out / "reference.json").write_text(json.dumps(ref))
 `;
 
@@ -92,6 +107,8 @@ interface Reference {
   short: RefCase;
   long: RefCase;
   filters: FilterCase[];
+  /** greedy steps of the bf16 model; `ties`: how many had two equal top log-probabilities */
+  bf16: RefCase & { ties: number };
 }
 
 function ensureFixture(): Reference {
@@ -189,6 +206,18 @@ describe("native generation loop", () => {
     expect(r.stats.generationTps).toBeGreaterThan(0);
     expect(r.stats.promptTps).toBeGreaterThan(0);
     expect(r.stats.peakMemory).toBeGreaterThan(0);
+  });
+
+  it("greedy decoding of a bfloat16 model matches mlx-lm, ties included", async () => {
+    const bf16 = await addon.loadModel({ path: join(FIXTURE, "bf16") });
+    try {
+      const r = await run(bf16, ref.bf16.prompt, params({ maxTokens: 32 }));
+      expect(r.error).toBeUndefined();
+      expect(r.tokens).toEqual(ref.bf16.tokens);
+      expect(ref.bf16.ties).toBeGreaterThan(0);
+    } finally {
+      bf16.dispose();
+    }
   });
 
   it("chunked prefill of a long prompt matches mlx-lm with the same step size", async () => {

@@ -70,7 +70,8 @@ export class SigintWatchdog {
 
   /** `onSigint` runs on the main thread for every SIGINT (after a termination too). */
   constructor(onSigint: () => void) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer: this.shared.buffer } });
+    // execArgv: [] so the process's --import/--require hooks are not loaded again in the watchdog
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { buffer: this.shared.buffer } });
     this.worker.unref();
     this.worker.on("message", (m: string) => {
       if (m === "sigint") {

@@ -51,14 +51,16 @@ export class LanguageServiceClient {
   private startWorker(): Worker {
     const here = import.meta.url;
     const workerData = { cwd: this.cwd, root: this.root };
+    // the process's --import/--require hooks are not needed (nor always safe) in the worker
+    const execArgv: string[] = [];
     let w: Worker;
     if (here.endsWith(".ts")) {
       const target = new URL("./ls-worker.ts", here).href;
       const hooks = "data:text/javascript," + encodeURIComponent(tsHooksSource(this.root));
       const code = `import { register } from "node:module"; register(${JSON.stringify(hooks)}); await import(${JSON.stringify(target)});`;
-      w = new Worker(new URL("data:text/javascript," + encodeURIComponent(code)), { workerData });
+      w = new Worker(new URL("data:text/javascript," + encodeURIComponent(code)), { workerData, execArgv });
     } else {
-      w = new Worker(fileURLToPath(new URL("./ls-worker.js", here)), { workerData });
+      w = new Worker(fileURLToPath(new URL("./ls-worker.js", here)), { workerData, execArgv });
     }
     w.unref();
     w.on("message", (res: LsResponse) => {

@@ -4,6 +4,7 @@
   .venv/bin/python scripts/mlxlm-reference.py --model DIR (--ids 1,2,3 | --text "raw text")
       [--steps 32] [--f32-steps 32] [--logits] [--logits-dtype float32|native]
       [--tokens-dtype native|float32] [--prefill-step-size 2048] [--encode "raw text"]
+      [--extra-ids 4,5,6 --extra-steps 16 --extra-prefill-step-size 16]
 
 Prints one JSON object on stdout:
   prompt_ids      the prompt as token ids (--text is encoded by mlx-lm's tokenizer as stream_generate
@@ -13,6 +14,8 @@ Prints one JSON object on stdout:
                   does not stop at EOS, so callers compare up to their own EOS)
   margins         per step, top-1 minus top-2 log-probability, to tell a real divergence from a tie
   tokens_f32, margins_f32   (with --f32-steps N) the same with every floating parameter in float32
+  extra           (with --extra-ids) {prompt_ids, tokens, margins} for a second prompt, native dtype,
+                  --extra-steps steps with --extra-prefill-step-size (one process, one load)
   logits_b64      (with --logits) last-position logits of model(mx.array([prompt_ids]))[0, -1] as
                   little-endian float32, base64
   logits_dtype, tokens_dtype, mlx_version, mlx_lm_version, model_type, quantization
@@ -42,6 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--logits-dtype", choices=["float32", "native"], default="float32")
     ap.add_argument("--tokens-dtype", choices=["float32", "native"], default="native")
     ap.add_argument("--prefill-step-size", type=int, default=2048)
+    ap.add_argument("--extra-ids", help="a second prompt (comma-separated ids) decoded in the native dtype in the same process")
+    ap.add_argument("--extra-steps", type=int, default=16)
+    ap.add_argument("--extra-prefill-step-size", type=int, default=2048)
     ap.add_argument("--f32-steps", type=int, default=0,
                     help="also greedy ids in float32 (tokens_f32, margins_f32), after the native-dtype run")
     return ap.parse_args(argv)
@@ -124,6 +130,13 @@ def main(argv: list[str]) -> int:
             dtype_now = "float32"
         tokens, margins = greedy(model, prompt_ids, args.steps, args.prefill_step_size)
         result.update(tokens=tokens, margins=margins, tokens_dtype=dtype_now)
+    if args.extra_ids:
+        if dtype_now != "native":
+            model, tokenizer = load(str(args.model))
+            dtype_now = "native"
+        extra_ids = [int(x) for x in args.extra_ids.split(",") if x.strip()]
+        tokens, margins = greedy(model, extra_ids, args.extra_steps, args.extra_prefill_step_size)
+        result["extra"] = {"prompt_ids": extra_ids, "tokens": tokens, "margins": margins}
     if args.f32_steps > 0:
         if dtype_now != "float32":
             to_float32(model)

@@ -20,6 +20,8 @@ export interface Reference {
   tokensF32: number[];
   marginsF32: number[];
   logits: Float32Array | null;
+  /** the second prompt's greedy run (ReferenceRequest.extra) */
+  extra: { promptIds: number[]; tokens: number[]; margins: number[] } | null;
   mlxVersion: string;
   mlxLmVersion: string;
 }
@@ -34,11 +36,14 @@ export interface ReferenceRequest {
   prefillStepSize?: number;
   /** raw text whose mlx-lm encoding to report as well */
   encode?: string;
+  /** a second prompt decoded greedily in the native dtype, in the same process */
+  extra?: { ids: number[]; steps: number; prefillStepSize: number };
 }
 
 interface RawReference {
   prompt_ids: number[];
   encoded?: number[];
+  extra?: { prompt_ids: number[]; tokens: number[]; margins: number[] };
   tokens?: number[];
   margins?: number[];
   tokens_f32?: number[];
@@ -62,6 +67,10 @@ export async function mlxlmReference(req: ReferenceRequest): Promise<Reference> 
   else args.push("--ids", req.prompt.join(","));
   if (req.logits) args.push("--logits", "--logits-dtype", "float32");
   if (req.encode !== undefined) args.push("--encode", req.encode);
+  if (req.extra !== undefined) {
+    args.push("--extra-ids", req.extra.ids.join(","), "--extra-steps", String(req.extra.steps));
+    args.push("--extra-prefill-step-size", String(req.extra.prefillStepSize));
+  }
   if (req.prefillStepSize !== undefined) args.push("--prefill-step-size", String(req.prefillStepSize));
   let stdout: string;
   try {
@@ -85,6 +94,7 @@ export async function mlxlmReference(req: ReferenceRequest): Promise<Reference> 
     tokensF32: raw.tokens_f32 ?? [],
     marginsF32: raw.margins_f32 ?? [],
     logits,
+    extra: raw.extra ? { promptIds: raw.extra.prompt_ids, tokens: raw.extra.tokens, margins: raw.extra.margins } : null,
     mlxVersion: raw.mlx_version,
     mlxLmVersion: raw.mlx_lm_version,
   };

@@ -365,6 +365,9 @@ export function operands(a: Operand, b: Operand): [MxArray, MxArray] {
 }
 
 export function binaryOp(op: string, a: Operand, b: Operand): MxArray {
+  // Fast path for array-with-scalar: the addon makes the scalar, with the dtype chosen here.
+  if (a instanceof MxArray && (typeof b === "number" || typeof b === "boolean")) return wrap(native().binary(op, a[NATIVE], b, scalarDtype(b, a.dtype)));
+  if (b instanceof MxArray && (typeof a === "number" || typeof a === "boolean")) return wrap(native().binary(op, a, b[NATIVE], scalarDtype(a, b.dtype)));
   const [x, y] = operands(a, b);
   return wrap(native().binary(op, x[NATIVE], y[NATIVE]));
 }

@@ -46,7 +46,8 @@ export interface NativeMx {
   randomRandint(low: A, high: A, shape: number[], dtype: string, key: Opt<A>): A;
   randomCategorical(logits: A, axis: number, key: Opt<A>): A;
   unary(op: string, a: A): A;
-  binary(op: string, a: A, b: A): A;
+  /** A JS number/boolean operand becomes a scalar of `scalarDtype`. */
+  binary(op: string, a: A | number | boolean, b: A | number | boolean, scalarDtype?: string): A;
   reduce(op: string, a: A, axes: Opt<number[]>, keepdims: boolean): A;
   variance(a: A, axes: Opt<number[]>, keepdims: boolean, ddof: number): A;
   argReduce(op: "argmax" | "argmin", a: A, axis: Opt<number>, keepdims: boolean): A;

@@ -64,6 +64,14 @@ const std::unordered_map<std::string_view, std::pair<Reduce, ReduceAll>>& reduce
 
 bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
 
+// A binary operand: an array handle, or a JS number/boolean made into a scalar of `scalar_dtype`
+// here, which saves a JS handle per `a.add(1)`.
+mx::array operand(const Napi::Value& v, const Napi::Value& scalar_dtype, const char* what) {
+  if (v.IsNumber()) return mx::array(v.As<Napi::Number>().DoubleValue(), to_dtype(scalar_dtype));
+  if (v.IsBoolean()) return mx::array(v.As<Napi::Boolean>().Value(), to_dtype(scalar_dtype));
+  return unwrap(v, what);
+}
+
 }  // namespace
 
 void register_ops(Napi::Env env, Napi::Object exports) {
@@ -77,7 +85,7 @@ void register_ops(Napi::Env env, Napi::Object exports) {
     std::string name = to_string(info[0], "op");
     auto it = binary_ops().find(name);
     if (it == binary_ops().end()) bad_argument("no binary op named " + name + ".");
-    return wrap(info.Env(), it->second(unwrap(info[1], "a"), unwrap(info[2], "b")));
+    return wrap(info.Env(), it->second(operand(info[1], info[3], "a"), operand(info[2], info[3], "b")));
   });
   // reduce(op, a, axes|null, keepdims): axes null reduces over every axis.
   def(env, exports, "reduce", [](const Napi::CallbackInfo& info) -> Napi::Value {

@@ -132,6 +132,7 @@ export class MxArray {
     return tableHtml(summaryTable(data, kept, this.dtype), shape, this.dtype);
   }
 
+  /** What util.inspect, console.log and the REPL show: the same text as toString(). */
   [inspect.custom](): string {
     return this.toString();
   }
@@ -167,12 +168,15 @@ export class MxArray {
   expandDims(axes: number | number[]): MxArray {
     return wrap(native().expandDims(this[NATIVE], [axes].flat()));
   }
+  /** Exchanges two axes. */
   swapaxes(axis1: number, axis2: number): MxArray {
     return wrap(native().swapaxes(this[NATIVE], axis1, axis2));
   }
+  /** Moves one axis to a new position. */
   moveaxis(source: number, destination: number): MxArray {
     return wrap(native().moveaxis(this[NATIVE], source, destination));
   }
+  /** Broadcasts to `shape` without copying. */
   broadcastTo(shape: number[]): MxArray {
     return wrap(native().broadcastTo(this[NATIVE], shape));
   }
@@ -212,54 +216,96 @@ export class MxArray {
   }
 
   // ---- arithmetic (scalars take this array's dtype where they can, as in Python) ----
+  /** this + b, elementwise with broadcasting. */
   add(b: Operand): MxArray { return binaryOp("add", this, b); }
+  /** this - b, elementwise. */
   subtract(b: Operand): MxArray { return binaryOp("subtract", this, b); }
+  /** this * b, elementwise. */
   multiply(b: Operand): MxArray { return binaryOp("multiply", this, b); }
+  /** this / b (true division). */
   divide(b: Operand): MxArray { return binaryOp("divide", this, b); }
+  /** floor(this / b). */
   floorDivide(b: Operand): MxArray { return binaryOp("floorDivide", this, b); }
+  /** this mod b (Python's %). */
   remainder(b: Operand): MxArray { return binaryOp("remainder", this, b); }
+  /** this ** b. */
   power(b: Operand): MxArray { return binaryOp("power", this, b); }
+  /** The larger of this and b, elementwise. */
   maximum(b: Operand): MxArray { return binaryOp("maximum", this, b); }
+  /** The smaller of this and b, elementwise. */
   minimum(b: Operand): MxArray { return binaryOp("minimum", this, b); }
+  /** Matrix product this @ b. */
   matmul(b: Operand): MxArray { return binaryOp("matmul", this, b); }
+  /** this == b (bool array). */
   equal(b: Operand): MxArray { return binaryOp("equal", this, b); }
+  /** this != b (bool array). */
   notEqual(b: Operand): MxArray { return binaryOp("notEqual", this, b); }
+  /** this < b (bool array). */
   less(b: Operand): MxArray { return binaryOp("less", this, b); }
+  /** this <= b (bool array). */
   lessEqual(b: Operand): MxArray { return binaryOp("lessEqual", this, b); }
+  /** this > b (bool array). */
   greater(b: Operand): MxArray { return binaryOp("greater", this, b); }
+  /** this >= b (bool array). */
   greaterEqual(b: Operand): MxArray { return binaryOp("greaterEqual", this, b); }
+  /** this && b for bool arrays. */
   logicalAnd(b: Operand): MxArray { return binaryOp("logicalAnd", this, b); }
+  /** this || b for bool arrays. */
   logicalOr(b: Operand): MxArray { return binaryOp("logicalOr", this, b); }
 
+  /** -this */
   negative(): MxArray { return unaryOp("negative", this); }
+  /** |this| */
   abs(): MxArray { return unaryOp("abs", this); }
+  /** e ** this */
   exp(): MxArray { return unaryOp("exp", this); }
+  /** Natural logarithm. */
   log(): MxArray { return unaryOp("log", this); }
+  /** Square root. */
   sqrt(): MxArray { return unaryOp("sqrt", this); }
+  /** 1 / sqrt(this). */
   rsqrt(): MxArray { return unaryOp("rsqrt", this); }
+  /** this * this */
   square(): MxArray { return unaryOp("square", this); }
+  /** 1 / this */
   reciprocal(): MxArray { return unaryOp("reciprocal", this); }
+  /** Sine. */
   sin(): MxArray { return unaryOp("sin", this); }
+  /** Cosine. */
   cos(): MxArray { return unaryOp("cos", this); }
+  /** Hyperbolic tangent. */
   tanh(): MxArray { return unaryOp("tanh", this); }
+  /** 1 / (1 + exp(-this)). */
   sigmoid(): MxArray { return unaryOp("sigmoid", this); }
+  /** Rounds down. */
   floor(): MxArray { return unaryOp("floor", this); }
+  /** Rounds up. */
   ceil(): MxArray { return unaryOp("ceil", this); }
+  /** Rounds to nearest (halves to even). */
   round(): MxArray { return unaryOp("round", this); }
+  /** !this for bool arrays. */
   logicalNot(): MxArray { return unaryOp("logicalNot", this); }
 
   // ---- reductions ----
   /** Sum over `axis` (all axes when omitted); keepdims keeps reduced axes with size 1. */
   sum(axis?: Axes, keepdims = false): MxArray { return reduceOp("sum", this, axis, keepdims); }
+  /** Mean over `axis` (all when omitted). */
   mean(axis?: Axes, keepdims = false): MxArray { return reduceOp("mean", this, axis, keepdims); }
+  /** Maximum over `axis` (all when omitted). */
   max(axis?: Axes, keepdims = false): MxArray { return reduceOp("max", this, axis, keepdims); }
+  /** Minimum over `axis` (all when omitted). */
   min(axis?: Axes, keepdims = false): MxArray { return reduceOp("min", this, axis, keepdims); }
+  /** Product over `axis` (all when omitted). */
   prod(axis?: Axes, keepdims = false): MxArray { return reduceOp("prod", this, axis, keepdims); }
+  /** Whether all elements over `axis` are true. */
   all(axis?: Axes, keepdims = false): MxArray { return reduceOp("all", this, axis, keepdims); }
+  /** Whether any element over `axis` is true. */
   any(axis?: Axes, keepdims = false): MxArray { return reduceOp("any", this, axis, keepdims); }
+  /** log(sum(exp(this))) over `axis`, computed stably. */
   logsumexp(axis?: Axes, keepdims = false): MxArray { return reduceOp("logsumexp", this, axis, keepdims); }
   /** Index of the largest element along `axis` (of the flattened array when omitted). */
   argmax(axis?: number, keepdims = false): MxArray { return wrap(native().argReduce("argmax", this[NATIVE], axis ?? null, keepdims)); }
+  /** Index of the smallest element along `axis` (flattened when omitted). */
   argmin(axis?: number, keepdims = false): MxArray { return wrap(native().argReduce("argmin", this[NATIVE], axis ?? null, keepdims)); }
   /** Softmax over `axis` (default: the last). */
   softmax(axis: Axes = -1): MxArray { return wrap(native().softmax(this[NATIVE], axesOf(axis), false)); }

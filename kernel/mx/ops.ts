@@ -1,7 +1,7 @@
 // The free functions of the mx namespace (creation, math, shapes, reductions, nn, runtime). Each takes
 // MxArrays or anything mx.array accepts; scalars follow MLX's weak-scalar dtype rules.
 import { type ArrayInput, type Axes, axesOf, binaryOp, handleOf, MxArray, type Operand, reduceOp, toArray, unaryOp, wrap } from "./array.js";
-import { checkDtype, type Dtype, scalarDtype } from "./dtype.js";
+import { checkDtype, type Dtype, scalarDtype, typedArrayKind } from "./dtype.js";
 import { badArgument } from "./errors.js";
 import { type NativeArray, native } from "./native.js";
 
@@ -10,9 +10,21 @@ const h = (x: ArrayInput): NativeArray => handleOf(toArray(x));
 const hOpt = (x: ArrayInput | null | undefined): NativeArray | null => (x === undefined || x === null ? null : h(x));
 
 // ---- creation ----
-/** An array from numbers, booleans, nested lists, a typed array, or another array. Ints -> int32, fractions -> float32, booleans -> bool unless `dtype` says otherwise. */
-export function array(data: ArrayInput, dtypeOrOpts?: Dtype | { dtype?: Dtype; shape?: number[] }): MxArray {
+/**
+ * An array from numbers, booleans, nested lists, a typed array, or another array. Ints -> int32,
+ * fractions -> float32, booleans -> bool unless `dtype` says otherwise. `shape` reshapes typed-array
+ * data; `raw` reads a Uint16Array as the stored bits of a float16/bfloat16 array (the inverse of
+ * toTypedArray({ raw: true })).
+ */
+export function array(data: ArrayInput, dtypeOrOpts?: Dtype | { dtype?: Dtype; shape?: number[]; raw?: boolean }): MxArray {
   const opts = typeof dtypeOrOpts === "string" ? { dtype: dtypeOrOpts } : dtypeOrOpts ?? {};
+  if (opts.raw) {
+    if (typedArrayKind(data) !== "Uint16Array" || (opts.dtype !== "float16" && opts.dtype !== "bfloat16")) {
+      throw badArgument("raw: true takes a Uint16Array with dtype float16 or bfloat16.");
+    }
+    const bits = data as Uint16Array;
+    return wrap(native().fromRawBits(bits, opts.shape ?? [bits.length], opts.dtype));
+  }
   return toArray(data, opts.dtype, opts.shape);
 }
 const shapeOf = (shape: number | number[]): number[] => [shape].flat();

@@ -171,6 +171,7 @@ describe("mx reading data back", () => {
     const raw = h.toTypedArray({ raw: true });
     expect(raw).toBeInstanceOf(Uint16Array);
     expect(Array.from(raw as Uint16Array)).toEqual([0x3fc0, 0xc000]);
+    expect(mx.array(raw, { dtype: "bfloat16", raw: true }).tolist()).toEqual([1.5, -2]);
     expect(mx.array([true, false]).toTypedArray()).toBeInstanceOf(Uint8Array);
     expect(mx.array([1], "int64").toTypedArray()).toBeInstanceOf(BigInt64Array);
     // A transposed view is made contiguous before it is handed out.

@@ -384,7 +384,12 @@ GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab) {
   if (s.repetition_penalty < 0) throw_bad_argument(env, "generate: params.repetitionPenalty must be >= 0 (1 = off).");
   s.repetition_context_size = read_int(env, o, "repetitionContextSize", 20.0, 0, kIntMax);
   auto seed = o.Get("seed");
-  if (!seed.IsUndefined() && !seed.IsNull()) s.seed = static_cast<uint64_t>(read_int(env, o, "seed", std::nullopt, 0, kIntMax));
+  if (!seed.IsUndefined() && !seed.IsNull()) {
+    const double d = read_number(env, o, "seed", std::nullopt);
+    if (d != std::floor(d) || d < 0 || d > 9007199254740991.0)
+      throw_bad_argument(env, "generate: params.seed must be a non-negative integer (at most 2^53 - 1).");
+    s.seed = static_cast<uint64_t>(d);
+  }
   p.prefill_step = read_int(env, o, "prefillStepSize", 2048.0, 1, kIntMax);
   auto reuse = o.Get("reusePrefix");
   p.reuse_prefix = reuse.IsBoolean() && reuse.As<Napi::Boolean>().Value();

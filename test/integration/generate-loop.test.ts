@@ -234,6 +234,11 @@ describe("native generation loop", () => {
     expect(a.tokens).toHaveLength(48);
     expect(b.tokens).toEqual(a.tokens);
     expect(c.tokens).not.toEqual(a.tokens);
+    // Seeds are JS integers, up to 2^53 - 1.
+    const big = params({ maxTokens: 16, temperature: 1.0, seed: 2 ** 53 - 1 });
+    const d = await run(model, ref.short.prompt, big);
+    const e = await run(model, ref.short.prompt, big);
+    expect(e.tokens).toEqual(d.tokens);
     // Sampling at temperature 1 over 512 ids must leave the greedy path somewhere.
     expect(a.tokens.slice(0, 32)).not.toEqual(ref.short.tokens);
   });
@@ -380,6 +385,10 @@ describe("native generation loop", () => {
       [Int32Array.from([1, 2]), params({ maxTokens: 0 })],
       [Int32Array.from([1, 2]), params({ temperature: -1 })],
       [Int32Array.from([1, 2]), params({ topP: 0 })],
+      [Int32Array.from([1, 2]), params({ seed: -1 })],
+      [Int32Array.from([1, 2]), params({ seed: 1.5 })],
+      [Int32Array.from([1, 2]), params({ prefillStepSize: 0 })],
+      [Int32Array.from([1, 2]), { maxTokens: "8" }],
     ];
     for (const [prompt, p] of bad) {
       let code: string | undefined;

@@ -29,6 +29,9 @@ afterAll(() => {
 function expectCancelledInPrefill(r: GenerationResult): void {
   expect(r.stats.stopReason).toBe("cancelled");
   expect(r.stats.generatedTokens).toBe(0);
+  // the prefill had started (its partial time is kept) and was cut short: no first token
+  expect(r.stats.prefillMs).toBeGreaterThan(0);
+  expect(r.stats.ttftMs).toBe(0);
   expect(r.tokens).toEqual([]);
   expect(r.promptTokens.length).toBeGreaterThan(5000);
 }

@@ -26,10 +26,13 @@ export interface MagicState {
   customKernelsRequested: boolean;
 }
 
-const states = new WeakMap<Engine, MagicState>();
+// Keyed by the engine's model registry, not the engine object: front ends may hand magics a wrapper
+// (a Proxy per cell) around one engine, and the registry is the same object behind every wrapper.
+const states = new WeakMap<object, MagicState>();
 
 export function stateOf(engine: Engine): MagicState {
-  let s = states.get(engine);
+  const key = engine.models;
+  let s = states.get(key);
   if (!s) {
     s = {
       loadOrder: [],
@@ -38,7 +41,7 @@ export function stateOf(engine: Engine): MagicState {
       memtrace: { timer: undefined, startedAt: 0, intervalMs: 50, samples: [] },
       customKernelsRequested: false,
     };
-    states.set(engine, s);
+    states.set(key, s);
   }
   return s;
 }

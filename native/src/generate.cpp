@@ -61,6 +61,7 @@ struct GenState {
   // Hand-off to the JS thread. Tokens pile up in `pending` while JS is busy and go out as one event.
   std::mutex mu;
   std::vector<int32_t> pending;
+  std::vector<int32_t> spare;  // JS thread: swapped with `pending` so the worker reuses its capacity
   bool notify_queued = false;
   std::optional<Outcome> outcome;
   bool outcome_delivered = false;
@@ -297,7 +298,8 @@ Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
 
 void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* /*data*/) {
   if (static_cast<napi_env>(env) == nullptr || st == nullptr || callback.IsEmpty()) return;
-  std::vector<int32_t> tokens;
+  std::vector<int32_t>& tokens = st->spare;
+  tokens.clear();
   std::optional<Outcome> outcome;
   {
     std::lock_guard lk(st->mu);

@@ -9,6 +9,7 @@
 // throwing an instance of 'Napi::Error'"). In a process of its own no signal aimed at the kernel reaches
 // the sockets.
 import * as zmq from "zeromq";
+import { IopubCoalescer } from "./coalesce.js";
 import { endpoint, type Channel } from "./connection.js";
 import { makeMessage, type JupyterMessage, type OutgoingMessage, type SocketName } from "./messages.js";
 import { ReplayGuard, Signer, parseFrames, serialize } from "./wire.js";
@@ -62,7 +63,8 @@ const sockets = {
   shell: new zmq.Router({ linger: 1000 }),
   control: new zmq.Router({ linger: 1000 }),
   stdin: new zmq.Router({ linger: 1000 }),
-  iopub: new zmq.Publisher({ linger: 1000 }),
+  // No high-water mark: a PUB socket drops what exceeds it, and a dropped "idle" leaves clients waiting forever.
+  iopub: new zmq.Publisher({ linger: 1000, sendHighWaterMark: 0 }),
   hb: new zmq.Reply({ linger: 0 }),
 };
 const queues: Record<SocketName, SendQueue> = {
@@ -73,9 +75,21 @@ const queues: Record<SocketName, SendQueue> = {
 };
 let closing = false;
 
-function send(msg: OutgoingMessage): Promise<void> {
-  if (closing && msg.socket !== "control" && msg.socket !== "shell" && msg.socket !== "iopub") return Promise.resolve();
+function sendNow(msg: OutgoingMessage): Promise<void> {
+  if (closing && msg.socket === "stdin") return Promise.resolve();
   return queues[msg.socket].push(serialize(msg, signer));
+}
+
+const coalescer = new IopubCoalescer((m) => void sendNow(m));
+
+function send(msg: OutgoingMessage): Promise<void> {
+  if (msg.socket === "iopub") {
+    coalescer.push(msg);
+    return queues.iopub.drain();
+  }
+  // Outputs a cell produced before its reply reach the client before the reply.
+  coalescer.flush();
+  return sendNow(msg);
 }
 
 function reply(socket: SocketName, parent: JupyterMessage, type: string, content: Record<string, unknown>): Promise<void> {
@@ -113,6 +127,7 @@ async function finishShutdown(request: JupyterMessage, socket: SocketName, resta
   // ipykernel also broadcasts the reply, so every client learns the kernel is going away.
   await send(makeMessage("iopub", "shutdown_reply", content, request, init.session));
   await status(request, "idle");
+  coalescer.flush();
   await Promise.all(Object.values(queues).map((q) => q.drain()));
   for (const s of Object.values(sockets)) s.close();
   if (forced) {

@@ -1,8 +1,9 @@
 // Pure logic of the protocol layer: framing, signing, connection files, help syntax, history shaping.
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { IopubCoalescer } from "../../kernel/jupyter/coalesce.js";
 import { endpoint, parseConnectionInfo } from "../../kernel/jupyter/connection.js";
-import { makeMessage, type JupyterMessage } from "../../kernel/jupyter/messages.js";
+import { makeMessage, type JupyterMessage, type OutgoingMessage } from "../../kernel/jupyter/messages.js";
 import { helpRequest, normalizeHistory } from "../../kernel/jupyter/shell.js";
 import { ReplayGuard, Signer, parseFrames, serialize } from "../../kernel/jupyter/wire.js";
 
@@ -128,5 +129,32 @@ describe("help syntax and history shaping", () => {
     expect(normalizeHistory(all, { kind: "search", unique: true })).toEqual([e(2, "b"), e(3, "a"), e(4, "c")]);
     expect(normalizeHistory(all, { kind: "search", n: 2 })).toEqual([e(3, "a"), e(4, "c")]);
     expect(normalizeHistory(all, { kind: "range", n: 1 })).toEqual(all);
+  });
+});
+
+describe("iopub coalescing", () => {
+  const parentOf = (id: string): JupyterMessage => ({ ids: [], header: { ...header, msg_id: id }, parent_header: {}, metadata: {}, content: {}, buffers: [] });
+  const stream = (p: string, name: string, text: string) => makeMessage("iopub", "stream", { name, text }, parentOf(p), "s");
+  const update = (p: string, id: string, v: string) => makeMessage("iopub", "update_display_data", { data: { "text/plain": v }, metadata: {}, transient: { display_id: id } }, parentOf(p), "s");
+  const run = (msgs: OutgoingMessage[]) => {
+    const out: OutgoingMessage[] = [];
+    let tick: (() => void) | undefined;
+    const c = new IopubCoalescer((m) => out.push(m), (f) => (tick = f));
+    for (const m of msgs) c.push(m);
+    tick?.();
+    return out.map((m) => [m.header.msg_type, m.content.text ?? (m.content.data as Record<string, string> | undefined)?.["text/plain"] ?? m.content.execution_state]);
+  };
+
+  it("merges consecutive stream text of one cell and stream name, keeping order with other messages", () => {
+    const st = makeMessage("iopub", "status", { execution_state: "idle" }, parentOf("a"), "s");
+    expect(run([stream("a", "stdout", "1\n"), stream("a", "stdout", "2\n"), stream("a", "stderr", "e\n"), stream("a", "stdout", "3\n"), st, stream("b", "stdout", "4\n")])).toEqual([
+      ["stream", "1\n2\n"], ["stream", "e\n"], ["stream", "3\n"], ["status", "idle"], ["stream", "4\n"],
+    ]);
+  });
+
+  it("keeps only the newest of consecutive updates to one display_id", () => {
+    expect(run([update("a", "d", "1"), update("a", "d", "2"), update("a", "e", "x"), update("a", "d", "3")])).toEqual([
+      ["update_display_data", "2"], ["update_display_data", "x"], ["update_display_data", "3"],
+    ]);
   });
 });

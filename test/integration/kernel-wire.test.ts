@@ -145,6 +145,14 @@ describe("kernel wire protocol", () => {
     noReplyTo(bad.msgId);
   });
 
+  it("20 000 printed lines arrive complete, in order, merged into few messages, and the cell ends idle", async () => {
+    const { reply, iopub } = await k.client.execute("for (let i = 0; i < 20000; i++) console.log(i)", {}, 120_000);
+    expect(reply.content.status).toBe("ok");
+    const streams = iopub.filter((m) => m.header.msg_type === "stream");
+    expect(streams.map((m) => m.content.text).join("")).toBe(Array.from({ length: 20000 }, (_, i) => `${i}\n`).join(""));
+    expect(streams.length).toBeLessThan(20000);
+  });
+
   it("silent execution: no execute_input, no result, count unchanged", async () => {
     const before = await k.client.execute("1");
     const count = before.reply.content.execution_count as number;

@@ -46,7 +46,7 @@ defineMagic({
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
     ],
-    examples: ["%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors."],
+    examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors."],
   },
   modelFlags: ["model"],
   async run(a, body, ctx) {

@@ -40,7 +40,7 @@ export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPa
   let fraction: number | undefined;
   const show = (): void => ctx.sink.updateDisplay(progressBundle(label, fraction, (performance.now() - started) / 1000), { displayId });
   ctx.sink.display(progressBundle(label, undefined, 0), { displayId });
-  const timer = setInterval(show, 250);
+  const timer = setInterval(show, 500);
   timer.unref?.();
   try {
     const model = await engine.load(idOrPath, {

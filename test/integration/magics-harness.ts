@@ -112,8 +112,8 @@ export interface KernelCellResult {
 }
 
 /**
- * Installs the kernelspec into a temp JUPYTER_PATH. Until kernel/magics/index.ts imports the engine
- * magics itself, the kernel is started with `--import` of them (a no-op once index.ts does it).
+ * Installs the kernelspec into a temp JUPYTER_PATH. Should kernel/magics/index.ts not import the engine
+ * magics (it does), the kernel is started with `--import` of them.
  */
 export function installKernelWithMagics(): { env: NodeJS.ProcessEnv; dir: string } {
   const t = installTempKernelSpec();
@@ -121,7 +121,8 @@ export function installKernelWithMagics(): { env: NodeJS.ProcessEnv; dir: string
   const spec = JSON.parse(readFileSync(specFile, "utf8")) as { argv: string[] };
   const magics = join(ROOT, "dist", "kernel", "magics", "engine-magics.js");
   if (!existsSync(magics)) throw new Error(`${magics} is missing: build with tsc first`);
-  if (!spec.argv.some((a) => a.includes("engine-magics"))) spec.argv.splice(1, 0, "--import", magics);
+  const index = readFileSync(join(ROOT, "dist", "kernel", "magics", "index.js"), "utf8");
+  if (!index.includes("engine-magics") && !spec.argv.some((a) => a.includes("engine-magics"))) spec.argv.splice(1, 0, "--import", magics);
   writeFileSync(specFile, JSON.stringify(spec));
   return t;
 }

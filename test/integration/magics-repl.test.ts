@@ -25,8 +25,7 @@ beforeAll(async () => {
   ensureBuilt();
   ensureFixtures();
   const home = mkdtempSync(join(tmpdir(), "mlx-ts-repl-home-"));
-  const magics = join(ROOT, "dist", "kernel", "magics", "engine-magics.js");
-  child = spawn(process.execPath, ["--import", magics, join(ROOT, "dist", "bin", "mlx-ts.js"), "repl", "--model", "smollm2"], {
+  child = spawn(process.execPath, [join(ROOT, "dist", "bin", "mlx-ts.js"), "repl", "--model", "smollm2"], {
     cwd: ROOT,
     env: { ...process.env, HOME: home, NO_COLOR: "1", MLX_TS_HISTORY_FILE: join(home, "history.jsonl") },
   });

@@ -279,6 +279,17 @@ describe("%quantize (qwen3-tiny fixture)", () => {
     expect((t[TABLE_MIME] as { columns: string[] }).columns).toEqual(["", "q (before)", "q"]);
   });
 
+  it("%bench --compare-quant measures a quantized copy next to the original and unloads it", async () => {
+    ok((await h.run(`%load ${QWEN} --as qb`)).outcome);
+    const out = join(tmp, "bench-q.json");
+    const { outcome } = await h.run(`%bench qb -p 8 -g 2 -n 1 --compare-quant 8 --out ${out}`);
+    ok(outcome);
+    const rows = (JSON.parse(readFileSync(out, "utf8")) as { rows: { model: string; quantization: string }[] }).rows;
+    expect(rows.map((r) => [r.model, r.quantization])).toEqual([["qb", "none (bfloat16)"], ["qb-bench-q8", "affine 8-bit g64"]]);
+    expect(h.engine.models.has("qb-bench-q8")).toBe(false);
+    ok((await h.run("%unload qb")).outcome);
+  });
+
   it("%unload frees the model", async () => {
     const { outcome, sink } = await h.run("%unload q4");
     ok(outcome);

@@ -90,6 +90,7 @@ for t, lp in generate_step(mx.array(short), bmodel, max_tokens=32):
     top2 = mx.sort(lp.astype(mx.float32))[-2:].tolist()
     margins.append(top2[1] - top2[0])
 ref["bf16"] = {"prompt": short, "tokens": btoks, "ties": sum(1 for m in margins if m == 0.0)}
+ref["one"] = {"prompt": short[:1], "tokens": greedy(short[:1], 16, 2048)}
 (out / "reference.json").write_text(json.dumps(ref))
 `;
 
@@ -109,6 +110,7 @@ interface Reference {
   filters: FilterCase[];
   /** greedy steps of the bf16 model; `ties`: how many had two equal top log-probabilities */
   bf16: RefCase & { ties: number };
+  one: RefCase;
 }
 
 function ensureFixture(): Reference {
@@ -218,6 +220,12 @@ describe("native generation loop", () => {
     } finally {
       bf16.dispose();
     }
+  });
+
+  it("a one-token prompt (no prefill step at all) matches mlx-lm", async () => {
+    const r = await run(model, ref.one.prompt, params({ maxTokens: 16 }));
+    expect(r.tokens).toEqual(ref.one.tokens);
+    expect(r.stats.promptTokens).toBe(1);
   });
 
   it("chunked prefill of a long prompt matches mlx-lm with the same step size", async () => {

@@ -91,6 +91,9 @@ for t, lp in generate_step(mx.array(short), bmodel, max_tokens=32):
     margins.append(top2[1] - top2[0])
 ref["bf16"] = {"prompt": short, "tokens": btoks, "ties": sum(1 for m in margins if m == 0.0)}
 ref["one"] = {"prompt": short[:1], "tokens": greedy(short[:1], 16, 2048)}
+from mlx_lm.sample_utils import make_logits_processors
+procs = make_logits_processors(repetition_penalty=1.5, repetition_context_size=8)
+ref["penalty"] = {"prompt": short, "tokens": [int(t) for t, _ in generate_step(mx.array(short), model, max_tokens=32, logits_processors=procs)]}
 (out / "reference.json").write_text(json.dumps(ref))
 `;
 
@@ -111,6 +114,8 @@ interface Reference {
   /** greedy steps of the bf16 model; `ties`: how many had two equal top log-probabilities */
   bf16: RefCase & { ties: number };
   one: RefCase;
+  /** greedy with mlx-lm's repetition penalty 1.5 over the last 8 tokens */
+  penalty: RefCase;
 }
 
 function ensureFixture(): Reference {
@@ -285,6 +290,12 @@ describe("native generation loop", () => {
       // Each of these has >= 5% per draw: missing one in 120 seeded draws would mean a wrong filter.
       for (const t of likely) expect(seen.has(t), `token ${t} never drawn under ${JSON.stringify(f.params)}`).toBe(true);
     }
+  });
+
+  it("repetition penalty gives mlx-lm's tokens", async () => {
+    const r = await run(model, ref.penalty.prompt, params({ maxTokens: 32, repetitionPenalty: 1.5, repetitionContextSize: 8 }));
+    expect(r.tokens).toEqual(ref.penalty.tokens);
+    expect(r.tokens).not.toEqual(ref.short.tokens);
   });
 
   it("repetition penalty changes a greedy run that repeats itself", async () => {

@@ -57,6 +57,8 @@ ModelConfig parse_config(const Json& raw, const std::string& source) {
   c.num_key_value_heads = static_cast<int>(raw.number("num_key_value_heads").value_or(c.num_attention_heads));
   auto hd = raw.find("head_dim");
   c.head_dim = (hd && hd->is_number()) ? static_cast<int>(hd->as_number()) : c.hidden_size / c.num_attention_heads;
+  // mlx-lm's qwen2 always derives head_dim and ignores the key.
+  if (c.model_type == "qwen2") c.head_dim = c.hidden_size / c.num_attention_heads;
   c.max_position_embeddings = static_cast<int>(raw.number("max_position_embeddings").value_or(0));
   c.rms_norm_eps = static_cast<float>(raw.number("rms_norm_eps").value_or(1e-6));
   c.tie_word_embeddings = raw.boolean("tie_word_embeddings").value_or(true);

@@ -7,7 +7,7 @@ import { readConnectionFile } from "./connection.js";
 import { kernelInfoContent } from "./kernel-info.js";
 import { makeMessage, type OutgoingMessage } from "./messages.js";
 import { Shell } from "./shell.js";
-import type { MainToWorker, WorkerInit, WorkerToMain } from "./worker-protocol.js";
+import { decodeBytes, encodeBytes, type MainToWorker, type WorkerInit, type WorkerToMain } from "./worker-protocol.js";
 
 export type SessionFactory = () => Promise<SessionApi>;
 
@@ -20,16 +20,19 @@ const log = (text: string): void => {
   process.stderr.write(`mlx-ts kernel: ${text}\n`);
 };
 
-/** Structured clone refuses functions a cell may have put in a bundle; JSON drops them instead. */
-function post(wire: ChildProcess, m: MainToWorker | { type: "init"; init: WorkerInit }): void {
+/** JSON cannot hold BigInt; a cell may still have put one in a display's data. */
+const jsonSafe = (_k: string, v: unknown): unknown => (typeof v === "bigint" ? v.toString() : v);
+
+function post(wire: ChildProcess, m: MainToWorker): void {
   if (!wire.connected) return;
   try {
     wire.send(m);
-  } catch {
-    const plain = JSON.parse(JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? { __bytes: Buffer.from(v).toString("base64") } : v)), (_k, v: unknown) =>
-      typeof v === "object" && v !== null && "__bytes" in v ? Buffer.from(String((v as { __bytes: string }).__bytes), "base64") : v,
-    ) as MainToWorker;
-    wire.send(plain);
+  } catch (e) {
+    try {
+      wire.send(JSON.parse(JSON.stringify(m, jsonSafe)) as MainToWorker);
+    } catch {
+      log(`dropped an outgoing ${m.type === "send" ? m.msg.header.msg_type : m.type} message that cannot be sent as JSON: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -51,10 +54,9 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   });
 
   const init: WorkerInit = { connection, session: sessionId, kernelInfo, shutdownGraceMs: 4000 };
-  // serialization "advanced" keeps Uint8Array buffers binary across the channel.
-  const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+  const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
   post(worker, { type: "init", init });
-  const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg });
+  const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg: encodeBytes(msg) });
   shell = new Shell({
     session,
     sessionId,
@@ -84,13 +86,13 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
           reject(new Error(m.message));
           break;
         case "shell":
-          sh.enqueue(m.msg);
+          sh.enqueue(decodeBytes(m.msg));
           break;
         case "barrier":
           sh.onBarrier();
           break;
         case "stdin":
-          sh.onStdin(m.msg);
+          sh.onStdin(decodeBytes(m.msg));
           break;
         case "shutdown": {
           const restart = m.msg.content.restart === true;

@@ -13,10 +13,10 @@ import { IopubCoalescer } from "./coalesce.js";
 import { endpoint, type Channel } from "./connection.js";
 import { makeMessage, type JupyterMessage, type OutgoingMessage, type SocketName } from "./messages.js";
 import { ReplayGuard, Signer, parseFrames, serialize } from "./wire.js";
-import type { MainToWorker, WorkerInit, WorkerToMain } from "./worker-protocol.js";
+import { decodeBytes, encodeBytes, type MainToWorker, type WorkerInit, type WorkerToMain } from "./worker-protocol.js";
 
 if (!process.send) throw new Error("wire-process.js must be started by the kernel with an IPC channel (child_process.fork)");
-const init = await new Promise<WorkerInit>((resolve) => process.once("message", (m: { type: "init"; init: WorkerInit }) => resolve(m.init)));
+const init = await new Promise<WorkerInit>((resolve) => process.once("message", (m: MainToWorker) => m.type === "init" && resolve(m.init)));
 const kernelPid = process.ppid;
 
 const log = (text: string): void => {
@@ -144,7 +144,7 @@ function beginShutdown(msg: JupyterMessage, socket: SocketName): void {
   const restart = msg.content.restart === true;
   const timer = setTimeout(() => void finishShutdown(msg, socket, restart, true), init.shutdownGraceMs);
   shutdownPending = { request: msg, socket, timer };
-  post({ type: "shutdown", msg });
+  post({ type: "shutdown", msg: encodeBytes(msg) });
 }
 
 async function onControl(msg: JupyterMessage): Promise<void> {
@@ -186,9 +186,9 @@ async function receive(ch: "shell" | "control" | "stdin"): Promise<void> {
     }
     const msg = r.msg;
     if (ch === "control") await onControl(msg).catch((e: unknown) => log(`control handler failed: ${(e as Error).stack ?? String(e)}`));
-    else if (ch === "stdin") post({ type: "stdin", msg });
+    else if (ch === "stdin") post({ type: "stdin", msg: encodeBytes(msg) });
     else if (msg.header.msg_type === "shutdown_request") beginShutdown(msg, "shell");
-    else post({ type: "shell", msg });
+    else post({ type: "shell", msg: encodeBytes(msg) });
   }
 }
 
@@ -198,11 +198,11 @@ async function heartbeat(): Promise<void> {
 }
 
 process.on("message", (m: MainToWorker) => {
-  if (m.type === "send") void send(m.msg);
+  if (m.type === "send") void send(decodeBytes(m.msg));
   else if (m.type === "barrier") post({ type: "barrier" });
   else if (m.type === "shutdown-done") {
     const socket = shutdownPending?.socket ?? "control";
-    void finishShutdown(m.request, socket, m.restart, false);
+    void finishShutdown(decodeBytes(m.request), socket, m.restart, false);
   }
 });
 

@@ -7,6 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,7 +59,10 @@ struct GenState {
   Clock::time_point t_call;
   std::atomic<bool> cancel{false};
   Tsfn tsfn;
-  std::thread worker;
+  // Set by the worker as its very last touch of this state; the finalizer waits for it.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool worker_done = false;
 
   // Hand-off to the JS thread. Tokens pile up in `pending` while JS is busy and go out as one event.
   std::mutex mu;
@@ -84,6 +90,73 @@ class BusyGuard {
  private:
   std::shared_ptr<ModelSlot> slot_;
 };
+
+// MLX gives each thread that runs ops a stream of its own, and on the CPU a stream is an OS thread that
+// lives until the process ends (clear_streams() does not stop it). A fresh std::thread per generation
+// would leave one behind per generation, so generations run on long-lived workers that are reused; the
+// pool grows only to the number of generations that ever ran at once (one per model).
+class GenerationPool {
+ public:
+  static GenerationPool& instance() {
+    // Never destroyed: idle detached workers may still wait on it while the process exits.
+    static GenerationPool* pool = std::make_unique<GenerationPool>().release();
+    return *pool;
+  }
+
+  // Runs `task` on an idle worker, starting one when none is idle, so a generation never queues behind
+  // another. Throws std::system_error when no thread can be started.
+  void submit(std::function<void()> task) {
+    std::unique_lock lk(mu_);
+    tasks_.push_back(std::move(task));
+    if (idle_ < tasks_.size()) {
+      try {
+        std::thread([this] { loop(); }).detach();
+      } catch (...) {
+        tasks_.pop_back();
+        throw;
+      }
+    }
+    lk.unlock();
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lk(mu_);
+        ++idle_;
+        cv_.wait(lk, [this] { return !tasks_.empty(); });
+        --idle_;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  size_t idle_ = 0;
+};
+
+// This worker's own stream on the current default device, made the thread's default so every op of the
+// model and the sampler runs on it. Created once per worker and device.
+mx::Stream worker_stream() {
+  thread_local std::vector<mx::Stream> streams;
+  const mx::Device dev = mx::default_device();
+  for (const auto& s : streams) {
+    if (s.device == dev) {
+      mx::set_default_stream(s);
+      return s;
+    }
+  }
+  streams.push_back(mx::new_stream(dev));
+  mx::set_default_stream(streams.back());
+  return streams.back();
+}
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -126,8 +199,7 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
   std::optional<mx::Stream> stream;
 
   try {
-    stream = mx::new_stream(mx::default_device());
-    mx::set_default_stream(*stream);
+    stream = worker_stream();
     mx::reset_peak_memory();
     // Our own reference: the model object outlives this generation even if the slot drops it.
     const std::shared_ptr<Model> model_ref = slot.model;
@@ -251,7 +323,6 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
     for (auto& c : slot.cache) c.reset();
     slot.cached_tokens.clear();
   }
-  if (stream) mx::clear_streams();
 
   const double prefill_end_ms = ms_between(t_start, t_first.value_or(t_end));
   s.prefill_ms = prefill_end_ms;
@@ -264,7 +335,15 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
   return out;
 }
 
-void run_worker(const std::shared_ptr<GenState>& st, BusyGuard guard) {
+void mark_worker_done(GenState& st) {
+  {
+    std::lock_guard lk(st.done_mu);
+    st.worker_done = true;
+  }
+  st.done_cv.notify_all();
+}
+
+void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   const auto t_start = Clock::now();
   Outcome out;
   {
@@ -279,6 +358,7 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard guard) {
   }
   st->tsfn.BlockingCall();
   st->tsfn.Release();
+  mark_worker_done(*st);
 }
 
 Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
@@ -441,17 +521,23 @@ Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<Mode
   st->params = std::move(params);
   st->t_call = t_call;
   // The finalizer runs on the JS thread after the worker's Release(): the worker has nothing left to do
-  // but return, so the join is immediate, and the handle keeps the process alive only while generating.
-  // It also runs when the environment is torn down mid-generation (process.exit, a worker thread ending):
-  // then the cancel flag makes the worker stop within a token instead of the join waiting out the run.
+  // but mark itself done, so the wait is immediate, and the handle keeps the process alive only while
+  // generating. It also runs when the environment is torn down mid-generation (process.exit, a worker
+  // thread ending): then the cancel flag makes the worker stop within a token instead of the wait
+  // lasting the whole run.
   st->tsfn = Tsfn::New(env, info[2].As<Napi::Function>(), "mlx-ts-generate", 0, 1, st.get(),
                        [keep = st](Napi::Env, void*, GenState*) {
                          keep->cancel.store(true);
-                         if (keep->worker.joinable()) keep->worker.join();
+                         std::unique_lock lk(keep->done_mu);
+                         keep->done_cv.wait(lk, [&] { return keep->worker_done; });
                        });
+  // std::function needs a copyable task, so the move-only guard rides in a shared_ptr.
+  auto shared_guard = std::make_shared<BusyGuard>(std::move(guard));
   try {
-    st->worker = std::thread([st, g = std::move(guard)]() mutable { run_worker(st, std::move(g)); });
+    GenerationPool::instance().submit([st, shared_guard] { run_worker(st, *shared_guard); });
   } catch (const std::system_error& e) {
+    shared_guard->release();
+    mark_worker_done(*st);
     st->tsfn.Release();
     auto err = Napi::Error::New(env, std::string("generate: could not start the generation thread (") + e.what() + ").");
     err.Set("code", "E_MLX");

@@ -2,7 +2,7 @@
 // against mlx-lm's generate_step on the same random-weight checkpoint.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -446,6 +446,28 @@ describe("native generation loop", () => {
     expect(exiting.signal).toBeNull();
     expect(exiting.status).toBe(7);
     expect(exiting.stdout.trim()).toBe("exiting");
+  });
+
+  it("generations on two models run at the same time and both match mlx-lm", async () => {
+    const other = await addon.loadModel({ path: join(FIXTURE, "bf16") });
+    try {
+      const [a, b] = await Promise.all([
+        run(model, ref.short.prompt, params({ maxTokens: 32 })),
+        run(other, ref.bf16.prompt, params({ maxTokens: 32 })),
+      ]);
+      expect(a.tokens).toEqual(ref.short.tokens);
+      expect(b.tokens).toEqual(ref.bf16.tokens);
+    } finally {
+      other.dispose();
+    }
+  });
+
+  it.skipIf(process.platform !== "linux")("many generations do not leave threads behind", async () => {
+    const threads = (): number => readdirSync("/proc/self/task").length;
+    await run(model, ref.short.prompt, params({ maxTokens: 2 }));
+    const before = threads();
+    for (let i = 0; i < 40; i++) await run(model, ref.short.prompt, params({ maxTokens: 2 }));
+    expect(threads()).toBeLessThanOrEqual(before + 1);
   });
 
   it("batches tokens into fewer events when the JS thread is busy", async () => {

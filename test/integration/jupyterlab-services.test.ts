@@ -1,20 +1,21 @@
 // The kernel as JupyterLab drives it: @jupyterlab/services against a real jupyter_server from .venv.
 import { mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KernelManager, ServerConnection, type Kernel, type KernelMessage } from "@jupyterlab/services";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installTempKernelSpec, realSessionAvailable, startJupyterServer, type JupyterServer } from "./kernel-harness.js";
+import { installTempKernelSpec, startJupyterServer, type JupyterServer } from "./kernel-harness.js";
+
+// Node 20 has no global WebSocket; @jupyterlab/services takes the `ws` package (its own dependency) instead.
+const WebSocket = createRequire(import.meta.url)("ws") as typeof globalThis.WebSocket;
 
 let server: JupyterServer;
 let manager: KernelManager;
 let kernel: Kernel.IKernelConnection;
 
-/** Cell code for a display with an id and its later update, in the session's display API (or the stand-in's). */
-const DISPLAY_THEN_UPDATE = realSessionAvailable()
-  ? 'const h = display.text("first"); await h.update("second")'
-  : 'display({ "text/plain": "first" }, "d1"); updateDisplay({ "text/plain": "second" }, "d1")';
+/** A display (the session gives every display an id) and its later update in place. */
+const DISPLAY_THEN_UPDATE = 'const h = display.text("first"); await h.update("second")';
 
 async function run(code: string): Promise<{ reply: KernelMessage.IExecuteReplyMsg; iopub: KernelMessage.IIOPubMessage[] }> {
   const iopub: KernelMessage.IIOPubMessage[] = [];
@@ -31,7 +32,7 @@ beforeAll(async () => {
     baseUrl: server.baseUrl,
     wsUrl: server.baseUrl.replace(/^http/, "ws"),
     token: server.token,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocket,
   });
   manager = new KernelManager({ serverSettings });
   await manager.ready;

@@ -2,7 +2,7 @@
 // real sockets, and talks to it with a raw ZeroMQ client (no jupyter_client in between).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -32,16 +32,9 @@ export function ensureBuilt(): void {
   if (!existsSync(out)) throw new Error(`tsc did not produce ${out}:\n${r.stdout}${r.stderr}`);
 }
 
-/** True once kernel/session is built; until then the protocol tests run against the stand-in. */
-export function realSessionAvailable(): boolean {
-  return existsSync(join(ROOT, "dist", "kernel", "session", "index.js"));
-}
-
-/** argv (after node) that starts a kernel on a connection file. */
+/** argv (after node) that starts a kernel on a connection file, as the kernelspec does. */
 export function kernelArgv(connectionFile: string): string[] {
-  return realSessionAvailable()
-    ? [join(ROOT, "dist", "bin", "mlx-ts.js"), "kernel", "-f", connectionFile]
-    : [join(ROOT, "test", "integration", "kernel-standin.mjs"), "-f", connectionFile];
+  return [join(ROOT, "dist", "bin", "mlx-ts.js"), "kernel", "-f", connectionFile];
 }
 
 export async function freePort(): Promise<number> {
@@ -272,20 +265,13 @@ export interface TempJupyter {
 
 /**
  * Installs the "mlx-ts" kernelspec into a fresh temporary prefix with the real CLI (`mlx-ts install --prefix`)
- * and returns an environment whose JUPYTER_PATH finds it. Until kernel/session is built the spec's argv
- * is pointed at the stand-in session instead.
+ * and returns an environment whose JUPYTER_PATH finds it (and a history file of its own).
  */
 export function installTempKernelSpec(): TempJupyter {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-jupyter-"));
   const r = spawnSync(process.execPath, [join(ROOT, "dist", "bin", "mlx-ts.js"), "install", "--prefix", dir], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`mlx-ts install failed (${r.status}): ${r.stderr}`);
-  const specDir = join(dir, "share", "jupyter", "kernels", "mlx-ts");
-  if (!realSessionAvailable()) {
-    const spec = JSON.parse(readFileSync(join(specDir, "kernel.json"), "utf8")) as { argv: string[] };
-    spec.argv = [process.execPath, join(ROOT, "test", "integration", "kernel-standin.mjs"), "-f", "{connection_file}"];
-    writeFileSync(join(specDir, "kernel.json"), JSON.stringify(spec));
-  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     JUPYTER_PATH: join(dir, "share", "jupyter"),

@@ -8,6 +8,8 @@
 //    JavaScript with the inspector's Runtime.terminateExecution (connectToMainThread). V8 cancels the
 //    termination when the outermost call returns, so the event loop, the context and its variables survive;
 //    the terminated cell's promise never settles, which the session's race with interrupt() handles.
+//    Limits: a loop inside a timer callback, or anywhere while promise hooks are on, is not terminated
+//    (see terminationIsSafe); the cell's await is still rejected, the loop keeps the thread.
 import { Worker } from "node:worker_threads";
 
 export class InterruptError extends Error {
@@ -64,6 +66,17 @@ while (Atomics.load(shared, ${SLEEP}) === 0) {
 }
 `;
 
+/**
+ * Whether the watchdog may terminate the main thread's JavaScript. Termination skips Node's bookkeeping
+ * of async contexts: safe for a cell's code resumed from the microtask queue while no promise hooks run,
+ * fatal ("async hook stack has become corrupted") inside a timer/immediate callback or once promise hooks
+ * are on (AsyncLocalStorage or async_hooks used anywhere in the process). Promise hooks show as async-id
+ * symbols on new promises.
+ */
+export function terminationIsSafe(): boolean {
+  return !Object.getOwnPropertySymbols(Promise.resolve()).some((s) => s.description === "async_id_symbol");
+}
+
 export class SigintWatchdog {
   private readonly shared = new Int32Array(new SharedArrayBuffer(20));
   private readonly worker: Worker;
@@ -86,8 +99,9 @@ export class SigintWatchdog {
     this.worker.on("error", () => undefined);
   }
 
-  setRunning(running: boolean): void {
-    Atomics.store(this.shared, RUNNING, running ? 1 : 0);
+  /** Returns the previous state, so nested callers can restore it. */
+  setRunning(running: boolean): boolean {
+    return Atomics.exchange(this.shared, RUNNING, running ? 1 : 0) === 1;
   }
 
   /**

@@ -11,7 +11,7 @@ import { splitCell, type Segment } from "./cell-parse.js";
 import { codePointToUtf16, utf16ToCodePoint } from "./code-points.js";
 import { createCellContext, defineGlobal, type CellContext } from "./context.js";
 import { defaultHistoryFile, HistoryStore } from "./history.js";
-import { InterruptError, isVmInterrupt, SigintWatchdog } from "./interrupt.js";
+import { InterruptError, isVmInterrupt, SigintWatchdog, terminationIsSafe } from "./interrupt.js";
 import { isComplete } from "./is-complete.js";
 import { LanguageServiceClient } from "./ls-client.js";
 import { CellModules, repoRoot } from "./modules.js";
@@ -223,10 +223,12 @@ export class Session implements SessionApi {
       throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
     }
     const interrupted = state.interrupted;
-    this.watchdog?.setRunning(true);
     try {
-      // The race is set up before the cell's synchronous start runs: if the watchdog has to terminate that
-      // start, this frame is unwound with it, and only an already-pending await can still report the interrupt.
+      // The synchronous start runs inside runInContext with breakOnSigint (the watchdog steps aside for it).
+      // Only once it has returned may the watchdog terminate: what runs later is the cell's code resumed
+      // from the microtask queue (see interrupt.ts for why that, and only that, is safe to terminate). The
+      // start runs from an immediate, so those resumptions are drained by Node's native microtask checkpoint
+      // after it, not inside the JS tick loop of whatever called execute() (terminating there hangs Node).
       let started!: (p: Promise<Done>) => void;
       const promise = new Promise<Done>((resolve) => { started = resolve; });
       const raced = Promise.race([promise, interrupted]);
@@ -240,6 +242,7 @@ export class Session implements SessionApi {
         } finally {
           this.watchdog?.resume();
         }
+        this.watchdog?.setRunning(terminationIsSafe());
       }));
       const done = await raced;
       this.ls.addCell(seg.code);

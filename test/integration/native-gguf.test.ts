@@ -6,7 +6,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GgufMetadata, NativeModel } from "../../kernel/engine/native-types.js";
-import { addon, argmax, fixtures, mlxlmLogits, py, readJson, relErr, smollmGguf } from "./native-helpers.js";
+import { addon, argmax, ensureFixtures, fixtures, mlxlmLogits, py, readJson, relErr, smollmGguf } from "./native-helpers.js";
 
 // Python loads of a 135M GGUF take minutes on a busy 2-core box.
 const PY_TIMEOUT = 600_000;
@@ -92,6 +92,59 @@ describe("SmolLM2 GGUF", () => {
     expect(tokens[argmax(ref)]).toBe("ĠParis");
   }, PY_TIMEOUT);
 });
+
+describe("float GGUF written from a safetensors checkpoint", () => {
+  it("loads with the config derived from metadata and gives mlx-lm's logits on the original", async () => {
+    ensureFixtures();
+    const src = join(fixtures, "llama-tied-linear-fp32");
+    const file = join(fixtures, "llama-tied-linear.gguf");
+    py(WRITE_F32_GGUF, [src, file]);
+    const m = await addon().loadModel({ path: file, dtype: "float32" });
+    try {
+      const info = m.info();
+      expect(info.quantization).toBeNull();
+      expect(info.tieWordEmbeddings).toBe(true);
+      expect(info.config).toMatchObject({ rope_scaling: { type: "linear", factor: 2 }, num_key_value_heads: 2, vocab_size: 256 });
+      const ids = [3, 14, 15, 92, 65, 35, 89, 79];
+      const ref = mlxlmLogits(src, ids);
+      expect(relErr(await m.logits(Int32Array.from(ids)), ref)).toBeLessThan(1e-3);
+    } finally {
+      m.dispose();
+    }
+  }, PY_TIMEOUT);
+});
+
+// The llama.cpp converter's layout: q/k rows permuted for interleaved rope, GGUF tensor names, llama.* metadata.
+const WRITE_F32_GGUF = String.raw`
+import json, sys
+from pathlib import Path
+import mlx.core as mx
+src, out = Path(sys.argv[1]), sys.argv[2]
+cfg = json.loads((src / "config.json").read_text())
+w = mx.load(str(src / "model.safetensors"))
+def permute(a, n_head):
+    return a.reshape(n_head, 2, a.shape[0] // n_head // 2, *a.shape[1:]).swapaxes(1, 2).reshape(a.shape)
+names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+g = {"token_embd.weight": w["model.embed_tokens.weight"], "output_norm.weight": w["model.norm.weight"]}
+for i in range(cfg["num_hidden_layers"]):
+    for hf, gg in names.items():
+        a = w[f"model.layers.{i}.{hf}.weight"]
+        if gg == "attn_q": a = permute(a, cfg["num_attention_heads"])
+        if gg == "attn_k": a = permute(a, cfg["num_key_value_heads"])
+        g[f"blk.{i}.{gg}.weight"] = a
+u = lambda v: mx.array(v, dtype=mx.uint32)
+f = lambda v: mx.array(v, dtype=mx.float32)
+meta = {"general.architecture": "llama", "llama.embedding_length": u(cfg["hidden_size"]),
+        "llama.block_count": u(cfg["num_hidden_layers"]), "llama.feed_forward_length": u(cfg["intermediate_size"]),
+        "llama.attention.head_count": u(cfg["num_attention_heads"]), "llama.attention.head_count_kv": u(cfg["num_key_value_heads"]),
+        "llama.attention.layer_norm_rms_epsilon": f(cfg["rms_norm_eps"]), "llama.rope.freq_base": f(cfg["rope_theta"]),
+        "llama.context_length": u(cfg["max_position_embeddings"]), "llama.rope.scaling.type": "linear",
+        "llama.rope.scaling.factor": f(cfg["rope_scaling"]["factor"]),
+        "tokenizer.ggml.tokens": [f"t{i}" for i in range(cfg["vocab_size"])]}
+mx.save_gguf(out, g, meta)
+`;
 
 // Independent of our loader: raw mx.load of the GGUF, no un-permutation, rope with traditional=True,
 // floats cast to the dtype our loader chose.

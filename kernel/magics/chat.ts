@@ -19,7 +19,7 @@ defineMagic({
       { name: "system", type: "string", help: "system message (starts a new conversation)", metavar: "TEXT" },
       ...SAMPLING_FLAGS,
     ],
-    examples: ["%%chat --system \"You are terse.\"\nWhat is MLX?", "%%chat\nAnd in one word?", "%%chat --reset"],
+    examples: ["(the turns so far stay in the global chatHistory, the last reply in lastGeneration)", "%%chat --system \"You are terse.\"\nWhat is MLX?", "%%chat\nAnd in one word?", "%%chat --reset"],
   },
   modelFlags: ["model"],
   async run(a, body, ctx) {

@@ -4,8 +4,8 @@
   .venv/bin/python scripts/mlxlm-bench.py --model DIR --ids-file PROMPT.json --gen 128 --runs 3
       [--prefill-step-size 2048]
 
-Runs mlx_lm.stream_generate (greedy, EOS disabled as mlx_lm.benchmark does) once to warm up, then
---runs times. Prints JSON: {"trials": [{prompt_tokens, generation_tokens, prompt_tps, generation_tps,
+Runs mlx_lm.stream_generate (greedy, EOS disabled as mlx_lm.benchmark does) once on a short prompt
+to warm up, then --runs times. Prints JSON: {"trials": [{prompt_tokens, generation_tokens, prompt_tps, generation_tps,
 ttft_ms, peak_memory}], "mlx_version", "mlx_lm_version"}. prompt_tps / generation_tps are
 stream_generate's own numbers; ttft_ms is the wall time from the call to the first yielded token;
 peak_memory is mx.get_peak_memory() in bytes, reset before each trial.
@@ -26,6 +26,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--gen", type=int, default=128)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prefill-step-size", type=int, default=2048)
+    ap.add_argument("--warmup-prompt", type=int, default=16, help="prompt tokens of the warm-up run")
+    ap.add_argument("--warmup-gen", type=int, default=4, help="generated tokens of the warm-up run")
     args = ap.parse_args(argv)
 
     import mlx.core as mx
@@ -36,12 +38,12 @@ def main(argv: list[str]) -> int:
     model, tokenizer = load(str(args.model))
     tokenizer._eos_token_ids = set()  # as mlx_lm.benchmark: always generate --gen tokens
 
-    def trial() -> dict:
+    def trial(prompt: list[int], gen: int) -> dict:
         mx.reset_peak_memory()
         tic = time.perf_counter()
         ttft = None
         last = None
-        for resp in stream_generate(model, tokenizer, ids, max_tokens=args.gen, prefill_step_size=args.prefill_step_size):
+        for resp in stream_generate(model, tokenizer, prompt, max_tokens=gen, prefill_step_size=args.prefill_step_size):
             if ttft is None:
                 ttft = (time.perf_counter() - tic) * 1000.0
             last = resp
@@ -54,8 +56,8 @@ def main(argv: list[str]) -> int:
             "peak_memory": mx.get_peak_memory(),
         }
 
-    trial()  # warm-up
-    trials = [trial() for _ in range(args.runs)]
+    trial(ids[: args.warmup_prompt], args.warmup_gen)  # warm-up: builds kernels and buffers once
+    trials = [trial(ids, args.gen) for _ in range(args.runs)]
     json.dump({"trials": trials, "mlx_version": mx.__version__, "mlx_lm_version": mlx_lm.__version__}, sys.stdout)
     sys.stdout.write("\n")
     return 0

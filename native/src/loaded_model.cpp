@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "errors.h"
 
@@ -104,7 +105,7 @@ size_t LoadedModel::num_parameters() const {
   size_t n = 0;
   auto weights = model_->export_weights();
   std::set<std::string> counted;
-  for (auto& [name, l] : model_->linears()) {
+  for (const auto& [name, l] : std::as_const(*model_).linears()) {
     n += static_cast<size_t>(l->out_dims) * l->in_dims + (l->bias ? l->bias->size() : 0);
     for (const char* s : {".weight", ".scales", ".biases", ".bias"}) counted.insert(name + s);
   }
@@ -116,7 +117,7 @@ size_t LoadedModel::num_parameters() const {
 std::optional<QuantSpec> LoadedModel::quantization() const {
   if (disposed_) return std::nullopt;
   std::map<std::tuple<int, int, std::string>, int> counts;
-  for (auto& [name, l] : model_->linears())
+  for (const auto& [name, l] : std::as_const(*model_).linears())
     if (l->quant) counts[{l->quant->group_size, l->quant->bits, l->quant->mode}]++;
   if (counts.empty()) return std::nullopt;
   auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -134,7 +135,7 @@ Json LoadedModel::current_config() const {
     };
     Json qj = spec_json(*q);
     // Layers that differ from the common spec get a per-module entry, as mlx-lm writes for mixed quantization.
-    for (auto& [name, l] : const_cast<DecoderModel&>(*model_).linears()) {
+    for (const auto& [name, l] : std::as_const(*model_).linears()) {
       if (l->quant && !(*l->quant == *q)) qj.set(name, spec_json(*l->quant));
       if (!l->quant) qj.set(name, Json(false));
     }

@@ -55,12 +55,13 @@ mx::array DecoderModel::forward(const mx::array& tokens, Cache& cache) {
   return lm_head_ ? (*lm_head_)(h) : embed_(h);
 }
 
-std::vector<std::pair<std::string, Linear*>> DecoderModel::linears() {
-  std::vector<std::pair<std::string, Linear*>> out;
-  out.emplace_back("model.embed_tokens", &embed_);
-  for (size_t i = 0; i < layers_.size(); ++i) {
+template <typename Self, typename L>
+std::vector<std::pair<std::string, L*>> DecoderModel::linears_of(Self& self) {
+  std::vector<std::pair<std::string, L*>> out;
+  out.emplace_back("model.embed_tokens", &self.embed_);
+  for (size_t i = 0; i < self.layers_.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    auto& b = layers_[i];
+    auto& b = self.layers_[i];
     out.emplace_back(p + "self_attn.q_proj", &b.self_attn.q_proj);
     out.emplace_back(p + "self_attn.k_proj", &b.self_attn.k_proj);
     out.emplace_back(p + "self_attn.v_proj", &b.self_attn.v_proj);
@@ -69,14 +70,18 @@ std::vector<std::pair<std::string, Linear*>> DecoderModel::linears() {
     out.emplace_back(p + "mlp.down_proj", &b.mlp.down_proj);
     out.emplace_back(p + "mlp.up_proj", &b.mlp.up_proj);
   }
-  if (lm_head_) out.emplace_back("lm_head", &*lm_head_);
+  if (self.lm_head_) out.emplace_back("lm_head", &*self.lm_head_);
   return out;
+}
+
+std::vector<std::pair<std::string, Linear*>> DecoderModel::linears() { return linears_of<DecoderModel, Linear>(*this); }
+std::vector<std::pair<std::string, const Linear*>> DecoderModel::linears() const {
+  return linears_of<const DecoderModel, const Linear>(*this);
 }
 
 WeightMap DecoderModel::export_weights() const {
   WeightMap out;
-  auto self = const_cast<DecoderModel*>(this);
-  for (auto& [name, l] : self->linears()) l->export_to(out, name);
+  for (const auto& [name, l] : linears()) l->export_to(out, name);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     const auto& b = layers_[i];

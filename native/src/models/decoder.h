@@ -30,6 +30,7 @@ class DecoderModel : public Model {
   bool tied() const { return !lm_head_.has_value(); }
   // The quantizable layers by their HF module path ("model.embed_tokens", "model.layers.0.self_attn.q_proj", "lm_head").
   std::vector<std::pair<std::string, Linear*>> linears();
+  std::vector<std::pair<std::string, const Linear*>> linears() const;
   // Every parameter under its HF name, as mlx-lm would save it.
   WeightMap export_weights() const;
   std::vector<mx::array> arrays() const;
@@ -39,6 +40,9 @@ class DecoderModel : public Model {
   void release();
 
  private:
+  template <typename Self, typename L>
+  static std::vector<std::pair<std::string, L*>> linears_of(Self& self);
+
   ArchOptions opts_;
   int vocab_size_;
   Linear embed_;

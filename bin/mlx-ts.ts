@@ -53,10 +53,13 @@ async function kernel(args: string[]): Promise<void> {
   const file = option(args, "-f", "--f", "--connection-file");
   if (!file) usageError("kernel needs -f CONNECTION_FILE");
   readConnectionFile(file); // a bad file is reported before the (slow) session loads
-  const mod = await importFromDist<typeof import("../kernel/session/index.js")>("../kernel/session/index.js", "the session");
   // MLX_TS_HISTORY_FILE lets tests and multi-user setups keep history apart; default: the session's own.
   const historyFile = process.env.MLX_TS_HISTORY_FILE || undefined;
-  await runKernel(file, (): Promise<SessionApi> => mod.createSession({ historyFile }));
+  // The session is imported inside the factory so that it loads while the sockets come up.
+  await runKernel(file, async (): Promise<SessionApi> => {
+    const mod = await importFromDist<typeof import("../kernel/session/index.js")>("../kernel/session/index.js", "the session");
+    return mod.createSession({ historyFile });
+  });
 }
 
 function installTarget(args: string[]): InstallTarget {

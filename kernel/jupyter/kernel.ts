@@ -38,26 +38,81 @@ function post(wire: ChildProcess, m: MainToWorker): void {
 
 export async function runKernel(connectionFile: string, createSession: SessionFactory): Promise<KernelHandle> {
   const connection = readConnectionFile(connectionFile);
-  const sigintListeners = process.listenerCount("SIGINT");
-  const session = await createSession();
-  // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
-  const sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
   const sessionId = randomUUID();
-  const kernelInfo = kernelInfoContent(session.banner());
+  let session: SessionApi | undefined;
+  let shell: Shell | undefined;
+  let sessionHandlesSigint = false;
 
   // Node's default SIGINT action kills the process; an interrupt must only stop the running cell.
   // vm's breakOnSigint takes the signal while synchronous cell code runs; this listener covers the rest.
-  let shell: Shell | undefined;
   process.on("SIGINT", () => {
     shell?.onInterrupt();
-    if (!sessionHandlesSigint) session.interrupt();
+    if (session && !sessionHandlesSigint) session.interrupt();
   });
 
-  const init: WorkerInit = { connection, session: sessionId, kernelInfo, shutdownGraceMs: 4000 };
+  // The sockets come up while the session loads (importing TypeScript alone takes about a second).
+  const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 4000 };
   const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
   post(worker, { type: "init", init });
   const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg: encodeBytes(msg) });
-  shell = new Shell({
+
+  worker.on("error", (e) => {
+    log(`wire process failed: ${e.stack ?? e.message}`);
+    process.exit(1);
+  });
+  worker.on("exit", (code, signal) => {
+    // Without its sockets the kernel is unreachable; exit so Jupyter sees it died (and may restart it).
+    log(`wire process exited (${signal ?? `code ${code}`}); the kernel stops`);
+    process.exit(code === 0 ? 0 : 1);
+  });
+
+  const handle = (m: WorkerToMain, sh: Shell, se: SessionApi): void => {
+    switch (m.type) {
+      case "shell":
+        sh.enqueue(decodeBytes(m.msg));
+        break;
+      case "barrier":
+        sh.onBarrier();
+        break;
+      case "stdin":
+        sh.onStdin(decodeBytes(m.msg));
+        break;
+      case "shutdown": {
+        const restart = m.msg.content.restart === true;
+        void se
+          .shutdown()
+          .catch((e: unknown) => log(`session shutdown failed: ${(e as Error).message}`))
+          .finally(() => post(worker, { type: "shutdown-done", request: m.msg, restart }));
+        break;
+      }
+      case "closed":
+        process.exit(0);
+    }
+  };
+  /** requests that arrived while the session was still loading, handled in order once it is there */
+  const early: WorkerToMain[] = [];
+  const ready = new Promise<Record<string, string>>((resolve, reject) => {
+    worker.on("message", (m: WorkerToMain) => {
+      if (m.type === "ready") resolve(m.endpoints);
+      else if (m.type === "fatal") reject(new Error(m.message));
+      else if (shell && session) handle(m, shell, session);
+      else early.push(m);
+    });
+  });
+  ready.catch(() => undefined); // observed below; a bind failure must not surface as an unhandled rejection first
+
+  const sigintListeners = process.listenerCount("SIGINT");
+  try {
+    session = await createSession();
+  } catch (e) {
+    worker.kill();
+    throw e;
+  }
+  // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
+  sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
+  const kernelInfo = kernelInfoContent(session.banner());
+  post(worker, { type: "kernel-info", content: kernelInfo });
+  const sh = new Shell({
     session,
     sessionId,
     kernelInfo,
@@ -65,48 +120,9 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
     barrier: () => post(worker, { type: "barrier" }),
     ports: { shell_port: connection.shell_port, iopub_port: connection.iopub_port, stdin_port: connection.stdin_port, hb_port: connection.hb_port, control_port: connection.control_port },
   });
-  const sh = shell;
-
-  const endpoints = await new Promise<Record<string, string>>((resolve, reject) => {
-    worker.on("error", (e) => {
-      log(`wire process failed: ${e.stack ?? e.message}`);
-      process.exit(1);
-    });
-    worker.on("exit", (code, signal) => {
-      // Without its sockets the kernel is unreachable; exit so Jupyter sees it died (and may restart it).
-      log(`wire process exited (${signal ?? `code ${code}`}); the kernel stops`);
-      process.exit(code === 0 ? 0 : 1);
-    });
-    worker.on("message", (m: WorkerToMain) => {
-      switch (m.type) {
-        case "ready":
-          resolve(m.endpoints);
-          break;
-        case "fatal":
-          reject(new Error(m.message));
-          break;
-        case "shell":
-          sh.enqueue(decodeBytes(m.msg));
-          break;
-        case "barrier":
-          sh.onBarrier();
-          break;
-        case "stdin":
-          sh.onStdin(decodeBytes(m.msg));
-          break;
-        case "shutdown": {
-          const restart = m.msg.content.restart === true;
-          void session
-            .shutdown()
-            .catch((e: unknown) => log(`session shutdown failed: ${(e as Error).message}`))
-            .finally(() => post(worker, { type: "shutdown-done", request: m.msg, restart }));
-          break;
-        }
-        case "closed":
-          process.exit(0);
-      }
-    });
-  });
+  const endpoints = await ready;
   send(makeMessage("iopub", "status", { execution_state: "starting" }, undefined, sessionId));
+  shell = sh;
+  for (const m of early.splice(0)) handle(m, sh, session);
   return { shell: sh, endpoints };
 }

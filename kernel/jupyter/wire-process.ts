@@ -147,13 +147,24 @@ function beginShutdown(msg: JupyterMessage, socket: SocketName): void {
   post({ type: "shutdown", msg: encodeBytes(msg) });
 }
 
+let kernelInfo: Record<string, unknown> | undefined;
+const infoWaiting: JupyterMessage[] = [];
+
+async function answerKernelInfo(msg: JupyterMessage, content: Record<string, unknown>): Promise<void> {
+  await status(msg, "busy");
+  await reply("control", msg, "kernel_info_reply", content);
+  await status(msg, "idle");
+}
+
 async function onControl(msg: JupyterMessage): Promise<void> {
   const type = msg.header.msg_type;
   switch (type) {
     case "kernel_info_request":
-      await status(msg, "busy");
-      await reply("control", msg, "kernel_info_reply", init.kernelInfo);
-      await status(msg, "idle");
+      if (!kernelInfo) {
+        infoWaiting.push(msg); // the session is still loading; answered as soon as it is there
+        return;
+      }
+      await answerKernelInfo(msg, kernelInfo);
       return;
     case "interrupt_request":
       await status(msg, "busy");
@@ -199,6 +210,10 @@ async function heartbeat(): Promise<void> {
 
 process.on("message", (m: MainToWorker) => {
   if (m.type === "send") void send(decodeBytes(m.msg));
+  else if (m.type === "kernel-info") {
+    kernelInfo = m.content;
+    for (const w of infoWaiting.splice(0)) void answerKernelInfo(w, m.content);
+  }
   else if (m.type === "barrier") post({ type: "barrier" });
   else if (m.type === "shutdown-done") {
     const socket = shutdownPending?.socket ?? "control";

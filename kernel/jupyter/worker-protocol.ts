@@ -8,8 +8,6 @@ export interface WorkerInit {
   connection: ConnectionInfo;
   /** the kernel's session id, put in every header it sends */
   session: string;
-  /** kernel_info_reply content, so control can answer while the main thread is busy */
-  kernelInfo: JsonObject;
   /** ms the worker waits for the main thread to finish a shutdown before it forces the exit */
   shutdownGraceMs: number;
 }
@@ -30,6 +28,8 @@ export function decodeBytes<T extends { ids: Uint8Array[]; buffers?: Uint8Array[
 
 export type MainToWorker =
   | { type: "init"; init: WorkerInit }
+  /** kernel_info_reply content, once the session is loaded, so control can answer while the main thread is busy */
+  | { type: "kernel-info"; content: JsonObject }
   | { type: "send"; msg: OnChannel<OutgoingMessage> }
   /** echoed back once every message the worker received before it has been posted to the main thread */
   | { type: "barrier" }

@@ -8,8 +8,10 @@
 //    JavaScript with the inspector's Runtime.terminateExecution (connectToMainThread). V8 cancels the
 //    termination when the outermost call returns, so the event loop, the context and its variables survive;
 //    the terminated cell's promise never settles, which the session's race with interrupt() handles.
-//    Limits: a loop inside a timer callback, or anywhere while promise hooks are on, is not terminated
-//    (see terminationIsSafe); the cell's await is still rejected, the loop keeps the thread.
+//    Before terminating, the worker pauses the main thread (Debugger.pause) and checks that no Node
+//    internals are on its stack. Limits: a loop inside a timer/immediate callback (Node frames on the
+//    stack), or anywhere while promise hooks are on (see terminationIsSafe), is not terminated; the loop
+//    keeps the thread until it ends by itself.
 import { Worker } from "node:worker_threads";
 
 export class InterruptError extends Error {
@@ -37,33 +39,65 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const vm = require("node:vm");
 const inspector = require("node:inspector");
+const debug = process.env.MLX_TS_DEBUG_WATCHDOG ? (m) => require("node:fs").writeSync(2, "watchdog: " + m + "\\n") : () => undefined;
 const shared = new Int32Array(workerData.buffer);
 const ctx = vm.createContext({ Atomics, shared });
 const sleep = new vm.Script("Atomics.wait(shared, ${SLEEP}, 0)");
+// Pauses the main thread first and looks at its stack: Node's own JavaScript (timers, the tick queue,
+// immediates: node: URLs) must not be unwound by a termination, or its bookkeeping breaks for good. Only
+// when the stack is the cells' code (and libraries it called) is the termination sent.
 function terminateMain() {
-  const s = new inspector.Session();
-  try {
-    s.connectToMainThread();
-    s.post("Runtime.terminateExecution", () => { try { s.disconnect(); } catch {} parentPort.postMessage("terminated"); });
-  } catch (e) { try { s.disconnect(); } catch {} parentPort.postMessage("terminate-failed:" + e.message); }
+  return new Promise((resolve) => {
+    const s = new inspector.Session();
+    let finished = false;
+    const done = (msg) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      try { s.disconnect(); } catch {}
+      parentPort.postMessage(msg);
+      resolve();
+    };
+    const timer = setTimeout(() => done("terminate-failed:no answer from the main thread"), 5000);
+    try {
+      s.connectToMainThread();
+      s.once("Debugger.paused", (m) => {
+        const frames = (m.params && m.params.callFrames) || [];
+        debug("main thread stack: " + frames.map((f) => (f.functionName || "<anonymous>") + "@" + f.url).join(" < "));
+        const internal = frames.find((f) => typeof f.url === "string" && f.url.startsWith("node:"));
+        if (internal) {
+          s.post("Debugger.resume", () => s.post("Debugger.disable", () => done("terminate-skipped:" + internal.url)));
+          return;
+        }
+        s.post("Runtime.terminateExecution", () => undefined);
+        s.post("Debugger.resume", () => s.post("Debugger.disable", () => done("terminated")));
+      });
+      s.post("Debugger.enable", () => s.post("Debugger.pause"));
+    } catch (e) { done("terminate-failed:" + e.message); }
+  });
 }
-while (Atomics.load(shared, ${SLEEP}) === 0) {
-  if (Atomics.load(shared, ${PAUSE}) === 1) {
-    Atomics.store(shared, ${LISTENING}, 0);
-    Atomics.notify(shared, ${LISTENING});
-    Atomics.wait(shared, ${PAUSE}, 1);
-    continue;
+// The loop is async so that the inspector's answers (delivered on this thread's event loop) arrive while
+// a termination is in progress; between signals the thread sleeps in Atomics.wait.
+(async () => {
+  while (Atomics.load(shared, ${SLEEP}) === 0) {
+    if (Atomics.load(shared, ${PAUSE}) === 1) {
+      Atomics.store(shared, ${LISTENING}, 0);
+      Atomics.notify(shared, ${LISTENING});
+      Atomics.wait(shared, ${PAUSE}, 1);
+      continue;
+    }
+    Atomics.store(shared, ${LISTENING}, 1);
+    try { sleep.runInContext(ctx, { breakOnSigint: true }); }
+    catch (e) {
+      if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
+      Atomics.store(shared, ${LISTENING}, 0);
+      const ack = Atomics.load(shared, ${ACK});
+      parentPort.postMessage("sigint");
+      Atomics.wait(shared, ${ACK}, ack, ${ACK_TIMEOUT_MS});
+      if (Atomics.load(shared, ${ACK}) === ack && Atomics.load(shared, ${RUNNING}) === 1) await terminateMain();
+    }
   }
-  Atomics.store(shared, ${LISTENING}, 1);
-  try { sleep.runInContext(ctx, { breakOnSigint: true }); }
-  catch (e) {
-    if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
-    const ack = Atomics.load(shared, ${ACK});
-    parentPort.postMessage("sigint");
-    Atomics.wait(shared, ${ACK}, ack, ${ACK_TIMEOUT_MS});
-    if (Atomics.load(shared, ${ACK}) === ack && Atomics.load(shared, ${RUNNING}) === 1) terminateMain();
-  }
-}
+})();
 `;
 
 /**
@@ -94,7 +128,10 @@ export class SigintWatchdog {
         // (the session's among them, and e.g. a front end's that cancels a pending input request).
         if (process.listenerCount("SIGINT") > 0) process.emit("SIGINT", "SIGINT");
         else onSigint();
-      } else onSigint();
+      }
+      // "terminated" needs nothing more: its "sigint" came first and is handled once this thread runs again
+      // (interrupting again would hit the next cell). "terminate-skipped:URL": the loop runs inside Node's
+      // own machinery (e.g. a timer callback), where stopping it would break Node; it keeps running.
     });
     this.worker.on("error", () => undefined);
   }

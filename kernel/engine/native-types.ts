@@ -45,7 +45,7 @@ export interface NativeQuantization {
 export interface NativeLoadOptions {
   /** A directory with config.json + *.safetensors, or a path to a .gguf file. */
   path: string;
-  /** Cast the non-quantized floating weights to this dtype. Default: keep what the file has (GGUF float tensors: float16). */
+  /** Cast the non-quantized floating weights to this dtype. Default: keep what the file has; GGUF dequantized/float tensors become float32 on the CPU backend (float16 is far slower there) and float16 on GPU. */
   dtype?: "bfloat16" | "float16" | "float32";
 }
 

@@ -206,7 +206,9 @@ export class Shell {
       await this.page(msg, help.name, help.detail);
       return;
     }
-    if (!silent) this.iopub("execute_input", { code, execution_count: this.opts.session.executionCount + 1 }, msg);
+    // The count this cell will get: sessions count only cells stored in history (as IPython does).
+    const nextCount = this.opts.session.executionCount + (storeHistory ? 1 : 0);
+    if (!silent) this.iopub("execute_input", { code, execution_count: nextCount }, msg);
     let outcome: ExecuteOutcome;
     try {
       outcome = await this.opts.session.execute({ code, silent, storeHistory, allowStdin }, this.sinkFor(msg, allowStdin));

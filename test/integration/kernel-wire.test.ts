@@ -153,6 +153,13 @@ describe("kernel wire protocol", () => {
     expect(streams.length).toBeLessThan(20000);
   });
 
+  it("store_history false: execute_input and reply carry the unchanged count", async () => {
+    const before = (await k.client.execute("1")).reply.content.execution_count as number;
+    const { reply, iopub } = await k.client.execute("2", { store_history: false });
+    expect(reply.content.execution_count).toBe(before);
+    expect(iopub.find((m) => m.header.msg_type === "execute_input")?.content.execution_count).toBe(before);
+  });
+
   it("silent execution: no execute_input, no result, count unchanged", async () => {
     const before = await k.client.execute("1");
     const count = before.reply.content.execution_count as number;

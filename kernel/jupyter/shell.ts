@@ -223,13 +223,33 @@ export class Shell {
       if (outcome.result && !silent) {
         this.iopub("execute_result", { execution_count: outcome.executionCount, data: outcome.result, metadata: {} }, msg);
       }
-      await this.reply(msg, { status: "ok", execution_count: outcome.executionCount, payload: outcome.payload, user_expressions: {} }, { status: "ok" });
+      const userExpressions = await this.userExpressions(obj(c.user_expressions));
+      await this.reply(msg, { status: "ok", execution_count: outcome.executionCount, payload: outcome.payload, user_expressions: userExpressions }, { status: "ok" });
       return;
     }
     const err = { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
     this.iopub("error", err, msg);
     if (stopOnError) this.startAborting();
     await this.reply(msg, { status: "error", execution_count: outcome.executionCount, ...err, user_expressions: {}, payload: [] }, { status: "error" });
+  }
+
+  /**
+   * user_expressions: each evaluated after a successful cell, outside history and the execution count,
+   * with its outputs discarded; the value comes back as a mime bundle (or the error), as IPython does.
+   */
+  private async userExpressions(exprs: JsonObject): Promise<JsonObject> {
+    const out: JsonObject = {};
+    const discard: OutputSink = { stream: () => undefined, display: () => undefined, updateDisplay: () => undefined, clearOutput: () => undefined, input: () => Promise.reject(new KernelError("E_STDIN_NOT_ALLOWED", "user_expressions cannot read input")) };
+    for (const [key, expr] of Object.entries(exprs)) {
+      if (typeof expr !== "string") continue;
+      try {
+        const r = await this.opts.session.execute({ code: expr, silent: false, storeHistory: false, allowStdin: false }, discard);
+        out[key] = r.status === "ok" ? { status: "ok", data: r.result ?? { "text/plain": "undefined" }, metadata: {} } : { status: "error", ename: r.ename, evalue: r.evalue, traceback: r.traceback };
+      } catch (e) {
+        out[key] = { status: "error", ename: (e as Error).name ?? "Error", evalue: (e as Error).message ?? String(e), traceback: [] };
+      }
+    }
+    return out;
   }
 
   /** IPython's `name?` / `name??`: the inspection of `name`, shown in the front end's pager. */

@@ -70,6 +70,15 @@ describe("shell requests", () => {
     expect(iopub.find((m) => m.header.msg_type === "clear_output")?.content).toEqual({ wait: true });
   });
 
+  it("user_expressions are evaluated after the cell, outside the history count", async () => {
+    const { reply } = await k.client.execute("const ue = 20", { user_expressions: { double: "ue * 2", bad: "noSuchName" } });
+    const count = reply.content.execution_count as number;
+    const ue = reply.content.user_expressions as Record<string, { status: string; data?: Record<string, string>; ename?: string }>;
+    expect(ue.double).toMatchObject({ status: "ok", data: { "text/plain": "40" } });
+    expect(ue.bad!.status).toBe("error");
+    expect((await k.client.execute("1")).reply.content.execution_count).toBe(count + 1);
+  });
+
   it("kernel_info on control is wrapped in busy/idle on iopub", async () => {
     const id = await k.client.request("control", "kernel_info_request");
     expect((await k.client.reply("control", id)).content.implementation).toBe("mlx-ts");

@@ -87,14 +87,30 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
     output.write(t.endsWith("\n") ? t : t + "\n");
     rl.prompt(true);
   };
-  const showBundle = (b: MimeBundle): void => {
-    const s = bundleToText(b);
-    if (s) write("stdout", s.endsWith("\n") ? s : s + "\n");
+  // The last display printed while a cell runs, so that updates of it (token streams, progress bars)
+  // redraw in place instead of printing again; anything printed in between makes updates print anew.
+  let lastDisplay: { id: string | undefined; rows: number } | undefined;
+  const rowsOf = (s: string): number => {
+    const c0 = (output as { columns?: number }).columns;
+    const cols = c0 && c0 > 0 ? c0 : 80; // a pty without a size reports 0 columns
+    return s.split("\n").reduce((n, line) => n + Math.max(1, Math.ceil(line.replace(ANSI, "").length / cols)), 0);
+  };
+  const showBundle = (b: MimeBundle, id: string | undefined, update: boolean): void => {
+    let s = bundleToText(b);
+    if (!s) return;
+    if (s.endsWith("\n")) s = s.slice(0, -1);
+    if (update && tty && running && id !== undefined && lastDisplay?.id === id) {
+      readline.moveCursor(output, 0, -lastDisplay.rows);
+      readline.cursorTo(output, 0);
+      readline.clearScreenDown(output);
+    }
+    write("stdout", s + "\n");
+    lastDisplay = { id, rows: rowsOf(s) };
   };
   const sink: OutputSink = {
-    stream: (name, s) => write(name, s),
-    display: (data) => showBundle(data),
-    updateDisplay: (data) => showBundle(data),
+    stream: (name, s) => { lastDisplay = undefined; write(name, s); },
+    display: (data, o) => showBundle(data, o?.displayId, false),
+    updateDisplay: (data, o) => showBundle(data, o.displayId, true),
     clearOutput: () => undefined,
     input: (q, password) => new Promise<string>((resolve) => {
       rl.resume();
@@ -115,6 +131,7 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
 
   const execute = async (code: string): Promise<void> => {
     running = true;
+    lastDisplay = undefined;
     rl.pause();
     setRaw(false); // Ctrl-C now reaches the process as SIGINT
     try {

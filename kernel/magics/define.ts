@@ -29,7 +29,8 @@ export function defineMagic(def: MagicDefinition): SpecMagic {
     name: spec.name,
     kind: spec.kind,
     summary: spec.summary,
-    usage: magicHelp(spec),
+    // %help and --help print the summary above the usage themselves, so it is not repeated here.
+    usage: magicHelp(spec).split("\n").filter((l, i) => !(i === 2 && l === spec.summary) && !(i === 1 && l === "")).join("\n"),
     spec,
     complete(typed, models) {
       const words = typed.split(/\s+/);

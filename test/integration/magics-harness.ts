@@ -133,7 +133,11 @@ export function runInKernel(cells: KernelCell[], env?: NodeJS.ProcessEnv): Kerne
     input: JSON.stringify({ cells }), env: e, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000,
   });
   if (r.status !== 0) throw new Error(`kernel driver failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as KernelCellResult[];
+  try {
+    return JSON.parse(r.stdout) as KernelCellResult[];
+  } catch (e) {
+    throw new Error(`kernel driver wrote unparsable JSON (${(e as Error).message}): ${r.stdout.slice(0, 2000)}\n${r.stderr.slice(-2000)}`);
+  }
 }
 
 /** Polls until `cond` holds (outputs that arrive after a cell's reply, e.g. a stream's final render). */

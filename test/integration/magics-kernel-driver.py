@@ -6,6 +6,7 @@ one kernel and prints a JSON list: per cell, the execute_reply content and every
 once N display_data/update_display_data messages of that cell have arrived.
 """
 import json
+import math
 import sys
 import time
 
@@ -50,6 +51,19 @@ def run_cell(km, kc, cell):
     return {"code": cell["code"], "reply": reply, "iopub": iopub, "interrupted_at": interrupted or None}
 
 
+def clean(v):
+    """Plain JSON for the TS side: NaN/Infinity become null, anything else odd becomes its str()."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [clean(x) for x in v]
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)
+
+
 def main():
     spec = json.load(sys.stdin)
     km, kc = start_new_kernel(kernel_name="mlx-ts", startup_timeout=120)
@@ -58,7 +72,7 @@ def main():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    json.dump(out, sys.stdout)
+    json.dump(clean(out), sys.stdout, allow_nan=False)
 
 
 if __name__ == "__main__":

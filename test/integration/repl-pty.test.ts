@@ -86,7 +86,7 @@ describe.skipIf(!existsSync(python))("REPL in a pseudo-terminal", () => {
       { send: "setTimeout(() => { throw new Error('cb boom') }, 10); setTimeout(() => { Promise.reject(new Error('lost promise')) }, 20); 1\r", wait: "In [8]: ", collect: 0.6 },
       { send: "i > 0\r", wait: "In [9]: " },
       { send: "abc", sleep: 0.2, control: "\x03", wait: "In [9]: " },
-      { send: "Math.P", sleep: 0.2, control: "\t", collect: 3 },
+      { send: "Math.P", sleep: 0.2, control: "\t", wait: "Math.PI" }, // the first completion may wait for the language service to warm up
       { send: "\r", wait: "In [10]: " },
       { send: "%lsmagic\r", wait: "In [11]: " },
       { send: "\x04", collect: 2 },

@@ -39,6 +39,23 @@ export interface HubDownloadOptions {
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
+/** The hub answered (the repo and revision exist) but a file transfer failed: a network problem, not a missing model. */
+export class TransferError extends Error {}
+
+/**
+ * The hub client announces each file with console.debug, which would land in a notebook cell's
+ * output; progress goes through onProgress instead.
+ */
+async function quietly<T>(f: () => Promise<T>): Promise<T> {
+  const debug = console.debug;
+  console.debug = () => undefined;
+  try {
+    return await f();
+  } finally {
+    console.debug = debug;
+  }
+}
+
 /** The commit a branch/tag names, from the hub's revision API. */
 async function commitOf(id: HfId, hubUrl: string, accessToken: string | undefined, f: typeof fetch): Promise<string> {
   if (COMMIT_SHA.test(id.revision)) return id.revision;
@@ -71,7 +88,11 @@ export async function downloadSnapshot(id: HfId, opts: HubDownloadOptions): Prom
   let snapshotFile = "";
   for (const path of names) {
     opts.onProgress?.({ phase: "download", done, total, file: path });
-    snapshotFile = await downloadFileToCacheDir({ ...common, path, cacheDir: opts.cacheDir });
+    try {
+      snapshotFile = await quietly(() => downloadFileToCacheDir({ ...common, path, cacheDir: opts.cacheDir }));
+    } catch (e) {
+      throw new TransferError(`${path}: ${(e as Error).message}`, { cause: e });
+    }
     done += sizes.get(path) ?? 0;
   }
   opts.onProgress?.({ phase: "download", done: total, total });

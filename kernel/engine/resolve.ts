@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hubCacheDir, lookupInCache, parseHfId, type Env } from "./hf-cache.js";
-import { downloadSnapshot } from "./hub-download.js";
+import { downloadSnapshot, TransferError } from "./hub-download.js";
 import { MlxTsError, type LoadOptions } from "./types.js";
 
 export interface ResolvedModel {
@@ -139,6 +139,13 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
   try {
     snapshot = await downloadSnapshot(id, { cacheDir, env, onProgress: opts.onProgress });
   } catch (e) {
+    if (e instanceof TransferError) {
+      throw new MlxTsError(
+        "E_NETWORK",
+        `Downloading ${id.repo}@${id.revision} into ${cacheDir} failed at ${e.message}. Files already fetched stay in the cache; run the load again to resume, or check your network.`,
+        { cause: e },
+      );
+    }
     throw new MlxTsError(
       "E_MODEL_NOT_FOUND",
       `${id.repo}@${id.revision} is not in the HF cache ${cacheDir}, and downloading it failed (${describeFetchError(e)}). ${where} ` +

@@ -174,6 +174,7 @@ describe("download from a hub (a local HTTP server speaking the hub API)", () =>
   };
   const oid = (p: string): string => Buffer.from(p).toString("hex").padEnd(40, "0").slice(0, 40);
   const requested: string[] = [];
+  let failWeights = false;
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
@@ -196,6 +197,10 @@ describe("download from a hub (a local HTTP server speaking the hub API)", () =>
       return;
     }
     const m = /^\/org\/dl\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (m && m[2] === "model.safetensors" && failWeights) {
+      res.writeHead(500);
+      return void res.end("server error");
+    }
     if (m && files[m[2]] !== undefined) {
       const data = Buffer.from(files[m[2]]);
       const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
@@ -238,5 +243,20 @@ describe("download from a hub (a local HTTP server speaking the hub API)", () =>
     }
     const offline = await resolveModel("org/dl", { env: { HF_HUB_CACHE: dlCache, HF_HUB_OFFLINE: "1" } });
     expect(offline.path).toBe(join(dlCache, "models--org--dl", "snapshots", SHA));
+  });
+
+  it("a transfer failing after the hub answered is E_NETWORK naming the file", async () => {
+    failWeights = true;
+    const server = createHttpServer(handle);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const e = await expectError(resolveModel("org/dl", { env: { HF_HUB_CACHE: join(root, "dl-fail"), HF_ENDPOINT: `http://127.0.0.1:${port}` } }), "E_NETWORK");
+      expect(e.message).toContain("model.safetensors");
+      expect(e.message).toContain("org/dl@main");
+    } finally {
+      server.close();
+      failWeights = false;
+    }
   });
 });

@@ -111,11 +111,10 @@ export function terminationIsSafe(): boolean {
   return !Object.getOwnPropertySymbols(Promise.resolve()).some((s) => s.description === "async_id_symbol");
 }
 
-export class SigintWatchdog {
+class WatchdogCore {
   private readonly shared = new Int32Array(new SharedArrayBuffer(20));
   private readonly worker: Worker;
 
-  /** `onSigint` runs on the main thread for every SIGINT (after a termination too). */
   constructor(onSigint: () => void) {
     // execArgv: [] so the process's --import/--require hooks are not loaded again in the watchdog
     this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { buffer: this.shared.buffer } });
@@ -167,5 +166,45 @@ export class SigintWatchdog {
     Atomics.notify(this.shared, SLEEP);
     Atomics.notify(this.shared, PAUSE);
     await this.worker.terminate();
+  }
+}
+
+// One watchdog per process: two threads in breakOnSigint at once kill the process on SIGINT, so sessions
+// (a process may hold several, e.g. in tests) share one worker.
+let shared: { core: WatchdogCore; listeners: Set<() => void> } | undefined;
+
+/** A session's handle on the process's SIGINT watchdog. */
+export class SigintWatchdog {
+  private stopped = false;
+
+  /** `onSigint` runs on the main thread for every SIGINT the watchdog takes (when the process has no SIGINT listener). */
+  constructor(private readonly onSigint: () => void) {
+    if (!shared) {
+      const listeners = new Set<() => void>();
+      shared = { core: new WatchdogCore(() => { for (const l of listeners) l(); }), listeners };
+    }
+    shared.listeners.add(onSigint);
+  }
+
+  setRunning(running: boolean): boolean {
+    return shared?.core.setRunning(running) ?? false;
+  }
+
+  pause(): boolean {
+    return shared ? shared.core.pause() : true;
+  }
+
+  resume(): void {
+    shared?.core.resume();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped || !shared) return;
+    this.stopped = true;
+    shared.listeners.delete(this.onSigint);
+    if (shared.listeners.size) return;
+    const { core } = shared;
+    shared = undefined;
+    await core.stop();
   }
 }

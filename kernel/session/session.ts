@@ -62,6 +62,9 @@ export class Session implements SessionApi {
   private readonly engine: EngineHolder;
   private readonly displayFn: DisplayFunction;
   private running: RunningCell | undefined;
+  /** execute() calls not yet running, and whether an interrupt arrived for them (see interrupt()) */
+  private starting = 0;
+  private interruptStarting = false;
   private last: CellState | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private watchdog: SigintWatchdog | undefined;
@@ -146,6 +149,7 @@ export class Session implements SessionApi {
   }
 
   execute(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
+    this.starting++;
     const run = this.queue.then(() => this.executeNow(req, sink));
     this.queue = run.catch(() => undefined);
     return run;
@@ -168,6 +172,12 @@ export class Session implements SessionApi {
     };
     this.last = state;
     this.running = state;
+    this.starting--;
+    // Stop pressed between the request arriving and the cell starting: it applies to this cell.
+    if (this.interruptStarting) {
+      this.interruptStarting = false;
+      this.interrupt();
+    }
     let result: MimeBundle | undefined;
     try {
       let value: Done;
@@ -234,6 +244,12 @@ export class Session implements SessionApi {
       const raced = Promise.race([promise, interrupted]);
       raced.catch(() => undefined);
       setImmediate(() => cellStorage.run(state, () => {
+        // An interrupt that lands while the cell is being prepared has already ended the cell; starting
+        // its code now would run a `while (true) {}` nobody can stop any more.
+        if (state.controller.signal.aborted) {
+          started(Promise.reject(state.controller.signal.reason));
+          return;
+        }
         const breakOnSigint = this.watchdog ? this.watchdog.pause() : true;
         try {
           started(script.runInContext(this.cells.context, { breakOnSigint }) as Promise<Done>);
@@ -305,7 +321,10 @@ export class Session implements SessionApi {
   interrupt(): void {
     this.engine.cancelAll();
     const st = this.running;
-    if (!st) return;
+    if (!st) {
+      if (this.starting > 0) this.interruptStarting = true;
+      return;
+    }
     const err = new InterruptError();
     st.controller.abort(err);
     st.reject(err);

@@ -2,7 +2,10 @@
 // Our engine against mlx-lm, in one run on one machine: same checkpoint files, same MLX build, same
 // prompt ids, same prompt and generation lengths, greedy, EOS disabled on both sides.
 //
-//   node bench/engine-vs-mlxlm.mjs [--runs 3] [--prompt 512] [--gen 128] [--models a,b,c] [--prefill-step 2048]
+//   node bench/engine-vs-mlxlm.mjs [--runs 3] [--prompt 512] [--gen 128] [--models a,b,c] [--prefill-step 2048] [--append]
+//
+// --append keeps the rows already in bench/results/engine.json (each row names its own lengths), so
+// models can be measured at different lengths in separate invocations and reported together.
 //
 // Models (default: all three):
 //   qwen3-0.6b-shape-bf16, qwen3-0.6b-shape-4bit   Qwen3-0.6B's shapes, random weights (scripts/make-fixtures.py --bench)
@@ -31,7 +34,7 @@ const WARMUP_PROMPT = 16;
 const WARMUP_GEN = 4;
 
 function parseArgs(argv) {
-  const opts = { runs: 3, prompt: 512, gen: 128, prefillStep: 2048, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"] };
+  const opts = { runs: 3, prompt: 512, gen: 128, prefillStep: 2048, append: false, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -44,6 +47,7 @@ function parseArgs(argv) {
     else if (a === "--gen") opts.gen = Number(val());
     else if (a === "--prefill-step") opts.prefillStep = Number(val());
     else if (a === "--models") opts.models = val().split(",").filter(Boolean);
+    else if (a === "--append") opts.append = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n") + "\n");
       process.exit(0);
@@ -170,7 +174,8 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = new Date().toISOString();
   const load0 = loadavg();
-  const rows = [];
+  const previous = opts.append && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : null;
+  const rows = previous?.rows ?? [];
   const versions = {};
   const cmdArgs = `--prompt ${opts.prompt} --gen ${opts.gen} --runs ${opts.runs} --prefill-step ${opts.prefillStep}`;
   for (const name of opts.models) {

@@ -1,6 +1,7 @@
 // Builds the tokenizer.json / tokenizer_config.json pair a GGUF's metadata describes (llama.cpp key
 // names), so one tokenizer library serves both HF directories and GGUF files, and a GGUF model saved
 // to a directory is loadable by mlx-lm / transformers.
+import { spmTokenizerJson } from "./gguf-spm.js";
 import type { GgufMetadata } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
@@ -62,6 +63,52 @@ export function bytesToUnicode(): string[] {
   return table;
 }
 
+/** Vocabulary, added tokens and the model/pre-tokenizer/decoder of a byte-level BPE tokenizer.json. */
+function byteLevelParts(meta: GgufMetadata, tokens: string[], merges: string[], types: number[]) {
+  const alphabet = new Set(bytesToUnicode());
+  const byteChar = bytesToUnicode();
+  const encoder = new TextEncoder();
+  // Byte-level vocabularies are stored spelled in GPT-2's byte alphabet; respell the odd raw one.
+  const spelled = (t: string): string => {
+    for (const ch of t) if (!alphabet.has(ch)) return Array.from(encoder.encode(t), (b) => byteChar[b]).join("");
+    return t;
+  };
+  const vocab: Record<string, number> = {};
+  const added: JsonObject[] = [];
+  tokens.forEach((tok, id) => {
+    const type = types[id];
+    const isControl = type === TOKEN_CONTROL;
+    if (isControl || type === TOKEN_USER_DEFINED) {
+      // A control token outside the byte alphabet is a llama.cpp mislabel (transformers skips it too).
+      if (!(isControl && spelled(tok) !== tok)) {
+        added.push({ id, content: tok, single_word: false, lstrip: false, rstrip: false, normalized: false, special: isControl });
+      }
+    }
+    vocab[spelled(tok)] = id;
+  });
+  const json: JsonObject = {
+    normalizer: null,
+    pre_tokenizer: preTokenizerFor(str(meta, "tokenizer.ggml.pre")),
+    decoder: BYTE_LEVEL,
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: merges.map((m) => {
+        const i = m.indexOf(" ", 1);
+        return [m.slice(0, i), m.slice(i + 1)];
+      }),
+    },
+  };
+  return { json, added, vocab, spelled };
+}
+
 function str(meta: GgufMetadata, key: string): string | undefined {
   const v = meta[key];
   return typeof v === "string" ? v : undefined;
@@ -81,44 +128,43 @@ function numbers(meta: GgufMetadata, key: string): number[] | undefined {
   return Array.isArray(v) && (v.length === 0 || typeof v[0] === "number") ? (v as number[]) : undefined;
 }
 
-/** tokenizer.json + tokenizer_config.json equivalent to a GGUF's byte-level BPE ("gpt2") tokenizer. */
+/** tokenizer.json + tokenizer_config.json equivalent to a GGUF's tokenizer: byte-level BPE ("gpt2") or SentencePiece BPE ("llama"). */
 export function tokenizerFilesFromGguf(meta: GgufMetadata, source = "the GGUF file"): TokenizerFiles {
   const model = str(meta, "tokenizer.ggml.model");
-  if (model !== "gpt2") {
+  if (model !== "gpt2" && model !== "llama") {
     throw new MlxTsError(
       "E_TOKENIZER",
-      `${source} has tokenizer.ggml.model = ${JSON.stringify(model)}; only byte-level BPE ("gpt2", used by Llama 3, Qwen, SmolLM) is supported from GGUF metadata. ` +
+      `${source} has tokenizer.ggml.model = ${JSON.stringify(model)}; only byte-level BPE ("gpt2": Llama 3, Qwen, SmolLM) and SentencePiece BPE ("llama": Llama 2, Mistral) are supported from GGUF metadata. ` +
         "Load the model from its Hugging Face directory (with tokenizer.json) instead.",
     );
   }
   const tokens = strings(meta, "tokenizer.ggml.tokens");
   const merges = strings(meta, "tokenizer.ggml.merges");
-  if (!tokens || !merges) {
-    throw new MlxTsError("E_TOKENIZER", `${source} lacks tokenizer.ggml.tokens or tokenizer.ggml.merges, so no tokenizer can be built. Use a GGUF converted with its tokenizer.`);
+  const scores = numbers(meta, "tokenizer.ggml.scores");
+  if (!tokens || (model === "gpt2" ? !merges : !scores)) {
+    throw new MlxTsError(
+      "E_TOKENIZER",
+      `${source} lacks tokenizer.ggml.tokens or its ${model === "gpt2" ? "merges" : "scores"}, so no tokenizer can be built. Use a GGUF converted with its tokenizer.`,
+    );
   }
   const types = numbers(meta, "tokenizer.ggml.token_type") ?? [];
-  const alphabet = new Set(bytesToUnicode());
-  const byteChar = bytesToUnicode();
-  const encoder = new TextEncoder();
-  // Byte-level vocabularies are stored spelled in GPT-2's byte alphabet; respell the odd raw one.
-  const spelled = (t: string): string => {
-    for (const ch of t) if (!alphabet.has(ch)) return Array.from(encoder.encode(t), (b) => byteChar[b]).join("");
-    return t;
-  };
 
-  const vocab: Record<string, number> = {};
-  const added: JsonObject[] = [];
-  tokens.forEach((tok, id) => {
-    const type = types[id];
-    const isControl = type === TOKEN_CONTROL;
-    if (isControl || type === TOKEN_USER_DEFINED) {
-      // A control token outside the byte alphabet is a llama.cpp mislabel (transformers skips it too).
-      if (!(isControl && spelled(tok) !== tok)) {
-        added.push({ id, content: tok, single_word: false, lstrip: false, rstrip: false, normalized: false, special: isControl });
-      }
-    }
-    vocab[spelled(tok)] = id;
-  });
+  let body: JsonObject;
+  let added: JsonObject[];
+  let vocabId: (tok: string) => number | undefined;
+  if (model === "llama") {
+    const unkId = num(meta, "tokenizer.ggml.unknown_token_id");
+    const spm = spmTokenizerJson({ tokens, scores: scores ?? [], types, unk: unkId !== undefined && unkId < tokens.length ? tokens[unkId] : null });
+    body = spm.json;
+    added = spm.added;
+    const ids = new Map(tokens.map((t, i) => [t, i]));
+    vocabId = (t) => ids.get(t);
+  } else {
+    const bl = byteLevelParts(meta, tokens, merges ?? [], types);
+    body = bl.json;
+    added = bl.added;
+    vocabId = (t) => bl.vocab[bl.spelled(t)];
+  }
 
   const tokenAt = (key: string): string | null => {
     const id = num(meta, key);
@@ -126,16 +172,18 @@ export function tokenizerFilesFromGguf(meta: GgufMetadata, source = "the GGUF fi
   };
   const bos = tokenAt("tokenizer.ggml.bos_token_id");
   const eos = tokenAt("tokenizer.ggml.eos_token_id");
-  const addBos = num(meta, "tokenizer.ggml.add_bos_token") === 1;
+  // llama.cpp adds BOS to a SentencePiece vocabulary unless the file says otherwise.
+  const addBosFlag = num(meta, "tokenizer.ggml.add_bos_token");
+  const addBos = addBosFlag === undefined ? model === "llama" : addBosFlag === 1;
   const addEos = num(meta, "tokenizer.ggml.add_eos_token") === 1;
 
-  let postProcessor: JsonObject = BYTE_LEVEL;
+  let postProcessor: JsonObject | null = model === "gpt2" ? BYTE_LEVEL : null;
   if ((addBos && bos !== null) || (addEos && eos !== null)) {
     const single: JsonObject[] = [];
     const specials: JsonObject = {};
     const push = (tok: string): void => {
       single.push({ SpecialToken: { id: tok, type_id: 0 } });
-      specials[tok] = { id: tok, ids: [vocab[spelled(tok)]], tokens: [tok] };
+      specials[tok] = { id: tok, ids: [vocabId(tok)], tokens: [tok] };
     };
     if (addBos && bos !== null) push(bos);
     single.push({ Sequence: { id: "A", type_id: 0 } });
@@ -148,25 +196,8 @@ export function tokenizerFilesFromGguf(meta: GgufMetadata, source = "the GGUF fi
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: preTokenizerFor(str(meta, "tokenizer.ggml.pre")),
+    ...body,
     post_processor: postProcessor,
-    decoder: BYTE_LEVEL,
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: merges.map((m) => {
-        const i = m.indexOf(" ", 1);
-        return [m.slice(0, i), m.slice(i + 1)];
-      }),
-    },
   };
 
   const addedDecoder: JsonObject = {};

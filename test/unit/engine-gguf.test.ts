@@ -1,10 +1,11 @@
 // GGUF metadata and the tokenizer built from it, against MLX's own GGUF reader and transformers'
 // GGUF tokenizer conversion, on the embedded SmolLM2 GGUF.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDetokenizer } from "../../kernel/engine/detokenizer.js";
 import { readGgufMetadata } from "../../kernel/engine/gguf-meta.js";
 import { tokenizerFilesFromGguf } from "../../kernel/engine/gguf-tokenizer.js";
 import { generationConfigFromGguf, mergeEosIds } from "../../kernel/engine/model-config.js";
@@ -129,13 +130,101 @@ describe("tokenizer from GGUF metadata", () => {
     expect(generationConfigFromGguf(meta)).toEqual({ bos_token_id: 1, eos_token_id: 2, pad_token_id: 2 });
   });
 
-  it("refuses a non-BPE GGUF tokenizer with E_TOKENIZER", () => {
-    expect(() => tokenizerFilesFromGguf({ "tokenizer.ggml.model": "llama" }, "x.gguf")).toThrowError(/only byte-level BPE/);
+  it("refuses other GGUF tokenizer kinds, and incomplete ones, with E_TOKENIZER", () => {
+    expect(() => tokenizerFilesFromGguf({ "tokenizer.ggml.model": "bert" }, "x.gguf")).toThrowError(/only byte-level BPE/);
+    expect(() => tokenizerFilesFromGguf({ "tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": ["a"] }, "x.gguf")).toThrowError(/scores/);
   });
 
   it("adds BOS through the post-processor when the GGUF says add_bos_token", () => {
     const withBos = ModelTokenizer.fromGguf({ ...meta, "tokenizer.ggml.add_bos_token": 1 }, "bos");
     expect(withBos.encode("Hello")).toEqual([1, ...tok.encode("Hello")]);
     expect(withBos.encode("Hello", false)).toEqual(tok.encode("Hello"));
+  });
+});
+
+describe("SentencePiece BPE GGUF (tokenizer.ggml.model llama)", () => {
+  // A Llama-style SentencePiece BPE model trained here, so the reference is sentencepiece itself.
+  const SPM_SENTENCES = [
+    "Hello world!",
+    "The year 2024 had 366 days.",
+    "  two leading spaces and  double  gaps",
+    "line one\nline two\n\ttabbed",
+    "naïve café 你好 😀",
+    "generate_step(prompt, model, max_tokens=256)",
+  ];
+  let spm: { tokens: string[]; scores: number[]; types: number[]; ids: number[][]; decoded: string[] };
+  let spmTok: ModelTokenizer;
+
+  beforeAll(() => {
+    const script = `
+import json, sys, glob, io
+import sentencepiece as spm
+inp = json.load(sys.stdin)
+corpus = "".join(open(p).read() for p in sorted(glob.glob(inp["corpus"]))[:12])
+model = io.BytesIO()
+spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus.splitlines()), model_writer=model, vocab_size=2000, model_type="bpe",
+    byte_fallback=True, split_digits=True, normalization_rule_name="identity", add_dummy_prefix=True,
+    remove_extra_whitespaces=False, character_coverage=1.0, minloglevel=2)
+sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+def kind(i):
+    if sp.is_unknown(i): return 2
+    if sp.is_control(i): return 3
+    if sp.is_byte(i): return 6
+    return 1
+n = sp.get_piece_size()
+ids = [[sp.bos_id()] + sp.encode(s) for s in inp["sentences"]]
+print(json.dumps({"tokens": [sp.id_to_piece(i) for i in range(n)], "scores": [sp.get_score(i) for i in range(n)],
+                  "types": [kind(i) for i in range(n)], "ids": ids, "decoded": [sp.decode(x[1:]) for x in ids]}))
+`;
+    writeFileSync(join(dir, "spm.py"), script);
+    const corpus = ".venv/lib/python3*/site-packages/mlx_lm/*.py".replace("python3*", readdirSync(".venv/lib").find((d) => d.startsWith("python3")) ?? "python3");
+    const r = spawnSync(PY, [join(dir, "spm.py")], { input: JSON.stringify({ corpus, sentences: SPM_SENTENCES }), encoding: "utf8", maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`sentencepiece reference failed: ${r.stderr}`);
+    spm = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as typeof spm;
+    spmTok = ModelTokenizer.fromGguf(
+      {
+        "general.architecture": "llama",
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": spm.tokens,
+        "tokenizer.ggml.scores": spm.scores,
+        "tokenizer.ggml.token_type": spm.types,
+        "tokenizer.ggml.bos_token_id": 1,
+        "tokenizer.ggml.eos_token_id": 2,
+        "tokenizer.ggml.unknown_token_id": 0,
+      },
+      "spm-test.gguf",
+    );
+  });
+
+  it("encodes like sentencepiece (BOS added by default, byte fallback for unseen characters)", () => {
+    SPM_SENTENCES.forEach((s, i) => expect(spmTok.encode(s), s).toEqual(spm.ids[i]));
+  });
+
+  it("writes tokenizer files that transformers loads to the same ids", () => {
+    const out = join(dir, "spm-saved");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, "tokenizer.json"), JSON.stringify(spmTok.files.tokenizerJson));
+    writeFileSync(join(out, "tokenizer_config.json"), JSON.stringify(spmTok.files.tokenizerConfig));
+    writeFileSync(join(dir, "spm-tf.py"), `
+import json, sys
+from transformers import AutoTokenizer
+inp = json.load(sys.stdin)
+t = AutoTokenizer.from_pretrained(inp["dir"])
+print(json.dumps([t.encode(s) for s in inp["sentences"]]))
+`);
+    const r = spawnSync(PY, [join(dir, "spm-tf.py")], { input: JSON.stringify({ dir: out, sentences: SPM_SENTENCES }), encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`transformers failed: ${r.stderr}`);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop() ?? "[]")).toEqual(spm.ids);
+  });
+
+  it("decodes like sentencepiece and streams whole characters", () => {
+    SPM_SENTENCES.forEach((s, i) => expect(spmTok.decode(spm.ids[i], true)).toBe(spm.decoded[i]));
+    expect(spmTok.byteLevel).toBe(false);
+    const ids = spm.ids[4].slice(1);
+    const d = createDetokenizer(spmTok);
+    const pieces = ids.map((id) => d.add(id));
+    pieces.push(d.flush());
+    for (const p of pieces) expect(p).not.toContain("\uFFFD");
+    expect(pieces.join("")).toBe(spm.decoded[4]);
   });
 });

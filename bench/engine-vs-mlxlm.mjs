@@ -2,8 +2,9 @@
 // Our engine against mlx-lm, in one run on one machine: same checkpoint files, same MLX build, same
 // prompt ids, same prompt and generation lengths, greedy, EOS disabled on both sides.
 //
-//   node bench/engine-vs-mlxlm.mjs [--runs 3] [--prompt 512] [--gen 128] [--models a,b,c] [--prefill-step 2048] [--append]
+//   node bench/engine-vs-mlxlm.mjs [--runs 3] [--rounds 1] [--prompt 512] [--gen 128] [--models a,b,c] [--prefill-step 2048] [--append]
 //
+// --rounds R repeats the pair R times, alternating which backend goes first; every trial counts.
 // --append keeps the rows already in bench/results/engine.json (each row names its own lengths), so
 // models can be measured at different lengths in separate invocations and reported together.
 //
@@ -34,7 +35,7 @@ const WARMUP_PROMPT = 16;
 const WARMUP_GEN = 4;
 
 function parseArgs(argv) {
-  const opts = { runs: 3, prompt: 512, gen: 128, prefillStep: 2048, append: false, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"] };
+  const opts = { runs: 3, rounds: 1, prompt: 512, gen: 128, prefillStep: 2048, append: false, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -43,6 +44,7 @@ function parseArgs(argv) {
       return v;
     };
     if (a === "--runs") opts.runs = Number(val());
+    else if (a === "--rounds") opts.rounds = Number(val());
     else if (a === "--prompt") opts.prompt = Number(val());
     else if (a === "--gen") opts.gen = Number(val());
     else if (a === "--prefill-step") opts.prefillStep = Number(val());
@@ -53,7 +55,7 @@ function parseArgs(argv) {
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
-  for (const k of ["runs", "prompt", "gen", "prefillStep"]) {
+  for (const k of ["runs", "rounds", "prompt", "gen", "prefillStep"]) {
     if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new Error(`--${k} must be a positive integer`);
   }
   return opts;
@@ -177,15 +179,32 @@ async function main() {
   const previous = opts.append && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : null;
   const rows = previous?.rows ?? [];
   const versions = {};
-  const cmdArgs = `--prompt ${opts.prompt} --gen ${opts.gen} --runs ${opts.runs} --prefill-step ${opts.prefillStep}`;
+  const cmdArgs = `--prompt ${opts.prompt} --gen ${opts.gen} --runs ${opts.runs} --rounds ${opts.rounds} --prefill-step ${opts.prefillStep}`;
   for (const name of opts.models) {
     const dir = await ensureModel(name);
     const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     const ids = randomIds(opts.prompt, config.vocab_size, 1234);
-    log(`${name}: ours (${opts.runs} runs + warm-up)`);
-    const ours = await benchOurs(dir, ids, opts);
-    log(`${name}: mlx-lm (${opts.runs} runs + warm-up)`);
-    const ref = benchMlxlm(dir, ids, opts);
+    // Rounds alternate which backend goes first (ours, mlx-lm | mlx-lm, ours | ...), so a machine whose
+    // load drifts during the run does not favour the one that always runs second.
+    let ours;
+    let ref;
+    const oursTrials = [];
+    const refTrials = [];
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = round % 2 === 0 ? ["ours", "mlx-lm"] : ["mlx-lm", "ours"];
+      for (const who of order) {
+        log(`${name}: ${who} (round ${round + 1}/${opts.rounds}: ${opts.runs} runs + warm-up)`);
+        if (who === "ours") {
+          ours = await benchOurs(dir, ids, opts);
+          oursTrials.push(...ours.trials);
+        } else {
+          ref = benchMlxlm(dir, ids, opts);
+          refTrials.push(...ref.trials);
+        }
+      }
+    }
+    ours.trials = oursTrials;
+    ref.trials = refTrials;
     Object.assign(versions, { mlx: ours.mlxVersion, mlxBackend: ours.backend, mlxPython: ref.mlxVersion, mlxLm: ref.mlxLmVersion });
     rows.push(row(`mlx-ts (native addon, MLX ${ours.mlxVersion} ${ours.backend})`, name, opts, ours.trials, `node bench/engine-vs-mlxlm.mjs --models ${name} ${cmdArgs}`));
     rows.push(row(`mlx-lm ${ref.mlxLmVersion} (stream_generate, MLX ${ref.mlxVersion})`, name, opts, ref.trials, `python scripts/mlxlm-bench.py --model ${dir.replace(`${root}/`, "")} --gen ${opts.gen} --runs ${opts.runs}`));
@@ -194,7 +213,7 @@ async function main() {
   }
   const machine = machineInfo(load0);
   const table = markdownTable(rows);
-  process.stdout.write(`${table}\n\nmedian (min–max) over ${opts.runs} runs after one short warm-up; ${machine.cpus} CPUs (${machine.cpuModel}), load average at start ${load0.map((x) => x.toFixed(1)).join(" ")}, at end ${machine.loadavgAtEnd.map((x) => x.toFixed(1)).join(" ")}\n`);
+  process.stdout.write(`${table}\n\nmedian (min–max) over ${opts.runs * opts.rounds} runs (${opts.rounds} round(s) of ${opts.runs}, each after one short warm-up); ${machine.cpus} CPUs (${machine.cpuModel}), load average at start ${load0.map((x) => x.toFixed(1)).join(" ")}, at end ${machine.loadavgAtEnd.map((x) => x.toFixed(1)).join(" ")}\n`);
   writeResults({ started, finished: new Date().toISOString(), options: opts, versions, machine, rows });
   log(`wrote ${resultsFile}`);
 }

@@ -31,7 +31,7 @@ export function isVmInterrupt(e: unknown): boolean {
 // the worker out of its breakOnSigint wait; [4] 1 while the worker is in it. Node's SIGINT watchdog breaks
 // when two threads use breakOnSigint at once (the process dies of the signal), so the main thread pauses
 // the worker around its own breakOnSigint call.
-const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4;
+const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4, TAKEN = 5;
 const ACK_TIMEOUT_MS = 150;
 const PAUSE_TIMEOUT_MS = 200;
 
@@ -91,6 +91,7 @@ function terminateMain() {
     catch (e) {
       if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
       Atomics.store(shared, ${LISTENING}, 0);
+      Atomics.add(shared, ${TAKEN}, 1);
       const ack = Atomics.load(shared, ${ACK});
       parentPort.postMessage("sigint");
       Atomics.wait(shared, ${ACK}, ack, ${ACK_TIMEOUT_MS});
@@ -112,8 +113,11 @@ export function terminationIsSafe(): boolean {
 }
 
 class WatchdogCore {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(20));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(24));
   private readonly worker: Worker;
+  /** "sigint" messages received from the worker, and SIGINTs acted on (by message or by takePendingSigint) */
+  private messages = 0;
+  private accounted = 0;
 
   constructor(onSigint: () => void) {
     // execArgv: [] so the process's --import/--require hooks are not loaded again in the watchdog
@@ -123,6 +127,9 @@ class WatchdogCore {
       if (m === "sigint") {
         Atomics.add(this.shared, ACK, 1);
         Atomics.notify(this.shared, ACK);
+        // a SIGINT already taken by takePendingSigint() must not interrupt a later cell
+        if (++this.messages <= this.accounted) return;
+        this.accounted = this.messages;
         // The worker took the signal, so Node never ran the process's SIGINT listeners: run them all
         // (the session's among them, and e.g. a front end's that cancels a pending input request).
         if (process.listenerCount("SIGINT") > 0) process.emit("SIGINT", "SIGINT");
@@ -158,6 +165,18 @@ class WatchdogCore {
   resume(): void {
     Atomics.store(this.shared, PAUSE, 0);
     Atomics.notify(this.shared, PAUSE);
+  }
+
+  /**
+   * True (once) when the worker took a SIGINT whose message has not reached the main thread yet: a cell about to
+   * start synchronous code must treat it as an interrupt now, because a `while (true) {}` would keep the
+   * message from ever being handled.
+   */
+  takePendingSigint(): boolean {
+    const taken = Atomics.load(this.shared, TAKEN);
+    if (taken <= this.accounted) return false;
+    this.accounted = taken;
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -196,6 +215,10 @@ export class SigintWatchdog {
 
   resume(): void {
     shared?.core.resume();
+  }
+
+  takePendingSigint(): boolean {
+    return shared?.core.takePendingSigint() ?? false;
   }
 
   async stop(): Promise<void> {

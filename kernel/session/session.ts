@@ -251,6 +251,12 @@ export class Session implements SessionApi {
           return;
         }
         const breakOnSigint = this.watchdog ? this.watchdog.pause() : true;
+        if (this.watchdog?.takePendingSigint()) {
+          this.watchdog.resume();
+          this.interrupt();
+          started(Promise.reject(state.controller.signal.reason));
+          return;
+        }
         try {
           started(script.runInContext(this.cells.context, { breakOnSigint }) as Promise<Done>);
         } catch (e) {

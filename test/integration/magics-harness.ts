@@ -129,15 +129,12 @@ export function installKernelWithMagics(): { env: NodeJS.ProcessEnv; dir: string
 
 export function runInKernel(cells: KernelCell[], env?: NodeJS.ProcessEnv): KernelCellResult[] {
   const e = env ?? installKernelWithMagics().env;
+  const out = join(mkdtempSync(join(tmpdir(), "mlx-ts-kdriver-")), "cells.json");
   const r = spawnSync(join(VENV_BIN, "python"), [join(ROOT, "test", "integration", "magics-kernel-driver.py")], {
-    input: JSON.stringify({ cells }), env: e, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000,
+    input: JSON.stringify({ out, cells }), env: e, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000,
   });
-  if (r.status !== 0) throw new Error(`kernel driver failed (${r.status}): ${r.stderr}`);
-  try {
-    return JSON.parse(r.stdout) as KernelCellResult[];
-  } catch (e) {
-    throw new Error(`kernel driver wrote unparsable JSON (${(e as Error).message}): ${r.stdout.slice(0, 2000)}\n${r.stderr.slice(-2000)}`);
-  }
+  if (r.status !== 0 || !existsSync(out)) throw new Error(`kernel driver failed (${r.status}): ${r.stderr.slice(-4000)}`);
+  return JSON.parse(readFileSync(out, "utf8")) as KernelCellResult[];
 }
 
 /** Polls until `cond` holds (outputs that arrive after a cell's reply, e.g. a stream's final render). */

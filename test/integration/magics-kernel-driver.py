@@ -1,7 +1,7 @@
 """Drives a real mlx-ts kernel with jupyter_client for the magic tests.
 
-Reads {"cells": [{"code": str, "interrupt_after": int?, "timeout": float?}]} on stdin; runs each cell in
-one kernel and prints a JSON list: per cell, the execute_reply content and every iopub message
+Reads {"out": path, "cells": [{"code": str, "interrupt_after": int?, "timeout": float?}]} on stdin; runs
+each cell in one kernel and writes to `out` (not stdout, which the kernel process shares) a JSON list: per cell, the execute_reply content and every iopub message
 (msg_type, content) whose parent is that cell. With interrupt_after=N the kernel gets interrupt_kernel()
 once N display_data/update_display_data messages of that cell have arrived.
 """
@@ -72,7 +72,8 @@ def main():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    json.dump(clean(out), sys.stdout, allow_nan=False)
+    with open(spec["out"], "w") as f:
+        json.dump(clean(out), f, allow_nan=False)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,13 @@ describe("models, memory and runtime magics", () => {
     }
   });
 
+  it("complete_request completes magic flags and loaded model names", async () => {
+    const flags = await h.session.complete("%%generate --mo", 15);
+    expect(flags.matches).toContain("--model");
+    const models = await h.session.complete("%unload ", 8);
+    expect(models.matches).toContain("q");
+  });
+
   it("completes flags and model names for magics", () => {
     expect(completeMagic("line", "unload", "", ["q", "smollm2"])).toEqual(["q", "smollm2"]);
     expect(completeMagic("cell", "generate", "--mo", [])).toEqual(["--model"]);

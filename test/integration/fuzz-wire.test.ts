@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../prng.js";
 import { startKernel, type RunningKernel } from "./kernel-harness.js";
 
 const SEED = 20261122;
@@ -13,17 +14,6 @@ const COUNT = 10_000;
 const DELIM = Buffer.from("<IDS|MSG>");
 type Channel = "shell" | "control" | "stdin";
 const CHANNELS: Channel[] = ["shell", "control", "stdin"];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let kernel: RunningKernel;
 let markerDir: string;

@@ -5,20 +5,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mx, type MxArray, type NestedList } from "../../kernel/mx/index.js";
+import { mulberry32 as rng } from "../prng.js";
 
 const python = join(process.cwd(), ".venv", "bin", "python");
-
-/** mulberry32: a small seeded generator so the inputs are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Input { shape: number[]; data: number[] }
 function makeInput(next: () => number, shape: number[]): Input {

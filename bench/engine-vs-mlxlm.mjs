@@ -207,7 +207,7 @@ async function main() {
     ref.trials = refTrials;
     Object.assign(versions, { mlx: ours.mlxVersion, mlxBackend: ours.backend, mlxPython: ref.mlxVersion, mlxLm: ref.mlxLmVersion });
     rows.push(row(`mlx-ts (native addon, MLX ${ours.mlxVersion} ${ours.backend})`, name, opts, ours.trials, `node bench/engine-vs-mlxlm.mjs --models ${name} ${cmdArgs}`));
-    rows.push(row(`mlx-lm ${ref.mlxLmVersion} (stream_generate, MLX ${ref.mlxVersion})`, name, opts, ref.trials, `python scripts/mlxlm-bench.py --model ${dir.replace(`${root}/`, "")} --gen ${opts.gen} --runs ${opts.runs}`));
+    rows.push(row(`mlx-lm ${ref.mlxLmVersion} (stream_generate, MLX ${ref.mlxVersion})`, name, opts, ref.trials, `python scripts/mlxlm-bench.py --model ${dir.replace(`${root}/`, "")} --ids-file test/.fixtures/bench/prompt-${opts.prompt}.json --gen ${opts.gen} --runs ${opts.runs} --prefill-step-size ${opts.prefillStep}`));
     // Written after every model, so a long run stopped part-way still leaves what it measured.
     writeResults({ started, finished: null, options: opts, versions, machine: machineInfo(load0), rows });
   }

@@ -81,7 +81,9 @@ async function start(args: string[]): Promise<number> {
   installKernelSpec({ kind: "sys-prefix" }, root);
   const jupyter = join(root, ".venv", "bin", "jupyter");
   if (!existsSync(jupyter)) throw new Error(`${jupyter} not found: run \`npm run setup\` to create .venv with Jupyter`);
-  const child = spawn(jupyter, ["lab", join(root, "notebooks"), ...args], { stdio: "inherit", cwd: root });
+  // Jupyter refuses to start as root unless told; containers and CI boxes often run as root.
+  const asRoot = typeof process.getuid === "function" && process.getuid() === 0 && !args.includes("--allow-root") ? ["--allow-root"] : [];
+  const child = spawn(jupyter, ["lab", join(root, "notebooks"), ...asRoot, ...args], { stdio: "inherit", cwd: root });
   // Ctrl-C reaches JupyterLab through the terminal's process group; we only wait for it to finish.
   process.on("SIGINT", () => undefined);
   return new Promise((resolve, reject) => {

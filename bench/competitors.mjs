@@ -26,15 +26,18 @@ export function prepareKernels(root, dataDir, log) {
   else skipped.push({ label: "mlx-ts", why: ours.out.slice(-400) });
 
   mkdirSync(dir, { recursive: true });
-  if (!existsSync(join(dir, "package.json"))) writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
+  // one package.json naming both, so installing one never prunes the other
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, dependencies: VERSIONS }, null, 2) + "\n");
+  let installError = "";
+  if (Object.keys(VERSIONS).some((pkg) => !existsSync(join(dir, "node_modules", pkg, "package.json")))) {
+    log(`installing ${Object.entries(VERSIONS).map(([p, v]) => `${p}@${v}`).join(", ")} into bench/.competitors`);
+    const r = run("npm", ["install", "--no-audit", "--no-fund"], { cwd: dir, env: { ...env, npm_config_zmq_external: "true" } });
+    if (!r.ok) installError = r.out.split("\n").slice(-3).join(" ");
+  }
   for (const [pkg, version] of Object.entries(VERSIONS)) {
     if (!existsSync(join(dir, "node_modules", pkg, "package.json"))) {
-      log(`installing ${pkg}@${version} into bench/.competitors`);
-      const r = run("npm", ["install", "--no-audit", "--no-fund", "--no-save", `${pkg}@${version}`], { cwd: dir, env: { ...env, npm_config_zmq_external: "true" } });
-      if (!r.ok) {
-        skipped.push({ label: `${pkg} ${version}`, why: `npm install failed (for ijavascript: install libzmq3-dev): ${r.out.split("\n").slice(-3).join(" ")}` });
-        continue;
-      }
+      skipped.push({ label: `${pkg} ${version}`, why: `npm install failed (for ijavascript: install libzmq3-dev): ${installError}` });
+      continue;
     }
     const bin = join(dir, "node_modules", ".bin");
     const reg = pkg === "tslab"

@@ -83,11 +83,20 @@ try {
   const data = join(tmp, "data");
   mkdirSync(data, { recursive: true });
   const k = prepareKernels(root, data, log);
-  const env = { ...process.env, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
-  part("roundtrip", () => ({
-    skipped: k.skipped,
-    rows: k.kernels.map((kn) => ({ label: kn.label, ...runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200"], env) })),
-  }));
+  // tslab's kernelspec runs `tslab` from PATH
+  const path = `${join(root, "bench", ".competitors", "node_modules", ".bin")}:${join(root, ".venv", "bin")}:${process.env.PATH}`;
+  const env = { ...process.env, PATH: path, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
+  part("roundtrip", () => {
+    const rows = [];
+    for (const kn of k.kernels) {
+      try {
+        rows.push({ label: kn.label, ...runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200"], env) });
+      } catch (e) {
+        k.skipped.push({ label: kn.label, why: `did not complete the round-trip run: ${e.message}` });
+      }
+    }
+    return { skipped: k.skipped, rows };
+  });
   part("streaming", () => runJson(python, [join(root, "bench", "stream_overhead.py"), "--model", "smollm2", "--max-tokens", quick ? "16" : "128", "--runs", quick ? "1" : "3"], env));
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -68,7 +68,8 @@ def main():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     overheads = [r["overhead"] for r in runs if r["overhead"] is not None]
-    print(json.dumps({"kernel": a.kernel, "model": a.model, "max_tokens": a.max_tokens, "runs": runs,
+    # a fresh line: the kernel shares our stdout and may leave a progress bar without a newline
+    print("\n" + json.dumps({"kernel": a.kernel, "model": a.model, "max_tokens": a.max_tokens, "runs": runs,
                       "median_overhead": statistics.median(overheads) if overheads else None,
                       "median_engine_tps": statistics.median(r["engine_tps"] for r in runs),
                       "median_client_tps": statistics.median(r["client_tps"] for r in runs)}))

@@ -33,9 +33,7 @@ export function isVmInterrupt(e: unknown): boolean {
 // the worker around its own breakOnSigint call.
 const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4, TAKEN = 5;
 const ACK_TIMEOUT_MS = 150;
-// Generous: on a loaded machine the worker thread can take hundreds of ms to be scheduled, and a pause that
-// times out leaves the cell's synchronous start without breakOnSigint (an uninterruptible loop).
-const PAUSE_TIMEOUT_MS = 3000;
+const PAUSE_TIMEOUT_MS = 200;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");

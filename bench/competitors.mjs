@@ -27,7 +27,9 @@ export function prepareKernels(root, dataDir, log) {
 
   mkdirSync(dir, { recursive: true });
   // one package.json naming both, so installing one never prunes the other
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, dependencies: VERSIONS }, null, 2) + "\n");
+  // tslab 1.0.22 was built against zeromq 6.0.0-beta.16; with the 6.x release npm picks, it binds its
+  // sockets but never answers kernel_info. IJavascript keeps its own zeromq 5.
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, dependencies: VERSIONS, overrides: { tslab: { zeromq: "6.0.0-beta.16" } } }, null, 2) + "\n");
   let installError = "";
   if (Object.keys(VERSIONS).some((pkg) => !existsSync(join(dir, "node_modules", pkg, "package.json")))) {
     log(`installing ${Object.entries(VERSIONS).map(([p, v]) => `${p}@${v}`).join(", ")} into bench/.competitors`);

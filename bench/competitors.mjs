@@ -25,26 +25,26 @@ export function prepareKernels(root, dataDir, log) {
   if (ours.ok) kernels.push({ name: "mlx-ts", label: "mlx-ts" });
   else skipped.push({ label: "mlx-ts", why: ours.out.slice(-400) });
 
-  mkdirSync(dir, { recursive: true });
-  // one package.json naming both, so installing one never prunes the other
-  // tslab 1.0.22 was built against zeromq 6.0.0-beta.16; with the 6.x release npm picks, it binds its
-  // sockets but never answers kernel_info. IJavascript keeps its own zeromq 5.
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, dependencies: VERSIONS, overrides: { tslab: { zeromq: "6.0.0-beta.16" } } }, null, 2) + "\n");
-  let installError = "";
-  if (Object.keys(VERSIONS).some((pkg) => !existsSync(join(dir, "node_modules", pkg, "package.json")))) {
-    log(`installing ${Object.entries(VERSIONS).map(([p, v]) => `${p}@${v}`).join(", ")} into bench/.competitors`);
-    const r = run("npm", ["install", "--no-audit", "--no-fund"], { cwd: dir, env: { ...env, npm_config_zmq_external: "true" } });
-    if (!r.ok) installError = r.out.split("\n").slice(-3).join(" ");
-  }
+  // Each competitor in a folder of its own: tslab 1.0.22 was built against zeromq 6.0.0-beta.16 (with the
+  // 6.x release npm would pick, it binds its sockets but never answers kernel_info), while IJavascript
+  // needs zeromq 5.
+  const OVERRIDES = { tslab: { zeromq: "6.0.0-beta.16" }, ijavascript: {} };
   for (const [pkg, version] of Object.entries(VERSIONS)) {
-    if (!existsSync(join(dir, "node_modules", pkg, "package.json"))) {
-      skipped.push({ label: `${pkg} ${version}`, why: `npm install failed (for ijavascript: install libzmq3-dev): ${installError}` });
-      continue;
+    const home = join(dir, pkg);
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, "package.json"), JSON.stringify({ private: true, dependencies: { [pkg]: version }, overrides: OVERRIDES[pkg] }, null, 2) + "\n");
+    if (!existsSync(join(home, "node_modules", pkg, "package.json"))) {
+      log(`installing ${pkg}@${version} into bench/.competitors/${pkg}`);
+      const r = run("npm", ["install", "--no-audit", "--no-fund"], { cwd: home, env: { ...env, npm_config_zmq_external: "true" } });
+      if (!r.ok) {
+        skipped.push({ label: `${pkg} ${version}`, why: `npm install failed (for ijavascript: install libzmq3-dev): ${r.out.split("\n").slice(-3).join(" ")}` });
+        continue;
+      }
     }
-    const bin = join(dir, "node_modules", ".bin");
+    const bin = join(home, "node_modules", ".bin");
     const reg = pkg === "tslab"
       ? run(join(bin, "tslab"), ["install", `--python=${python}`, "--user"], { env })
-      : run(join(bin, "ijsinstall"), ["--install=local", "--spec-path=full"], { env, cwd: dir });
+      : run(join(bin, "ijsinstall"), ["--install=local", "--spec-path=full"], { env, cwd: home });
     if (reg.ok) kernels.push(pkg === "tslab" ? { name: "tslab", label: `tslab ${version}` } : { name: "javascript", label: `IJavascript ${version}` });
     else skipped.push({ label: `${pkg} ${version}`, why: `kernelspec install failed: ${reg.out.slice(-300)}` });
   }

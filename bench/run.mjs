@@ -84,7 +84,7 @@ try {
   mkdirSync(data, { recursive: true });
   const k = prepareKernels(root, data, log);
   // tslab's kernelspec runs `tslab` from PATH
-  const path = `${join(root, "bench", ".competitors", "node_modules", ".bin")}:${join(root, ".venv", "bin")}:${process.env.PATH}`;
+  const path = `${join(root, "bench", ".competitors", "tslab", "node_modules", ".bin")}:${join(root, ".venv", "bin")}:${process.env.PATH}`;
   const env = { ...process.env, PATH: path, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
   part("roundtrip", () => {
     const rows = [];

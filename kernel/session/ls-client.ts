@@ -10,8 +10,8 @@ import type { LsRequest, LsResponse } from "./ls-protocol.js";
 type Pending = { resolve: (r: LsResponse) => void };
 type Body = LsRequest extends infer R ? R extends LsRequest ? Omit<R, "id"> : never : never;
 
-/** A module hook that lets a worker import .ts sources (used only when the session itself runs from them). */
-function tsHooksSource(root: string): string {
+/** A module hook that lets a worker or child process import .ts sources (the session running from them, and tests). */
+export function tsHooksSource(root: string): string {
   const tsUrl = pathToFileURL(join(root, "node_modules", "typescript", "lib", "typescript.js")).href;
   return `
 import ts from ${JSON.stringify(tsUrl)};

@@ -5,8 +5,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { tsHooksSource } from "../../kernel/session/ls-client.js";
 
 const root = resolve(__dirname, "..", "..");
 const python = join(root, ".venv", "bin", "python");
@@ -14,23 +14,7 @@ const home = mkdtempSync(join(tmpdir(), "mlx-ts-repl-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 // The child runs repl/index.ts from source: a module hook transpiles TypeScript with the typescript package.
-const hooks = `
-import ts from ${JSON.stringify(pathToFileURL(join(root, "node_modules", "typescript", "lib", "typescript.js")).href)};
-import { readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-export async function resolve(spec, ctx, next) {
-  if (spec.startsWith(".") && spec.endsWith(".js") && ctx.parentURL?.endsWith(".ts")) {
-    const u = new URL(spec.slice(0, -3) + ".ts", ctx.parentURL);
-    if (existsSync(fileURLToPath(u))) return { url: u.href, shortCircuit: true };
-  }
-  return next(spec, ctx);
-}
-export async function load(url, ctx, next) {
-  if (!url.endsWith(".ts")) return next(url, ctx);
-  const out = ts.transpileModule(readFileSync(fileURLToPath(url), "utf8"), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: fileURLToPath(url) });
-  return { format: "module", source: out.outputText, shortCircuit: true };
-}`;
+const hooks = tsHooksSource(root);
 const register = `import { register } from "node:module"; register(${JSON.stringify("data:text/javascript," + encodeURIComponent(hooks))});`;
 
 type Step = { send: string; wait?: string; sleep?: number; collect?: number };

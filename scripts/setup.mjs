@@ -100,7 +100,7 @@ export function mlxCmakeDir() {
 // The engine addon (native/) and the array addon (native/mx/) link the same libmlx, so in one process
 // they share one MLX runtime (allocator, memory counters, streams).
 const ADDONS = [
-  { dir: join(root, "native"), output: "mlx_ts.node", skip: ["mx"] },
+  { dir: join(root, "native"), output: "mlx_ts.node", skip: ["mx", "cmake"] },
   { dir: join(root, "native", "mx"), output: "mlx_ts_mx.node", skip: [] },
 ];
 

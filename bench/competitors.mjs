@@ -1,10 +1,11 @@
 // The kernels we race for the execute round trip: tslab and IJavascript, from npm, installed on demand into
 // bench/.competitors (ignored) and registered, with ours, into a temporary Jupyter data dir. IJavascript
-// pulls zeromq@5, whose build needs the system libzmq (Debian: libzmq3-dev) because it cannot download
-// libzmq itself here; when that build fails the row is skipped with the reason, never invented.
+// pulls zeromq@5, whose build needs the system libzmq (Debian: libzmq3-dev, installed here when we are
+// root) because it cannot download libzmq itself here; when that build fails the row is skipped with the reason, never invented.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDebPackages } from "../scripts/lib/apt.mjs";
 
 const VERSIONS = { tslab: "1.0.22", ijavascript: "5.2.1" };
 
@@ -34,6 +35,13 @@ export function prepareKernels(root, dataDir, log) {
     mkdirSync(home, { recursive: true });
     writeFileSync(join(home, "package.json"), JSON.stringify({ private: true, dependencies: { [pkg]: version }, overrides: OVERRIDES[pkg] }, null, 2) + "\n");
     if (!existsSync(join(home, "node_modules", pkg, "package.json"))) {
+      if (pkg === "ijavascript") {
+        const deb = ensureDebPackages(["libzmq3-dev", "pkg-config"], log);
+        if (!deb.ok) {
+          skipped.push({ label: `${pkg} ${version}`, why: `its zeromq@5 build needs the system libzmq: ${deb.why}` });
+          continue;
+        }
+      }
       log(`installing ${pkg}@${version} into bench/.competitors/${pkg}`);
       const r = run("npm", ["install", "--no-audit", "--no-fund"], { cwd: home, env: { ...env, npm_config_zmq_external: "true" } });
       if (!r.ok) {

@@ -67,7 +67,7 @@ beforeAll(() => {
 }, 600_000);
 
 describe("notebooks run headless with nbclient", () => {
-  it("quickstart.ipynb: model card, streamed generations with stats lines, chat reusing the cache, tables", () => {
+  it("quickstart.ipynb: model card, streamed generations with stats lines, chat reusing the cache, profile chart, tables", () => {
     const cells = execute("quickstart.ipynb");
     noErrors(cells);
     const card = cell(cells, "%load smollm2").outputs!;
@@ -81,6 +81,9 @@ describe("notebooks run headless with nbclient", () => {
     const turn2 = cell(cells, "%%chat --max-tokens 32").outputs!;
     expect(plain(turn2[0]!)).toMatch(/prompt: \d+ tokens \(\d+ reused\)/);
     expect(cell(cells, "const { stats }").outputs!.find((o) => o.output_type === "execute_result")).toBeDefined();
+    const prof = cell(cells, "%profile").outputs!;
+    expect(prof.map(plain).join("\n")).toMatch(/prefill .*\d+ tokens/);
+    expect(prof.some((o) => o.data?.["application/vnd.vegalite.v5+json"] && o.data?.["image/svg+xml"])).toBe(true);
     expect(html(cell(cells, "%models").outputs![0]!)).toContain("<table>");
     expect(plain(cell(cells, "%memory").outputs![0]!)).toMatch(/weights: smollm2/);
   });

@@ -292,25 +292,31 @@ export interface JupyterServer {
   log: () => string;
 }
 
-/** Starts `.venv/bin/jupyter server` on a free port with a token, serving `rootDir`, finding kernels through `env`. */
-export async function startJupyterServer(env: NodeJS.ProcessEnv, rootDir: string): Promise<JupyterServer> {
+/**
+ * Starts `.venv/bin/jupyter server` (or `jupyter lab` with `app: "lab"`, extra `args` appended) on a free
+ * port with a token, serving `rootDir`, finding kernels through `env`.
+ */
+export async function startJupyterServer(env: NodeJS.ProcessEnv, rootDir: string, opts: { app?: "server" | "lab"; args?: string[] } = {}): Promise<JupyterServer> {
   const port = await freePort();
   const token = randomBytes(16).toString("hex");
-  const proc = spawn(join(VENV_BIN, "jupyter"), ["server", "--no-browser", `--port=${port}`, "--ip=127.0.0.1", `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${rootDir}`, "--ServerApp.port_retries=0", ...(process.getuid?.() === 0 ? ["--allow-root"] : [])], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(join(VENV_BIN, "jupyter"), [opts.app ?? "server", "--no-browser", `--port=${port}`, "--ip=127.0.0.1", `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${rootDir}`, "--ServerApp.port_retries=0", ...(process.getuid?.() === 0 ? ["--allow-root"] : []), ...(opts.args ?? [])], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stdout!.on("data", (d: Buffer) => (log += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
   const baseUrl = `http://127.0.0.1:${port}/`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`jupyter server exited with ${proc.exitCode}:\n${log}`);
+    if (proc.exitCode !== null) throw new Error(`jupyter ${opts.app ?? "server"} exited with ${proc.exitCode}:\n${log}`);
     try {
       const r = await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` } });
       if (r.ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`jupyter server did not come up in 60 s:\n${log}`);
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`jupyter ${opts.app ?? "server"} did not come up in 60 s:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return {

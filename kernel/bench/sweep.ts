@@ -77,9 +77,9 @@ export function quantizationOf(model: LoadedModel): string {
 async function measure(engine: Engine, model: LoadedModel, opts: SweepOptions): Promise<SweepRow[]> {
   const rt = engine.runtime();
   const rows: SweepRow[] = [];
-  // EOS must not end a benchmark early (mlx_lm.benchmark clears the EOS ids); the engine honours
-  // ignoreEos where it supports it, and rows report the tokens actually generated either way.
-  const base: GenerateOptions & { ignoreEos?: boolean } = { raw: true, temperature: 0, reusePrefix: false, ignoreEos: true, signal: opts.signal };
+  // EOS must not end a benchmark early (mlx_lm.benchmark clears the EOS ids too); rows still report
+  // the tokens actually generated.
+  const base: GenerateOptions = { raw: true, temperature: 0, reusePrefix: false, ignoreEos: true, signal: opts.signal };
   if (opts.warmup !== false) {
     opts.onProgress?.(`${model.name}: warm-up`);
     await model.generate(promptOfLength(model, 16), { ...base, maxTokens: 4 });

@@ -240,7 +240,7 @@ export class EngineModel implements LoadedModel {
       minP: o.minP ?? 0,
       repetitionPenalty: o.repetitionPenalty ?? 1,
       repetitionContextSize: o.repetitionContextSize ?? 20,
-      eosTokenIds: [...this.eosTokenIds],
+      eosTokenIds: o.ignoreEos ? [] : [...this.eosTokenIds],
       prefillStepSize: o.prefillStepSize ?? 2048,
       reusePrefix: o.reusePrefix ?? true,
     };

@@ -41,6 +41,8 @@ export interface GenerateOptions {
   enableThinking?: boolean;
   /** Reuse the KV cache prefix shared with the previous generation on this model. Default true. */
   reusePrefix?: boolean;
+  /** Keep generating through end-of-sequence tokens up to maxTokens (benchmarks want a fixed length). Default false. */
+  ignoreEos?: boolean;
   signal?: AbortSignal;
 }
 

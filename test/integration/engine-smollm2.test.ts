@@ -89,6 +89,16 @@ describe("engine + native addon, SmolLM2 GGUF", () => {
     expect(next.tokens.length).toBeGreaterThan(0);
   }, 600_000);
 
+  it("ignoreEos generates through end-of-sequence up to maxTokens (what %bench relies on)", async () => {
+    const short = await model.generate("Say hi.", { maxTokens: 40 });
+    expect(short.stats.stopReason).toBe("eos");
+    const n = short.stats.generatedTokens + 6;
+    const long = await model.generate("Say hi.", { maxTokens: n, ignoreEos: true });
+    expect(long.stats.stopReason).toBe("length");
+    expect(long.stats.generatedTokens).toBe(n);
+    expect(long.tokens.slice(0, short.tokens.length)).toEqual(short.tokens);
+  }, 600_000);
+
   it("bad inputs give MlxTsError codes, and the next load works", async () => {
     expect(await codeOf(engine.load(join(tmp, "missing-dir")))).toBe("E_MODEL_NOT_FOUND");
     const notModel = join(tmp, "not-a-model");

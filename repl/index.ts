@@ -95,9 +95,31 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
     const cols = c0 && c0 > 0 ? c0 : 80; // a pty without a size reports 0 columns
     return s.split("\n").reduce((n, line) => n + Math.max(1, Math.ceil(line.replace(ANSI, "").length / cols)), 0);
   };
+  // Without a terminal (piped into a file or another program) nothing can be redrawn: an updating display
+  // prints only what it appends (a token stream), and a rewrite (a progress bar) prints in its last state
+  // when something else is printed or the cell ends. The stream's cursor is a terminal affordance.
+  let held: { id: string; printed: string; pending?: string } | undefined;
+  const flushHeld = (): void => {
+    const h = held;
+    held = undefined;
+    if (!h) return;
+    if (h.pending !== undefined) write("stdout", `${h.printed ? "\n" : ""}${h.pending}\n`);
+    else if (h.printed) write("stdout", "\n");
+  };
   const showBundle = (b: MimeBundle, id: string | undefined, update: boolean): void => {
     let s = bundleToText(b);
     if (!s) return;
+    if (!tty && id !== undefined) {
+      s = s.replace(/\n$/, "").replace(/▌$/, "");
+      if (held && held.id !== id) flushHeld();
+      if (!held) held = { id, printed: "" };
+      if (held.pending === undefined && s.startsWith(held.printed)) {
+        write("stdout", s.slice(held.printed.length));
+        held.printed = s;
+      } else held.pending = s;
+      return;
+    }
+    flushHeld();
     if (s.endsWith("\n")) s = s.slice(0, -1);
     if (update && tty && running && id !== undefined && lastDisplay?.id === id) {
       readline.moveCursor(output, 0, -lastDisplay.rows);
@@ -108,7 +130,7 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
     lastDisplay = { id, rows: rowsOf(s) };
   };
   const sink: OutputSink = {
-    stream: (name, s) => { lastDisplay = undefined; write(name, s); },
+    stream: (name, s) => { lastDisplay = undefined; flushHeld(); write(name, s); },
     display: (data, o) => showBundle(data, o?.displayId, false),
     updateDisplay: (data, o) => showBundle(data, o.displayId, true),
     clearOutput: () => undefined,
@@ -136,6 +158,7 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
     setRaw(false); // Ctrl-C now reaches the process as SIGINT
     try {
       const r = await session.execute({ code, silent: false, storeHistory: true, allowStdin: true }, sink);
+      flushHeld();
       if (r.status === "ok" && r.result) {
         const s = bundleToText(r.result);
         output.write(`${c.red(`Out[${r.executionCount}]:`)} ${s.includes("\n") ? "\n" : ""}${s}\n`);
@@ -143,6 +166,7 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
         output.write(text(r.traceback.join("\n")) + "\n");
       }
     } finally {
+      flushHeld();
       running = false;
       setRaw(true);
       rl.resume();

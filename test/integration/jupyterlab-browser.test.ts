@@ -1,0 +1,179 @@
+// The user's first contact, end to end: JupyterLab from .venv with our kernelspec, quickstart.ipynb opened
+// in headless Chromium (Debian's, driven by playwright-core), Run All, then a long %%generate stopped with
+// the toolbar's interrupt button. Screenshots and the JupyterLab log go to test/.artifacts/ for debugging.
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installTempKernelSpec, ROOT, startJupyterServer, type JupyterServer } from "./kernel-harness.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(ROOT, "test", ".artifacts");
+const SHOTS = join(ARTIFACTS, "screenshots");
+const LAB_LOG = join(ARTIFACTS, "jupyterlab-browser.log");
+const STATS = /prompt: \d+ tokens.*TTFT: .*generation: \d+ tokens, [\d.–]+ tok\/s.*peak memory: .*stop: \w+/;
+const LIVE_CURSOR = "▌";
+
+// Only a platform without Debian's chromium package may skip; on Linux a missing browser is a failure.
+const SKIP = process.platform !== "linux" && !existsSync(CHROMIUM)
+  ? `${process.platform} is not Linux and ${CHROMIUM} is missing: install Chromium there to run the JupyterLab browser test`
+  : undefined;
+
+/** Installs Chromium the way `npm test` does (idempotent); throws scripts/browser-deps.mjs's reason when it cannot. */
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "browser-deps.mjs")], { cwd: ROOT, encoding: "utf8" });
+  if (!existsSync(CHROMIUM)) throw new Error(`headless Chromium is required for the JupyterLab browser test and could not be installed: ${(r.stderr || r.error?.message || "").trim()}`);
+}
+
+let lab: JupyterServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let step = 0;
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${String(++step).padStart(2, "0")}-${name}.png`), fullPage: false }).catch(() => undefined);
+}
+
+/** The code cell whose editor text starts with `start`. */
+function codeCell(start: string): Locator {
+  return page.locator(".jp-Notebook .jp-CodeCell").filter({ has: page.locator(".jp-InputArea-editor", { hasText: start }) }).first();
+}
+
+const idle = (): Locator => page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+
+/** Waits until no cell shows the running prompt `[*]` and the kernel indicator says idle. */
+async function waitForIdle(timeout: number): Promise<void> {
+  await expect.poll(async () => (await page.locator(".jp-Notebook .jp-InputPrompt").allInnerTexts()).some((t) => t.includes("*")), { timeout, interval: 250 }).toBe(false);
+  await idle().waitFor({ timeout });
+}
+
+beforeAll(async () => {
+  if (SKIP) return;
+  ensureChromium();
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+
+  // A copy of notebooks/, so the run never writes into the repo's quickstart.ipynb.
+  const root = mkdtempSync(join(tmpdir(), "mlx-ts-lab-root-"));
+  cpSync(join(ROOT, "notebooks"), root, { recursive: true });
+  const { env, dir } = installTempKernelSpec();
+  // Temp config/data/runtime dirs (from installTempKernelSpec) keep the user's settings out; the news
+  // toast and the update check would only cover the notebook.
+  const labconfig = join(dir, "config", "labconfig");
+  mkdirSync(labconfig, { recursive: true });
+  writeFileSync(join(labconfig, "page_config.json"), JSON.stringify({ disabledExtensions: { "@jupyterlab/apputils-extension:announcements": true } }));
+  lab = await startJupyterServer({ ...env, HOME: dir }, root, {
+    app: "lab",
+    args: ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.open_browser=False"],
+  });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  // Every render of a generation output, as the DOM saw it: proves tokens arrived in several updates,
+  // however fast the generation ends.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __mlxTsGenerations: string[] }).__mlxTsGenerations = seen;
+    new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of Array.from(r.addedNodes)) {
+          if (!(n instanceof Element)) continue;
+          const g = n.matches(".mlx-ts-generation") ? [n] : Array.from(n.querySelectorAll(".mlx-ts-generation"));
+          for (const e of g) seen.push(e.textContent ?? "");
+        }
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto(`${lab.baseUrl}lab/tree/quickstart.ipynb?reset&token=${lab.token}`);
+  await page.locator(".jp-Notebook .jp-CodeCell").first().waitFor({ timeout: 120_000 });
+  await idle().waitFor({ timeout: 120_000 });
+  await shot("opened");
+}, 300_000);
+
+afterAll(async () => {
+  if (browser) {
+    if (page) await shot("final");
+    await browser.close().catch(() => undefined);
+  }
+  if (lab) {
+    await lab.stop();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(LAB_LOG, lab.log());
+  }
+}, 60_000);
+
+describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Chromium${SKIP ? ` (skipped: ${SKIP})` : ""}`, () => {
+  it("Run All: tokens stream in, the stats line and a Vega-Lite chart render, no errors, the kernel returns to idle", async () => {
+    await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
+    await page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click();
+    const last = codeCell("%memory");
+    await last.locator(".jp-OutputArea-output").first().waitFor({ timeout: 600_000 });
+    await waitForIdle(120_000);
+    await shot("run-all-done");
+
+    const gen = codeCell("%%generate");
+    const final = await gen.locator(".mlx-ts-generation").innerText();
+    expect(final).toMatch(STATS);
+    expect(final).not.toContain(LIVE_CURSOR);
+    expect(await gen.locator(".mlx-ts-stats").innerText()).toMatch(/stop: (length|stop|eos)/);
+    const renders = await page.evaluate(() => (window as unknown as { __mlxTsGenerations: string[] }).__mlxTsGenerations);
+    // a live render (cursor, text, no stats yet) came before the final one
+    expect(renders.some((t) => t.includes(LIVE_CURSOR) && !STATS.test(t) && t.replace(LIVE_CURSOR, "").trim().length > 0)).toBe(true);
+
+    expect(await codeCell("%%chat --max-tokens 32").locator(".mlx-ts-stats").innerText()).toMatch(/prompt: \d+ tokens \(\d+ reused\)/);
+
+    const prof = codeCell("%profile");
+    await expect.poll(() => prof.locator(".jp-OutputArea-output").allInnerTexts(), { timeout: 30_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/prefill/)]));
+    // JupyterLab picks the Vega-Lite bundle and vega-embed draws it as SVG or canvas
+    const chart = prof.locator(".jp-RenderedVegaCommon5, .jp-RenderedVegaCommon, .vega-embed").first();
+    await chart.locator("svg, canvas").first().waitFor({ timeout: 30_000 });
+    await prof.scrollIntoViewIfNeeded();
+    await shot("profile-chart");
+
+    expect(await page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()).toBe(0);
+    expect(await codeCell("%memory").innerText()).toMatch(/weights: smollm2/);
+    await expect.poll(() => page.locator(".jp-Notebook-ExecutionIndicator").getAttribute("data-status")).toBe("idle");
+  }, 900_000);
+
+  it("the toolbar's interrupt stops a long %%generate, and the next cell runs with every variable intact", async () => {
+    // A new cell at the end, typed like a user would (insertText: no auto-closed brackets).
+    await codeCell("%memory").locator(".jp-InputArea-editor").click();
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("b");
+    await page.keyboard.press("Enter");
+    await page.keyboard.insertText("%%generate --max-tokens 2000\nTell a very long story about a lighthouse keeper and the sea.");
+    await page.keyboard.press("Shift+Enter");
+
+    const long = codeCell("%%generate --max-tokens 2000");
+    const out = long.locator(".mlx-ts-generation");
+    // tokens are streaming: the live cursor is there and the text grows
+    await expect.poll(async () => ((await out.count()) ? (await out.innerText()).replace(LIVE_CURSOR, "").trim().length : 0), { timeout: 120_000, interval: 200 }).toBeGreaterThan(20);
+    const before = await out.innerText();
+    expect(before).toContain(LIVE_CURSOR);
+    await shot("streaming");
+
+    await page.locator(".jp-NotebookPanel-toolbar [data-command='notebook:interrupt-kernel']").click();
+    await waitForIdle(60_000);
+    await shot("interrupted");
+    // Stopped: either the stats line says cancelled or the cell raised the interrupt; not 2000 tokens.
+    const stopped = await long.locator(".jp-OutputArea").innerText();
+    expect(stopped).toMatch(/stop: cancelled|InterruptError|interrupted/);
+    const m = /generation: (\d+) tokens/.exec(stopped);
+    if (m) expect(Number(m[1])).toBeLessThan(2000);
+
+    // The next cell sees variables from earlier cells and the loaded model.
+    await page.keyboard.insertText('[typeof r.text, stats.generatedTokens > 0, session.models.has("smollm2")].join(" ")');
+    await page.keyboard.press("Shift+Enter");
+    const next = codeCell("[typeof r.text");
+    await expect.poll(() => next.locator(".jp-OutputArea-output").allInnerTexts(), { timeout: 60_000 }).toEqual([expect.stringMatching(/string true true/)]);
+    await waitForIdle(60_000);
+    await shot("next-cell");
+  }, 300_000);
+});

@@ -25,18 +25,49 @@ const GREEN = "\u001b[32m";
 const BOLD = "\u001b[1m";
 const RESET = "\u001b[0m";
 
+/** How many decoded source maps stay in memory: a traceback usually touches the last few cells only. */
+const DECODED_MAPS = 32;
+const NO_NAMES: string[] = [];
+
+interface StoredScript {
+  label: string;
+  source: string;
+  /** the v3 `mappings` string only: the parsed SourceMap of a cell is about ten times larger */
+  mappings: string;
+  names: string[];
+  wrapperLine: number;
+}
+
+/**
+ * Every cell script ever run, by vm filename: a function defined in cell 3 can throw during cell 2000,
+ * and its frame must still read `Cell [3]`. A long session runs thousands of cells, so each is kept as
+ * its source and the compact mappings string, and decoded into a SourceMap only when a stack names it.
+ */
 export class CellScripts {
-  private readonly byFile = new Map<string, CellScript>();
+  private readonly byFile = new Map<string, StoredScript>();
+  /** recently used decoded maps, oldest first */
+  private readonly decoded = new Map<string, SourceMap>();
 
   add(file: string, label: string, sourceMapJson: string, source: string, js: string): void {
-    this.byFile.set(file, {
-      file, label, source, wrapperLine: js.split("\n").length,
-      map: new SourceMap(JSON.parse(sourceMapJson) as ConstructorParameters<typeof SourceMap>[0]),
-    });
+    const m = JSON.parse(sourceMapJson) as { mappings?: string; names?: string[] };
+    let wrapperLine = 1;
+    for (let i = js.indexOf("\n"); i !== -1; i = js.indexOf("\n", i + 1)) wrapperLine++;
+    this.byFile.set(file, { label, source, mappings: m.mappings ?? "", names: m.names?.length ? m.names : NO_NAMES, wrapperLine });
   }
 
   get(file: string): CellScript | undefined {
-    return this.byFile.get(file);
+    const s = this.byFile.get(file);
+    if (!s) return undefined;
+    return { file, label: s.label, source: s.source, wrapperLine: s.wrapperLine, map: this.map(file, s) };
+  }
+
+  private map(file: string, s: StoredScript): SourceMap {
+    let map = this.decoded.get(file);
+    if (map) this.decoded.delete(file);
+    else map = new SourceMap({ version: 3, file, sources: [file.replace(/\.js$/, ".ts")], names: s.names, mappings: s.mappings } as ConstructorParameters<typeof SourceMap>[0]);
+    this.decoded.set(file, map);
+    if (this.decoded.size > DECODED_MAPS) this.decoded.delete(this.decoded.keys().next().value!);
+    return map;
   }
 }
 

@@ -1,6 +1,6 @@
 // Soak: 2,000 executes and 200 generations in one kernel. MLX's active memory at the end must be within
-// 10% of its level after the first 100 executes (the warm state), and RSS must not run away, so a long
-// notebook session does not creep.
+// 10% of its level after the first 100 executes (the warm state), and RSS must not creep, so a long
+// notebook session stays the size it started.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,12 +21,25 @@ async function value(code: string): Promise<string> {
   return text(iopub.find((m) => m.header.msg_type === "execute_result"));
 }
 
-async function memory(): Promise<{ rss: number; active: number }> {
-  return JSON.parse((await value(`JSON.stringify({ rss: process.memoryUsage().rss, active: (await session.engine).memory().active })`)).replace(/^'|'$/g, ""));
+// V8 lets the kernel's main heap grow to about twice its live size before a full collection, and each
+// cell's transpile leaves a few hundred KB of garbage, so RSS read at an arbitrary moment swings by
+// 100 MB and more with nothing retained (the raw figure, printed alongside, shows it). What must not creep
+// is what the kernel holds, so RSS is compared after two full collections of the main heap (the second returns
+// the emptied pages) and a moment for the unmapping to finish; the raw figure is printed alongside.
+async function memory(): Promise<{ rss: number; rawRss: number; active: number }> {
+  return JSON.parse((await value(
+    `const __rawRss = process.memoryUsage().rss; const __gc = require("node:vm").runInThisContext("gc"); __gc(); __gc(); ` +
+      `await new Promise((r) => setTimeout(r, 500)); ` +
+      `JSON.stringify({ rss: process.memoryUsage().rss, rawRss: __rawRss, active: (await session.engine).memory().active })`,
+  )).replace(/^'|'$/g, ""));
 }
 
 beforeAll(async () => {
-  kernel = await startKernel({ MLX_TS_HISTORY_FILE: join(mkdtempSync(join(tmpdir(), "mlx-ts-soak-")), "history.jsonl") });
+  kernel = await startKernel({
+    MLX_TS_HISTORY_FILE: join(mkdtempSync(join(tmpdir(), "mlx-ts-soak-")), "history.jsonl"),
+    // gc() for the measurement only; it changes nothing until a cell calls it
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, "--expose-gc"].filter(Boolean).join(" "),
+  });
   await value(`%load ${join(FIXTURE_MODELS_DIR, "qwen3-tiny-bf16")} --as tiny\n1`);
 }, 300_000);
 
@@ -63,12 +76,14 @@ describe("soak", () => {
     const end = await memory();
     expect(executes).toBe(EXECUTES);
     expect(generations).toBe(GENERATIONS);
-    const drift = { rss: end.rss / warm.rss - 1, active: end.active / warm.active - 1 };
+    const drift = { rss: end.rss / warm.rss - 1, rawRss: end.rawRss / warm.rawRss - 1, active: end.active / warm.active - 1 };
     process.stderr.write(`soak: warm ${JSON.stringify(warm)} end ${JSON.stringify(end)} drift ${JSON.stringify(drift)}\n`);
     expect(Math.abs(drift.active)).toBeLessThan(0.1);
-    // The issue's aim is RSS within 10% too; on Linux/glibc we measured +20-45% over 2,200 cells while the
-    // main V8 heap grew by a few MB (compiled cells kept for tracebacks, the language service's worker,
-    // allocator arenas), so that aim is not met yet (see README, Reliability). This bound catches a real leak.
-    expect(drift.rss).toBeLessThan(1);
+    // The issue's aim is 10% for RSS too. With the JS heap collected, what still grows is glibc's
+    // per-thread malloc arenas (64 MB mappings: +127 MB over this run, measured with /proc/self/smaps),
+    // which the kernel does not cap yet; with MALLOC_ARENA_MAX=2 in the kernel's environment the same
+    // run ended 4% below the warm level. Until the kernelspec sets that, this bound (measured: +26%)
+    // catches a real leak without failing on the arenas.
+    expect(drift.rss).toBeLessThan(0.5);
   }, 1_500_000);
 });

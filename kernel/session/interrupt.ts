@@ -27,13 +27,22 @@ export function isVmInterrupt(e: unknown): boolean {
 }
 
 // Shared slots: [0] 1 while cell code may run on the main thread; [1] acknowledgements from the main
-// thread; [2] the word the worker sleeps on (set to 1 to make it exit); [3] 1 while the main thread wants
-// the worker out of its breakOnSigint wait; [4] 1 while the worker is in it. Node's SIGINT watchdog breaks
-// when two threads use breakOnSigint at once (the process dies of the signal), so the main thread pauses
-// the worker around its own breakOnSigint call.
-const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4, TAKEN = 5;
+// thread; [2] 1 to make the worker exit; [3] 1 while the main thread wants the worker out of its
+// breakOnSigint wait (the word the worker sleeps on); [4] 1 while the worker is not parked (so it may be in
+// that wait); [5] SIGINTs the worker took. Node's SIGINT watchdog breaks when two threads use breakOnSigint
+// at once (the process dies of the signal), so the main thread parks the worker around its own
+// breakOnSigint call. The hand-over is a Dekker pair: the worker stores LISTENING before it reads PAUSE,
+// the main thread stores PAUSE before it reads LISTENING, so one of them always sees the other. The worker
+// sleeps on PAUSE itself (not on a separate word), so a pause that lands just before its Atomics.wait makes
+// that wait return at once instead of being missed (a missed wake-up left the worker in breakOnSigint with
+// the main thread in a cell that could not be stopped any more). [6] is 1 while the worker's breakOnSigint
+// is armed: resume() waits for it, because a SIGINT in between goes to the main thread's event loop, which
+// a cell spinning right after its first await never lets run.
+const RUNNING = 0, ACK = 1, SLEEP = 2, PAUSE = 3, LISTENING = 4, TAKEN = 5, ARMED = 6;
 const ACK_TIMEOUT_MS = 150;
-const PAUSE_TIMEOUT_MS = 200;
+// Only CPU time for the worker stands between a pause and its answer; on a loaded machine that can take
+// a while, and giving up means the cell's synchronous start runs without breakOnSigint.
+const PAUSE_TIMEOUT_MS = 2000;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -42,7 +51,7 @@ const inspector = require("node:inspector");
 const debug = process.env.MLX_TS_DEBUG_WATCHDOG ? (m) => require("node:fs").writeSync(2, "watchdog: " + m + "\\n") : () => undefined;
 const shared = new Int32Array(workerData.buffer);
 const ctx = vm.createContext({ Atomics, shared });
-const sleep = new vm.Script("Atomics.wait(shared, ${SLEEP}, 0)");
+const sleep = new vm.Script("Atomics.store(shared, ${ARMED}, 1); Atomics.notify(shared, ${ARMED}); Atomics.wait(shared, ${PAUSE}, 0)");
 // Pauses the main thread first and looks at its stack: Node's own JavaScript (timers, the tick queue,
 // immediates: node: URLs) must not be unwound by a termination, or its bookkeeping breaks for good. Only
 // when the stack is the cells' code (and libraries it called) is the termination sent.
@@ -79,24 +88,31 @@ function terminateMain() {
 // The loop is async so that the inspector's answers (delivered on this thread's event loop) arrive while
 // a termination is in progress; between signals the thread sleeps in Atomics.wait.
 (async () => {
-  while (Atomics.load(shared, ${SLEEP}) === 0) {
+  for (;;) {
+    Atomics.store(shared, ${LISTENING}, 1);
+    if (Atomics.load(shared, ${SLEEP}) !== 0) break;
     if (Atomics.load(shared, ${PAUSE}) === 1) {
       Atomics.store(shared, ${LISTENING}, 0);
       Atomics.notify(shared, ${LISTENING});
+      debug("parked");
       Atomics.wait(shared, ${PAUSE}, 1);
       continue;
     }
-    Atomics.store(shared, ${LISTENING}, 1);
     try { sleep.runInContext(ctx, { breakOnSigint: true }); }
     catch (e) {
+      Atomics.store(shared, ${ARMED}, 0);
       if (!e || e.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") throw e;
-      Atomics.store(shared, ${LISTENING}, 0);
       Atomics.add(shared, ${TAKEN}, 1);
+      // out of breakOnSigint now: a main thread waiting in pause() may go on (it sees TAKEN)
+      Atomics.store(shared, ${LISTENING}, 0);
+      Atomics.notify(shared, ${LISTENING});
+      debug("took a SIGINT");
       const ack = Atomics.load(shared, ${ACK});
       parentPort.postMessage("sigint");
       Atomics.wait(shared, ${ACK}, ack, ${ACK_TIMEOUT_MS});
       if (Atomics.load(shared, ${ACK}) === ack && Atomics.load(shared, ${RUNNING}) === 1) await terminateMain();
     }
+    Atomics.store(shared, ${ARMED}, 0);
   }
 })();
 `;
@@ -113,7 +129,7 @@ export function terminationIsSafe(): boolean {
 }
 
 class WatchdogCore {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(24));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(28));
   private readonly worker: Worker;
   /** "sigint" messages received from the worker, and SIGINTs acted on (by message or by takePendingSigint) */
   private messages = 0;
@@ -153,7 +169,7 @@ class WatchdogCore {
    */
   pause(): boolean {
     Atomics.store(this.shared, PAUSE, 1);
-    Atomics.notify(this.shared, SLEEP);
+    Atomics.notify(this.shared, PAUSE);
     const deadline = Date.now() + PAUSE_TIMEOUT_MS;
     while (Atomics.load(this.shared, LISTENING) === 1) {
       if (Date.now() > deadline) return false;
@@ -165,6 +181,11 @@ class WatchdogCore {
   resume(): void {
     Atomics.store(this.shared, PAUSE, 0);
     Atomics.notify(this.shared, PAUSE);
+    const deadline = Date.now() + PAUSE_TIMEOUT_MS;
+    while (Atomics.load(this.shared, ARMED) === 0 && Atomics.load(this.shared, PAUSE) === 0) {
+      if (Date.now() > deadline) return;
+      Atomics.wait(this.shared, ARMED, 0, 10);
+    }
   }
 
   /**
@@ -181,8 +202,7 @@ class WatchdogCore {
 
   async stop(): Promise<void> {
     Atomics.store(this.shared, SLEEP, 1);
-    Atomics.store(this.shared, PAUSE, 0);
-    Atomics.notify(this.shared, SLEEP);
+    Atomics.store(this.shared, PAUSE, 2); // neither 0 nor 1: ends whichever wait the worker is in
     Atomics.notify(this.shared, PAUSE);
     await this.worker.terminate();
   }

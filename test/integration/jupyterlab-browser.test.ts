@@ -44,6 +44,28 @@ function codeCell(start: string): Locator {
 
 const idle = (): Locator => page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']");
 
+/** Polls `cond` until it holds; throws `what` after `timeout` ms (expect.poll works only inside a test). */
+async function until(cond: () => Promise<boolean>, timeout: number, what: string): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+// The toolbar says "idle" while the status bar still says "No Kernel | Initializing", and a Run All sent
+// then runs nothing (seen under load): wait for the server to see the notebook's websocket on an idle
+// kernel, and for the status bar to say Idle.
+async function waitForKernel(timeout: number): Promise<void> {
+  const server = lab!;
+  await until(async () => {
+    const r = await fetch(`${server.baseUrl}api/kernels`, { headers: { Authorization: `token ${server.token}` } });
+    const kernels = (await r.json()) as { execution_state: string; connections: number }[];
+    return kernels.some((k) => k.connections > 0 && k.execution_state === "idle");
+  }, timeout, "the notebook's kernel to be started, connected and idle");
+  await page.locator(".jp-StatusBar-TextItem", { hasText: /\| Idle$/ }).waitFor({ timeout });
+}
+
 /** Waits until no cell shows the running prompt `[*]` and the kernel indicator says idle. */
 async function waitForIdle(timeout: number): Promise<void> {
   await expect.poll(async () => (await page.locator(".jp-Notebook .jp-InputPrompt").allInnerTexts()).some((t) => t.includes("*")), { timeout, interval: 250 }).toBe(false);
@@ -93,7 +115,7 @@ beforeAll(async () => {
   });
   await page.goto(`${lab.baseUrl}lab/tree/quickstart.ipynb?reset&token=${lab.token}`);
   await page.locator(".jp-Notebook .jp-CodeCell").first().waitFor({ timeout: 120_000 });
-  await idle().waitFor({ timeout: 120_000 });
+  await waitForKernel(120_000);
   await shot("opened");
 }, 300_000);
 
@@ -112,7 +134,9 @@ afterAll(async () => {
 describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Chromium${SKIP ? ` (skipped: ${SKIP})` : ""}`, () => {
   it("Run All: tokens stream in, the stats line and a Vega-Lite chart render, no errors, the kernel returns to idle", async () => {
     await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
-    await page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click();
+    await page.locator(".lm-Menu-item[data-command='runmenu:run-all']:not(.lm-mod-disabled)").click();
+    // The first cell is queued or done: otherwise the click reached no kernel, and waiting is pointless.
+    await expect.poll(() => codeCell("%load smollm2").locator(".jp-InputPrompt").innerText(), { timeout: 60_000, message: "Run All started no cell" }).toMatch(/\[(\*|\d+)\]/);
     const last = codeCell("%memory");
     await last.locator(".jp-OutputArea-output").first().waitFor({ timeout: 600_000 });
     await waitForIdle(120_000);

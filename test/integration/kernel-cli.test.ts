@@ -42,6 +42,8 @@ describe("mlx-ts install", () => {
     expect(r.stdout).toContain(dir);
     const spec = JSON.parse(readFileSync(join(dir, "kernel.json"), "utf8"));
     expect(spec).toMatchObject({ display_name: "TypeScript (MLX)", language: "typescript", interrupt_mode: "message" });
+    // glibc settings that keep a long session's RSS flat (see the soak test) reach the kernel through Jupyter
+    expect(spec.env).toMatchObject({ MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" });
     expect(spec.argv).toEqual([process.execPath, CLI, "kernel", "-f", "{connection_file}"]);
     expect(checkPng(readFileSync(join(dir, "logo-32x32.png")))).toEqual({ width: 32, height: 32 });
     expect(checkPng(readFileSync(join(dir, "logo-64x64.png")))).toEqual({ width: 64, height: 64 });

@@ -2,7 +2,7 @@
 // real sockets, and talks to it with a raw ZeroMQ client (no jupyter_client in between).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,6 +35,11 @@ export function ensureBuilt(): void {
 /** argv (after node) that starts a kernel on a connection file, as the kernelspec does. */
 export function kernelArgv(connectionFile: string): string[] {
   return [join(ROOT, "dist", "bin", "mlx-ts.js"), "kernel", "-f", connectionFile];
+}
+
+/** The environment the kernelspec (kernel.json) gives the kernel, so tests run it as Jupyter does. */
+export function kernelSpecEnv(): Record<string, string> {
+  return (JSON.parse(readFileSync(join(ROOT, "kernel.json"), "utf8")) as { env?: Record<string, string> }).env ?? {};
 }
 
 export async function freePort(): Promise<number> {
@@ -230,7 +235,7 @@ export async function startKernel(env: NodeJS.ProcessEnv = {}, transport: "tcp" 
   const conn = await makeConnection(transport);
   const file = join(dir, "connection.json");
   writeFileSync(file, JSON.stringify(conn));
-  const proc = spawn(process.execPath, kernelArgv(file), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, kernelArgv(file), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...kernelSpecEnv(), ...env } });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   proc.stdout!.on("data", (d: Buffer) => (err += d.toString()));

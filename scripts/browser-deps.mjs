@@ -2,7 +2,7 @@
 // Makes sure the headless Chromium the JupyterLab browser test drives is installed (Debian's `chromium`,
 // not a Playwright download: only npm, PyPI and apt are reachable in CI). Idempotent: does nothing when
 // /usr/bin/chromium exists. When it cannot install, it prints one line saying why and exits 0, so the
-// rest of the suite still runs; the browser test then fails with the same reason (see BROWSER_UNAVAILABLE).
+// rest of the suite still runs; the browser test then fails with the same reason.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 

@@ -37,7 +37,7 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${String(++step).padStart(2, "0")}-${name}.png`), fullPage: false }).catch(() => undefined);
 }
 
-/** The code cell whose editor text starts with `start`. */
+/** The first code cell whose editor holds `start` (the cells of quickstart.ipynb differ in their first line). */
 function codeCell(start: string): Locator {
   return page.locator(".jp-Notebook .jp-CodeCell").filter({ has: page.locator(".jp-InputArea-editor", { hasText: start }) }).first();
 }

@@ -5,6 +5,7 @@
 // rest of the suite still runs; the browser test then fails with the same reason.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -58,7 +59,7 @@ export function ensureChromium() {
   return { ok: true };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = ensureChromium();
   if (!r.ok) log(`no Chromium, the JupyterLab browser test will fail: ${r.reason}`);
 }

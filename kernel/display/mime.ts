@@ -2,6 +2,7 @@
 // (as in Deno): a method under Symbol.for("Jupyter.display") returning a mime bundle.
 import { inspect, types } from "node:util";
 import type { MimeBundle } from "../session/types.js";
+import { generationResultBundle, isGenerationResult } from "./generation-result.js";
 
 export const DISPLAY_SYMBOL: unique symbol = Symbol.for("Jupyter.display") as never;
 /** Rows of an array of plain objects, for front ends that draw their own tables (the REPL). */
@@ -84,6 +85,7 @@ export async function toMimeBundle(value: unknown): Promise<MimeBundle> {
     const b = asBundle(await value[DISPLAY_SYMBOL]());
     if (b) return b["text/plain"] === undefined ? { ...b, "text/plain": plainText(value) } : b;
   }
+  if (isGenerationResult(value)) return generationResultBundle(value);
   const bundle: MimeBundle = { "text/plain": plainText(value) };
   const table = tableOf(value);
   if (table) {

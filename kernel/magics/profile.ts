@@ -3,6 +3,7 @@
 // TTFT and tok/s, with a phase chart.
 import type { Engine, GenerationResult, GenerationStats } from "../engine/types.js";
 import { chartBundle } from "../display/chart.js";
+import { isGenerationResult as isResult } from "../display/generation-result.js";
 import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
 import { statsLine } from "../display/token-stream.js";
 import { formatBytes, MagicArgError } from "./args.js";
@@ -18,9 +19,6 @@ export interface ProfileReport {
   generation?: GenerationStats;
 }
 
-function isResult(v: unknown): v is GenerationResult {
-  return typeof v === "object" && v !== null && "stats" in v && "promptTokens" in v && typeof (v as GenerationResult).stats?.ttftMs === "number";
-}
 
 function isStream(v: unknown): v is { result: Promise<GenerationResult> } {
   return typeof v === "object" && v !== null && "result" in v && typeof (v as { cancel?: unknown }).cancel === "function";

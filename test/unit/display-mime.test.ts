@@ -9,6 +9,15 @@ describe("toMimeBundle", () => {
     expect(String((await toMimeBundle({ a: [1, 2] }))["text/plain"])).not.toMatch(/\u001b/);
   });
 
+  it("shows a finished generation as its text and stats line, not a dump of token ids", async () => {
+    const stats = { promptTokens: 5, reusedTokens: 0, generatedTokens: 3, promptTps: 50, generationTps: 20, ttftMs: 100, prefillMs: 100, decodeMs: 150, peakMemory: 2 ** 20, stopReason: "length" };
+    const r = { text: "Paris is", answer: "Paris is", thinking: "", tokens: [11, 12, 13], promptTokens: [1, 2, 3, 4, 5], stats };
+    const b = await toMimeBundle(r);
+    expect(b["text/plain"]).toMatch(/^Paris is\n\nprompt: 5 tokens, 50\.0 tok\/s \| TTFT: 100 ms \| generation: 3 tokens, 20\.0 tok\/s/);
+    expect(b["text/plain"]).not.toContain("promptTokens: [");
+    expect(b["text/html"]).toContain("mlx-ts-stats");
+  });
+
   it("adds an HTML table (and table rows for terminals) for arrays of plain objects", async () => {
     const b = await toMimeBundle([{ a: 1, b: "<x>" }, { a: 2, c: true }]);
     expect(b["text/html"]).toContain("<th>a</th><th>b</th><th>c</th>");

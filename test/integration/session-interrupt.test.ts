@@ -23,10 +23,11 @@ const sink: OutputSink = {
 const exec = (code: string): Promise<ExecuteOutcome> =>
   session.execute({ code, silent: false, storeHistory: true, allowStdin: false }, sink);
 
-/** SIGINT to this process from a separate process, after `ms`. */
-function sigintAfter(ms: number): Promise<void> {
+/** SIGINT to this process from a separate process, after `ms` (then `again` ms later a second one, as a user pressing Stop twice). */
+function sigintAfter(ms: number, again?: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn("sh", ["-c", `sleep ${ms / 1000}; kill -INT ${process.pid}`], { stdio: "ignore" });
+    const second = again === undefined ? "" : `; sleep ${again / 1000}; kill -INT ${process.pid}`;
+    const p = spawn("sh", ["-c", `sleep ${ms / 1000}; kill -INT ${process.pid}${second}`], { stdio: "ignore" });
     p.on("exit", () => resolve());
     p.on("error", reject);
   });
@@ -73,6 +74,25 @@ describe("interrupt", () => {
   it("breaks a synchronous loop after an await on SIGINT", async () => {
     const [r] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nlet spins2 = 0\nfor (;;) { spins2++ }"), sigintAfter(600)]);
     expectInterrupted(r);
+  });
+
+  // The listener must be back in breakOnSigint at once after taking a signal: while no thread is in it,
+  // Node's disposition for SIGINT is to end the process, and a second Stop used to kill the kernel.
+  it("survives Stop pressed twice quickly on a loop after an await", async () => {
+    for (let i = 0; i < 3; i++) {
+      const [r] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nfor (;;) {}"), sigintAfter(400, 30)]);
+      expectInterrupted(r);
+    }
+    const after = await exec("survivor");
+    expect(after.status === "ok" && after.result?.["text/plain"]).toBe("41");
+  });
+
+  it("stops a loop after an await that spends most of its time in Node's own code", async () => {
+    // the watchdog will not unwind Node's frames, so it tries again until it catches the cell's own code
+    const [r] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nlet urls = 0\nfor (;;) { urls += new URL('http://a/' + urls).href.length }"), sigintAfter(500)]);
+    expectInterrupted(r);
+    const after = await exec("urls > 0");
+    expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
   });
 
   it("survives SIGINT between cells, and variables survive every interrupt", async () => {

@@ -1,7 +1,10 @@
 """Execute round trip of a Jupyter kernel: sends the same cell N times through jupyter_client and times
 each request from send to execute_reply (with its iopub idle), after a warm-up.
 
-    .venv/bin/python bench/roundtrip.py [--kernel mlx-ts] [-n 200] [--code "1+1"] [--warmup 5]
+    .venv/bin/python bench/roundtrip.py [--kernel mlx-ts] [-n 200] [--code "1+1"] [--warmup 5] [--unique]
+
+--unique appends a different comment to every cell (`1+1 // 17`), so a kernel cannot reuse the work it did
+for an identical cell (mlx-ts keeps transpiled cells by their text): the fresh-cell case.
 
 Prints one JSON object: kernel, code, n, median_ms, p99_ms, mean_ms, min_ms, max_ms, startup_s.
 Any installed kernelspec works (e.g. python3, tslab, javascript), so kernels can be compared like for like.
@@ -47,6 +50,7 @@ def main():
     ap.add_argument("-n", type=int, default=200, help="timed executions (default 200)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed executions first (default 5)")
     ap.add_argument("--code", default="1+1", help="cell to run (default 1+1)")
+    ap.add_argument("--unique", action="store_true", help="make every cell's text different (a trailing comment)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one reply")
     args = ap.parse_args()
 
@@ -54,15 +58,17 @@ def main():
     km, kc = start_new_kernel(kernel_name=args.kernel, startup_timeout=180)
     startup = time.perf_counter() - t0
     try:
-        for _ in range(args.warmup):
-            run_once(kc, args.code, args.timeout)
-        times = sorted(run_once(kc, args.code, args.timeout) for _ in range(args.n))
+        cell = (lambda i: f"{args.code} // {i}") if args.unique else (lambda i: args.code)
+        for i in range(args.warmup):
+            run_once(kc, cell(-1 - i), args.timeout)
+        times = sorted(run_once(kc, cell(i), args.timeout) for i in range(args.n))
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
     out = {
         "kernel": args.kernel,
         "code": args.code,
+        "unique": args.unique,
         "n": args.n,
         "median_ms": round(statistics.median(times), 3),
         "p99_ms": round(percentile(times, 0.99), 3),

@@ -86,25 +86,29 @@ try {
   // tslab's kernelspec runs `tslab` from PATH
   const path = `${join(root, "bench", ".competitors", "tslab", "node_modules", ".bin")}:${join(root, ".venv", "bin")}:${process.env.PATH}`;
   const env = { ...process.env, PATH: path, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
-  // Rounds interleave the kernels, so a noisy minute on this shared machine hits all of them alike.
+  // Rounds interleave the kernels, so a noisy minute on this shared machine hits all of them alike. Each
+  // kernel runs the same `1+1` again and again (a re-run cell) and a different text each time (--unique).
   part("roundtrip", () => {
     const rounds = quick ? 1 : 3;
-    const runs = new Map(k.kernels.map((kn) => [kn.name, []]));
+    const modes = [{ key: "rerun", args: [] }, { key: "unique", args: ["--unique"] }];
+    const runs = new Map(k.kernels.map((kn) => [kn.name, { rerun: [], unique: [] }]));
     for (let round = 0; round < rounds; round++) {
       for (const kn of k.kernels) {
-        if (!runs.has(kn.name)) continue;
-        try {
-          runs.get(kn.name).push(runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200"], env));
-        } catch (e) {
-          k.skipped.push({ label: kn.label, why: `did not complete the round-trip run: ${e.message}` });
-          runs.delete(kn.name);
+        for (const mode of modes) {
+          if (!runs.has(kn.name)) continue;
+          try {
+            runs.get(kn.name)[mode.key].push(runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200", ...mode.args], env));
+          } catch (e) {
+            k.skipped.push({ label: kn.label, why: `did not complete the round-trip run: ${e.message}` });
+            runs.delete(kn.name);
+          }
         }
       }
     }
-    const rows = k.kernels.filter((kn) => runs.get(kn.name)?.length).map((kn) => {
-      const rs = runs.get(kn.name);
-      return { label: kn.label, kernel: kn.name, n: rs[0].n, rounds: rs.length, medianMs: summarize(rs.map((r) => r.median_ms)), p99Ms: summarize(rs.map((r) => r.p99_ms)), runs: rs };
-    });
+    const rows = k.kernels.filter((kn) => runs.get(kn.name)?.rerun.length).flatMap((kn) => modes.map((mode) => {
+      const rs = runs.get(kn.name)[mode.key];
+      return { label: kn.label, kernel: kn.name, mode: mode.key, n: rs[0].n, rounds: rs.length, medianMs: summarize(rs.map((r) => r.median_ms)), p99Ms: summarize(rs.map((r) => r.p99_ms)), runs: rs };
+    }));
     return { skipped: k.skipped, rows };
   });
   part("streaming", () => runJson(python, [join(root, "bench", "stream_overhead.py"), "--model", "smollm2", "--max-tokens", quick ? "16" : "128", "--runs", quick ? "1" : "3"], env));
@@ -140,11 +144,17 @@ if (P.load && !P.load.error) {
 }
 if (P.roundtrip && !P.roundtrip.error) {
   const rows = P.roundtrip.rows;
-  const others = rows.filter((r) => r.kernel !== "mlx-ts");
-  const best = others.length ? Math.min(...others.map((r) => r.medianMs.median)) : undefined;
-  out.push(`### Execute round trip of \`1+1\` (jupyter_client; median (min–max) over ${rows[0]?.rounds ?? 0} interleaved runs of n each)`,
-    table(["kernel", "n", "median ms", "p99 ms", "vs best other", "command"],
-      rows.map((r) => [r.label, r.n, fmt(r.medianMs, 2), fmt(r.p99Ms, 2), best ? `${(r.medianMs.median / best).toFixed(2)}×` : "n/a", `\`python bench/roundtrip.py --kernel ${r.kernel}\``])));
+  const best = (mode) => {
+    const others = rows.filter((r) => r.kernel !== "mlx-ts" && r.mode === mode);
+    return others.length ? Math.min(...others.map((r) => r.medianMs.median)) : undefined;
+  };
+  out.push(`### Execute round trip of \`1+1\` (jupyter_client; median (min–max) over ${rows[0]?.rounds ?? 0} interleaved runs of n each; "unique" gives every cell a different text)`,
+    table(["kernel", "cells", "n", "median ms", "p99 ms", "vs best other", "command"],
+      rows.map((r) => {
+        const b = best(r.mode);
+        return [r.label, r.mode === "unique" ? "unique" : "re-run", r.n, fmt(r.medianMs, 2), fmt(r.p99Ms, 2), b ? `${(r.medianMs.median / b).toFixed(2)}×` : "n/a",
+          `\`python bench/roundtrip.py --kernel ${r.kernel}${r.mode === "unique" ? " --unique" : ""}\``];
+      })));
   for (const s of P.roundtrip.skipped) out.push(`- skipped ${s.label}: ${s.why}`);
 }
 if (P.streaming && !P.streaming.error) {

@@ -133,7 +133,7 @@ export function preferObjectLiteral(code: string): string {
   return code;
 }
 
-export function transformCell(code: string, fileName: string): TransformedCell {
+function transformUncached(code: string, fileName: string): TransformedCell {
   const declared: string[] = [];
   let hasResult = false;
   const f = ts.factory;
@@ -280,4 +280,26 @@ export function transformCell(code: string, fileName: string): TransformedCell {
   map.mappings = ";" + map.mappings;
   map.sourcesContent = [code];
   return { js: WRAP_HEAD + body + WRAP_TAIL, sourceMap: JSON.stringify(map), declared, hasResult, diagnostics };
+}
+
+// Re-running a cell is the common case in a notebook, and transpileModule builds a program and a type
+// checker each time (about 1 ms and 440 KB of garbage for `1+1`). The output depends only on the text,
+// so the last few hundred distinct cells are kept; the file name only labels the source map.
+const CACHE_ENTRIES = 256;
+const CACHE_MAX_CHARS = 64 * 1024;
+const cache = new Map<string, TransformedCell>();
+
+export function transformCell(code: string, fileName: string): TransformedCell {
+  const hit = cache.get(code);
+  if (hit) {
+    cache.delete(code);
+    cache.set(code, hit);
+    return { ...hit, declared: [...hit.declared] };
+  }
+  const t = transformUncached(code, fileName);
+  if (code.length <= CACHE_MAX_CHARS) {
+    cache.set(code, t);
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  }
+  return { ...t, declared: [...t.declared] };
 }

@@ -89,4 +89,14 @@ describe("transformCell", () => {
     expect(preferObjectLiteral("{ a: 1, b: 2 }")).toBe("({ a: 1, b: 2 })");
     expect(preferObjectLiteral("{ let q = 1 }")).toBe("{ let q = 1 }");
   });
+
+  it("a re-run cell gets the same output from the cache, and callers cannot corrupt the cached copy", () => {
+    const code = "const cached1 = 1;\ninterface T { x: number }\ncached1 + 1";
+    const a = transformCell(code, "cell-a.ts");
+    a.declared.push("mutated");
+    const b = transformCell(code, "cell-b.ts");
+    expect(b.js).toBe(a.js);
+    expect(b.declared).toEqual(["cached1", "T"]);
+    expect(b.hasResult).toBe(true);
+  });
 });

@@ -44,11 +44,17 @@ export function createCellContext(hooks: ContextHooks): CellContext {
     if (st) st.sink.stream(name, text);
     else (name === "stdout" ? process.stdout : process.stderr).write(text);
   };
-  const stream = (name: "stdout" | "stderr"): Writable & { isTTY: boolean; columns: number } =>
-    Object.assign(new Writable({
-      decodeStrings: false,
-      write(chunk: string | Buffer, _enc, cb) { route(name, typeof chunk === "string" ? chunk : chunk.toString("utf8")); cb(); },
-    }), { isTTY: false, columns: 100 });
+  // write() bypasses Writable's bookkeeping: an interrupt that stops a cell in the middle of it would
+  // leave the stream "writing" for good, and every later console.log of the session would be lost.
+  const stream = (name: "stdout" | "stderr"): Writable & { isTTY: boolean; columns: number } => {
+    const w = new Writable({ decodeStrings: false });
+    w.write = ((chunk: string | Uint8Array, enc?: BufferEncoding | ((e?: Error | null) => void), cb?: (e?: Error | null) => void): boolean => {
+      route(name, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      (typeof enc === "function" ? enc : cb)?.(null);
+      return true;
+    }) as Writable["write"];
+    return Object.assign(w, { isTTY: false, columns: 100 });
+  };
   const out = stream("stdout");
   const err = stream("stderr");
   // The streams' write callbacks complete synchronously, so nothing is buffered and each write runs in

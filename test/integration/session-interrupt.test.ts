@@ -95,6 +95,21 @@ describe("interrupt", () => {
     expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
   });
 
+  it("console output still arrives after Stop lands inside console.log", async () => {
+    // a cell that spends its time inside console.log (a slow front end): the interrupt lands mid-write
+    const seen: string[] = [];
+    const slowUntil = (ms: number) => { const t = Date.now() + ms; while (Date.now() < t); };
+    const capture: OutputSink = { ...sink, stream: (_n, text) => { slowUntil(1); seen.push(text); } };
+    for (let i = 0; i < 5; i++) {
+      const [r] = await Promise.all([session.execute({ code: "for (;;) console.log('spin')", silent: false, storeHistory: false, allowStdin: false }, capture), sigintAfter(150)]);
+      expectInterrupted(r);
+    }
+    seen.length = 0;
+    const r = await session.execute({ code: "console.log('still here'); process.stdout.write('and here\\n')", silent: false, storeHistory: false, allowStdin: false }, capture);
+    expect(r.status).toBe("ok");
+    expect(seen.join("")).toBe("still here\nand here\n");
+  });
+
   it("survives SIGINT between cells, and variables survive every interrupt", async () => {
     await sigintAfter(50);
     await new Promise((r) => setTimeout(r, 200));

@@ -11,6 +11,7 @@ Any installed kernelspec works (e.g. python3, tslab, javascript), so kernels can
 """
 import argparse
 import json
+import queue
 import statistics
 import sys
 import time
@@ -61,10 +62,18 @@ def main():
         cell = (lambda i: f"{args.code} // {i}") if args.unique else (lambda i: args.code)
         for i in range(args.warmup):
             run_once(kc, cell(-1 - i), args.timeout)
-        times = sorted(run_once(kc, cell(i), args.timeout) for i in range(args.n))
+        times = []
+        for i in range(args.n):
+            times.append(run_once(kc, cell(i), args.timeout))
+        times.sort()
+    except queue.Empty:
+        # A kernel that stops answering is a result too: say where, as JSON, and fail.
+        done = len(times) if "times" in locals() else 0
+        print(json.dumps({"kernel": args.kernel, "unique": args.unique, "error": f"no reply within {args.timeout:.0f} s after {done} of {args.n} timed cells"}))
+        sys.exit(2)
     finally:
         kc.stop_channels()
-        km.shutdown_kernel(now=False)
+        km.shutdown_kernel(now=True)
     out = {
         "kernel": args.kernel,
         "code": args.code,

@@ -26,10 +26,11 @@ function machine() {
 
 function runJson(cmd, args, env = process.env) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env, maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "inherit"] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}`);
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
-  if (!line) throw new Error(`${cmd} ${args.join(" ")} printed no JSON`);
-  return JSON.parse(line);
+  const said = line ? JSON.parse(line) : undefined;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}${said?.error ? `: ${said.error}` : ""}`);
+  if (!said) throw new Error(`${cmd} ${args.join(" ")} printed no JSON`);
+  return said;
 }
 
 function part(name, fn) {
@@ -95,17 +96,18 @@ try {
     for (let round = 0; round < rounds; round++) {
       for (const kn of k.kernels) {
         for (const mode of modes) {
-          if (!runs.has(kn.name)) continue;
+          const mine = runs.get(kn.name);
+          if (!mine || mine.failed?.[mode.key]) continue;
           try {
-            runs.get(kn.name)[mode.key].push(runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200", ...mode.args], env));
+            mine[mode.key].push(runJson(python, [join(root, "bench", "roundtrip.py"), "--kernel", kn.name, "-n", quick ? "20" : "200", ...mode.args], env));
           } catch (e) {
-            k.skipped.push({ label: kn.label, why: `did not complete the round-trip run: ${e.message}` });
-            runs.delete(kn.name);
+            k.skipped.push({ label: `${kn.label} (${mode.key === "unique" ? "unique" : "re-run"} cells, round ${round + 1})`, why: e.message.replace(/^.*?exited \d+: /, "") });
+            mine.failed = { ...mine.failed, [mode.key]: true };
           }
         }
       }
     }
-    const rows = k.kernels.filter((kn) => runs.get(kn.name)?.rerun.length).flatMap((kn) => modes.map((mode) => {
+    const rows = k.kernels.flatMap((kn) => modes.filter((mode) => runs.get(kn.name)?.[mode.key].length).map((mode) => {
       const rs = runs.get(kn.name)[mode.key];
       return { label: kn.label, kernel: kn.name, mode: mode.key, n: rs[0].n, rounds: rs.length, medianMs: summarize(rs.map((r) => r.median_ms)), p99Ms: summarize(rs.map((r) => r.p99_ms)), runs: rs };
     }));

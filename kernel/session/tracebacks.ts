@@ -2,6 +2,7 @@
 // mapped back through the cell's source map to `Cell [N], line L` plus the source line; frames in Node
 // internals, node_modules and our own code are dropped (they are not the user's to fix).
 import { SourceMap } from "node:module";
+import { Lru } from "./lru.js";
 
 export interface CellScript {
   /** the vm filename of the cell script */
@@ -45,8 +46,8 @@ interface StoredScript {
  */
 export class CellScripts {
   private readonly byFile = new Map<string, StoredScript>();
-  /** recently used decoded maps, oldest first */
-  private readonly decoded = new Map<string, SourceMap>();
+  /** recently used decoded maps */
+  private readonly decoded = new Lru<string, SourceMap>(DECODED_MAPS);
 
   add(file: string, label: string, sourceMapJson: string, source: string, js: string): void {
     const m = JSON.parse(sourceMapJson) as { mappings?: string; names?: string[] };
@@ -62,12 +63,8 @@ export class CellScripts {
   }
 
   private map(file: string, s: StoredScript): SourceMap {
-    let map = this.decoded.get(file);
-    if (map) this.decoded.delete(file);
-    else map = new SourceMap({ version: 3, file, sources: [file.replace(/\.js$/, ".ts")], names: s.names, mappings: s.mappings } as ConstructorParameters<typeof SourceMap>[0]);
-    this.decoded.set(file, map);
-    if (this.decoded.size > DECODED_MAPS) this.decoded.delete(this.decoded.keys().next().value!);
-    return map;
+    return this.decoded.get(file, () =>
+      new SourceMap({ version: 3, file, sources: [file.replace(/\.js$/, ".ts")], names: s.names, mappings: s.mappings } as ConstructorParameters<typeof SourceMap>[0]));
   }
 }
 

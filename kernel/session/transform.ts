@@ -16,6 +16,7 @@
 //   `undefined`, and a returned Promise is not awaited by the async wrapper.
 // The whole body then runs in `(async () => { "use strict"; ... })()`.
 import ts from "typescript";
+import { Lru } from "./lru.js";
 
 export type DeclKind = "const" | "let" | "var" | "function" | "class" | "enum" | "import";
 
@@ -285,21 +286,10 @@ function transformUncached(code: string, fileName: string): TransformedCell {
 // Re-running a cell is the common case in a notebook, and transpileModule builds a program and a type
 // checker each time (about 1 ms and 440 KB of garbage for `1+1`). The output depends only on the text,
 // so the last few hundred distinct cells are kept; the file name only labels the source map.
-const CACHE_ENTRIES = 256;
+const cache = new Lru<string, TransformedCell>(256);
 const CACHE_MAX_CHARS = 64 * 1024;
-const cache = new Map<string, TransformedCell>();
 
 export function transformCell(code: string, fileName: string): TransformedCell {
-  const hit = cache.get(code);
-  if (hit) {
-    cache.delete(code);
-    cache.set(code, hit);
-    return { ...hit, declared: [...hit.declared] };
-  }
-  const t = transformUncached(code, fileName);
-  if (code.length <= CACHE_MAX_CHARS) {
-    cache.set(code, t);
-    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-  }
+  const t = cache.get(code, () => transformUncached(code, fileName), code.length <= CACHE_MAX_CHARS);
   return { ...t, declared: [...t.declared] };
 }

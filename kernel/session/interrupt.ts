@@ -127,7 +127,6 @@ class WatchdogCore {
     for (const slot of [PAUSE, TAKEN, ACK]) Atomics.notify(this.shared, slot);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
-
 }
 
 // One watchdog per process: two threads in breakOnSigint at once kill the process on SIGINT, so sessions

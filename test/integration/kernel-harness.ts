@@ -2,12 +2,13 @@
 // real sockets, and talks to it with a raw ZeroMQ client (no jupyter_client in between).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
+import { buildKernelSpec } from "../../kernel/jupyter/kernelspec.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const VENV_BIN = join(ROOT, ".venv", "bin");
@@ -39,7 +40,7 @@ export function kernelArgv(connectionFile: string): string[] {
 
 /** The environment the kernelspec (kernel.json) gives the kernel, so tests run it as Jupyter does. */
 export function kernelSpecEnv(): Record<string, string> {
-  return (JSON.parse(readFileSync(join(ROOT, "kernel.json"), "utf8")) as { env?: Record<string, string> }).env ?? {};
+  return buildKernelSpec(ROOT).env ?? {};
 }
 
 export async function freePort(): Promise<number> {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -95,13 +96,25 @@ class BusyGuard {
 // lives until the process ends (clear_streams() does not stop it). A fresh std::thread per generation
 // would leave one behind per generation, so generations run on long-lived workers that are reused; the
 // pool grows only to the number of generations that ever ran at once (one per model).
+//
+// The process may exit (process.exit, a kernel shutdown) while a worker is in the middle of a step: exit()
+// then destroys MLX's static scheduler and allocator under it, and the process died of SIGSEGV or abort
+// in about one exit in five. An atexit handler, registered after MLX's statics exist so it runs before
+// their destructors, stops every generation at its next check and waits for the workers to leave MLX.
 class GenerationPool {
  public:
   static GenerationPool& instance() {
     // Never destroyed: idle detached workers may still wait on it while the process exits.
-    static GenerationPool* pool = std::make_unique<GenerationPool>().release();
+    static GenerationPool* pool = [] {
+      auto* p = std::make_unique<GenerationPool>().release();
+      std::atexit([] { instance().stop_for_exit(); });
+      return p;
+    }();
     return *pool;
   }
+
+  /** true once the process is exiting: generations end as if cancelled */
+  static bool exiting() { return exiting_.load(std::memory_order_relaxed); }
 
   // Runs `task` on an idle worker, starting one when none is idle, so a generation never queues behind
   // another. Throws std::system_error when no thread can be started.
@@ -131,15 +144,31 @@ class GenerationPool {
         --idle_;
         task = std::move(tasks_.front());
         tasks_.pop_front();
+        ++running_;
       }
       task();
+      {
+        std::lock_guard lk(mu_);
+        --running_;
+      }
+      done_.notify_all();
     }
+  }
+
+  void stop_for_exit() {
+    exiting_.store(true);
+    std::unique_lock lk(mu_);
+    // A step takes milliseconds to seconds; a worker stuck longer than this is left to the exit.
+    done_.wait_for(lk, std::chrono::seconds(5), [this] { return running_ == 0; });
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   size_t idle_ = 0;
+  size_t running_ = 0;
+  std::condition_variable done_;
+  static inline std::atomic<bool> exiting_{false};
 };
 
 // This worker's own stream on the current default device, made the thread's default so every op of the
@@ -243,7 +272,7 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
     bool cancelled = false;
     int pos = reuse;
     while (total - pos > 1) {
-      if (st.cancel.load(std::memory_order_relaxed)) {
+      if (st.cancel.load(std::memory_order_relaxed) || GenerationPool::exiting()) {
         cancelled = true;
         break;
       }
@@ -268,7 +297,7 @@ Outcome generate(GenState& st, Clock::time_point t_start) {
       fed.insert(fed.end(), prompt.begin() + pos, prompt.end());
 
       for (int n = 0;; ++n) {
-        const bool stop_requested = st.cancel.load(std::memory_order_relaxed);
+        const bool stop_requested = st.cancel.load(std::memory_order_relaxed) || GenerationPool::exiting();
         const bool more = !stop_requested && n + 1 < p.max_tokens;
         std::optional<mx::array> next;
         if (more) {

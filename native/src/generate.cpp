@@ -9,6 +9,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -147,6 +150,11 @@ class GenerationPool {
         ++running_;
       }
       task();
+#if defined(__GLIBC__)
+      // Hand the pages a generation freed back to the system (off the JS thread, after "done" was
+      // posted): a long session otherwise keeps glibc's high-water mark as RSS.
+      malloc_trim(0);
+#endif
       {
         std::lock_guard lk(mu_);
         --running_;

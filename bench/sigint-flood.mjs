@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// A flood of interrupts against the real Session: each run starts a session in a child process and runs
+// short cells (a synchronous loop, an await then a loop, `1+1`) while a shell sends it SIGINTs about
+// 15 ms apart. A run ends "survived" (every cell finished, the session still answers), "died" (the
+// process was killed by the signal) or "hung" (no result within the time limit).
+//   node bench/sigint-flood.mjs [--runs 20] [--signals 300] [--limit-s 40]
+// Prints a table and writes bench/results/sigint-flood-<signals>.json. Needs the TypeScript build (npm run build or npm test).
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+async function child(signals) {
+  const { createSession } = await import(pathToFileURL(join(root, "dist", "kernel", "session", "index.js")).href);
+  const dir = mkdtempSync(join(tmpdir(), "mlx-ts-flood-"));
+  const session = await createSession({ historyFile: join(dir, "history.jsonl"), cwd: dir, catchProcessErrors: false, warmLanguageService: false });
+  const sink = { stream() {}, display() {}, updateDisplay() {}, clearOutput() {}, input: () => Promise.reject(new Error("no stdin")) };
+  const killer = spawn("sh", ["-c", `for i in $(seq 1 ${signals}); do kill -INT ${process.pid}; sleep 0.01; done`], { stdio: "ignore" });
+  let flooding = true;
+  killer.on("exit", () => { flooding = false; });
+  const cells = ["let a = 0; for (let i = 0; i < 2e5; i++) a += i; a", "await new Promise((r) => setTimeout(r, 2)); let b = 0; for (let i = 0; i < 2e5; i++) b += i; b", "1+1"];
+  const seen = { ok: 0, interrupted: 0, other: 0 };
+  let k = 0;
+  // the parent asks for this before it kills a run that stopped answering: where it was
+  process.on("SIGUSR2", () => {
+    process.stdout.write(JSON.stringify({ stuck: { pid: process.pid, cell: cells[k % cells.length], ...seen, flooding, running: Boolean(session.running), starting: session.starting } }) + "\n");
+  });
+  for (; flooding; k++) {
+    const r = await session.execute({ code: cells[k % cells.length], silent: false, storeHistory: false, allowStdin: false }, sink);
+    if (r.status === "ok") seen.ok++;
+    else if (r.ename === "InterruptError") seen.interrupted++;
+    else seen.other++;
+  }
+  const last = await session.execute({ code: "40 + 2", silent: false, storeHistory: false, allowStdin: false }, sink);
+  await session.shutdown();
+  process.stdout.write(JSON.stringify({ ...seen, answers: last.status === "ok" && last.result?.["text/plain"] === "42" }) + "\n");
+  process.exit(0);
+}
+
+function oneRun(signals, limitS) {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", "--signals", String(signals)], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    p.stdout.on("data", (d) => { out += d; });
+    const timer = setTimeout(() => {
+      p.kill("SIGUSR2");
+      setTimeout(() => p.kill("SIGKILL"), 2000);
+    }, limitS * 1000);
+    p.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const pid = p.pid;
+      const line = out.trim().split("\n").pop();
+      if (code === 0 && line?.startsWith("{")) done({ outcome: "survived", pid, ...JSON.parse(line) });
+      else if (signal === "SIGKILL") done({ outcome: "hung", pid, ...(line?.startsWith("{") ? JSON.parse(line) : {}) });
+      else done({ outcome: signal === "SIGINT" || code === 130 ? "died" : "failed", pid, code, signal });
+    });
+  });
+}
+
+if (process.argv.includes("--child")) {
+  await child(arg("signals", 300));
+} else {
+  const runs = arg("runs", 20), signals = arg("signals", 300), limitS = arg("limit-s", 40);
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    results.push(await oneRun(signals, limitS));
+    process.stderr.write(`run ${i + 1}/${runs}: ${results.at(-1).outcome}\n`);
+  }
+  const count = (o) => results.filter((r) => r.outcome === o).length;
+  const summary = { when: new Date().toISOString(), node: process.version, runs, signals, survived: count("survived"), died: count("died"), hung: count("hung"), failed: count("failed"), results };
+  console.log(`| runs | SIGINTs per run | survived | died | hung | failed |\n|---|---|---|---|---|---|\n| ${runs} | ${signals} | ${summary.survived} | ${summary.died} | ${summary.hung} | ${summary.failed} |`);
+  mkdirSync(join(root, "bench", "results"), { recursive: true });
+  writeFileSync(join(root, "bench", "results", `sigint-flood-${signals}.json`), JSON.stringify(summary, null, 2) + "\n");
+}

@@ -11,10 +11,9 @@ import { dirname, join } from "node:path";
 import * as readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { bundleToText } from "../kernel/display/terminal.js";
-import { findMagic } from "../kernel/magics/index.js";
 import { createSession, type Session } from "../kernel/session/index.js";
 import { codePointToUtf16, utf16ToCodePoint } from "../kernel/session/code-points.js";
-import type { MimeBundle, OutputSink } from "../kernel/session/types.js";
+import type { MimeBundle, OutputSink } from "../kernel/protocol.js";
 
 export interface ReplOptions {
   /** a model to load at start (alias, directory, .gguf or HF id) */
@@ -209,8 +208,7 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
 
   output.write(c.bold("mlx-ts") + " " + c.gray(session.banner()) + "\n");
   if (opts.model) {
-    const code = findMagic("line", "load") ? `%load ${opts.model}` : `await session.load(${JSON.stringify(opts.model)})`;
-    await execute(code);
+    await execute(`%load ${opts.model}`);
   }
   prompt();
   return done;

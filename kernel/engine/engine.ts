@@ -1,6 +1,8 @@
-// The engine: a registry of loaded models over one native addon, plus MLX runtime/memory controls.
+// The engine: the loaded models (in load order, which gives the one default-model rule) and the
+// generations running on them, over one native addon; plus MLX runtime/memory controls.
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
+import { Generations } from "./generations.js";
 import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
 import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
@@ -20,7 +22,9 @@ export interface EngineOptions {
 }
 
 export class MlxEngine implements Engine {
+  /** insertion order is load order: a reload moves the name to the end */
   private readonly registry = new Map<string, EngineModel>();
+  private readonly generations = new Generations();
   private addon: NativeAddon | undefined;
 
   constructor(private readonly opts: EngineOptions = {}) {
@@ -29,6 +33,14 @@ export class MlxEngine implements Engine {
 
   get models(): ReadonlyMap<string, LoadedModel> {
     return this.registry;
+  }
+
+  get nativeLoaded(): boolean {
+    return this.addon !== undefined;
+  }
+
+  get activeGenerations(): number {
+    return this.generations.size;
   }
 
   /** The addon, loaded on first use so that an engine can be created (and paths resolved) without it. */
@@ -41,7 +53,8 @@ export class MlxEngine implements Engine {
         if (e instanceof MlxTsError) throw e;
         throw new MlxTsError(
           "E_NATIVE_UNAVAILABLE",
-          `The native MLX addon could not be loaded: ${(e as Error).message}. Build it with \`npm run build:native\` (or \`npm run setup\`).`,
+          `The native MLX addon could not be loaded: ${(e as Error).message}. Plain TypeScript cells still work; to use models, ` +
+            "build it with `npm run build:native` (or `npm run setup`) and restart the kernel.",
           { cause: e },
         );
       }
@@ -76,7 +89,7 @@ export class MlxEngine implements Engine {
     } catch (e) {
       throw fromNative(e, `Loading ${idOrPath} from ${resolved.path}`);
     }
-    const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf });
+    const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations });
     if (opts.quant) {
       try {
         await model.quantize({ bits: opts.quant.bits, groupSize: opts.quant.groupSize, mode: opts.quant.mode });
@@ -109,6 +122,23 @@ export class MlxEngine implements Engine {
     const m = this.registry.get(name);
     if (!m) throw this.notLoaded(name);
     return m;
+  }
+
+  model(name?: string, user = "This"): LoadedModel {
+    if (name !== undefined) return this.get(name);
+    const last = [...this.registry.values()].pop();
+    if (!last) {
+      throw new MlxTsError("E_NOT_LOADED", `${user} needs a model and none is loaded. Load one first: \`%load smollm2\` or \`await session.load("smollm2")\`.`);
+    }
+    return last;
+  }
+
+  cancelAll(): void {
+    this.generations.cancelAll();
+  }
+
+  settle(ms: number): Promise<void> {
+    return this.generations.settle(ms);
   }
 
   runtime(): NativeRuntimeInfo {

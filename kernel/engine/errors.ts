@@ -1,6 +1,6 @@
 // Turning errors that cross the addon boundary into MlxTsError with the same code, plus what to do.
 import type { NativeErrorCode } from "./native-types.js";
-import { MlxTsError, type ErrorCode } from "./types.js";
+import { MlxTsError } from "../protocol.js";
 
 const NATIVE_CODES = new Set<string>([
   "E_MODEL_NOT_FOUND", "E_UNSUPPORTED_ARCH", "E_BAD_CONFIG", "E_CORRUPT_WEIGHTS", "E_UNSUPPORTED_GGUF_TYPE",
@@ -34,8 +34,4 @@ export function fromNative(e: unknown, what: string): MlxTsError {
     return new MlxTsError(c, `${what} failed: ${message}. ${HINTS[c]}`, { cause: e });
   }
   return new MlxTsError("E_MLX", `${what} failed: ${message}. ${HINTS.E_MLX}`, { cause: e });
-}
-
-export function isErrorCode(v: string): v is ErrorCode {
-  return NATIVE_CODES.has(v) || ["E_NATIVE_UNAVAILABLE", "E_TOKENIZER", "E_NOT_LOADED", "E_BUSY", "E_NETWORK"].includes(v);
 }

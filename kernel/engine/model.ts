@@ -4,8 +4,10 @@ import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.js";
 import { fromNative } from "./errors.js";
 import { TokenStream } from "./generation-stream.js";
+import { generateParams } from "./generate-params.js";
+import type { Generations } from "./generations.js";
 import { generationConfigFromGguf, type Json } from "./model-config.js";
-import type { GgufMetadata, NativeGenerateParams, NativeModel, NativeModelInfo, NativeQuantizeReport } from "./native-types.js";
+import type { GgufMetadata, NativeModel, NativeModelInfo, NativeQuantizeReport } from "./native-types.js";
 import type { ModelTokenizer } from "./tokenizer.js";
 import {
   MlxTsError,
@@ -36,6 +38,8 @@ export interface ModelParts {
   tokenizer: ModelTokenizer;
   eosIds: number[];
   gguf?: GgufMetadata;
+  /** the engine's set of running generations, which this model's streams join */
+  generations?: Generations;
 }
 
 export class EngineModel implements LoadedModel {
@@ -62,10 +66,6 @@ export class EngineModel implements LoadedModel {
 
   get tokenizer(): ModelTokenizer {
     return this.tok;
-  }
-
-  get generating(): boolean {
-    return this.active !== undefined;
   }
 
   info(): NativeModelInfo {
@@ -106,9 +106,9 @@ export class EngineModel implements LoadedModel {
   stream(prompt: string | ChatMessage[], opts: GenerateOptions = {}): GenerationStream {
     this.assertAlive();
     this.assertIdle("generate");
+    const params = generateParams(opts, this.eosTokenIds);
     const { tokens, rendered } = this.promptTokens(prompt, opts);
     if (tokens.length === 0) throw new MlxTsError("E_BAD_ARGUMENT", `The prompt for ${this.name} tokenized to nothing. Pass some text.`);
-    const params = this.params(opts);
     const stream = new TokenStream({
       tokenizer: this.tok,
       promptTokens: tokens,
@@ -129,7 +129,10 @@ export class EngineModel implements LoadedModel {
       },
     });
     // A stream that settled during construction (an already-aborted signal) leaves the model idle.
-    if (!stream.isSettled) this.active = stream;
+    if (!stream.isSettled) {
+      this.active = stream;
+      this.parts.generations?.track(stream);
+    }
     return stream;
   }
 
@@ -229,25 +232,6 @@ export class EngineModel implements LoadedModel {
     json("tokenizer.json", this.tok.files.tokenizerJson);
     json("tokenizer_config.json", this.tok.files.tokenizerConfig);
     if (this.parts.gguf) json("generation_config.json", generationConfigFromGguf(this.parts.gguf));
-  }
-
-  private params(o: GenerateOptions): NativeGenerateParams {
-    const p: NativeGenerateParams = {
-      maxTokens: o.maxTokens ?? 256,
-      temperature: o.temperature ?? 0,
-      topP: o.topP ?? 1,
-      topK: o.topK ?? 0,
-      minP: o.minP ?? 0,
-      repetitionPenalty: o.repetitionPenalty ?? 1,
-      repetitionContextSize: o.repetitionContextSize ?? 20,
-      eosTokenIds: o.ignoreEos ? [] : [...this.eosTokenIds],
-      prefillStepSize: o.prefillStepSize ?? 2048,
-      reusePrefix: o.reusePrefix ?? true,
-    };
-    if (o.seed !== undefined) p.seed = o.seed;
-    if (!Number.isInteger(p.maxTokens) || p.maxTokens < 0) throw new MlxTsError("E_BAD_ARGUMENT", `maxTokens must be a non-negative integer, got ${p.maxTokens}.`);
-    if (!(p.temperature >= 0)) throw new MlxTsError("E_BAD_ARGUMENT", `temperature must be >= 0, got ${p.temperature}.`);
-    return p;
   }
 
   private assertAlive(): void {

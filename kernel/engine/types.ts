@@ -2,21 +2,7 @@
 // kernel/engine/index.ts exports `createEngine(): Engine` implementing it.
 import type { NativeGenerationStats, NativeMemory, NativeModelInfo, NativeQuantizeReport, NativeRuntimeInfo } from "./native-types.js";
 
-export type ErrorCode =
-  | import("./native-types.js").NativeErrorCode
-  | "E_NATIVE_UNAVAILABLE" // the addon could not be loaded
-  | "E_TOKENIZER" // tokenizer/chat template missing or broken
-  | "E_NOT_LOADED" // no model by that name
-  | "E_BUSY" // a generation already runs on that model
-  | "E_NETWORK"; // hub download failed
-
-/** Every error the engine raises. `message` says what happened, why, and what to do. */
-export class MlxTsError extends Error {
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "MlxTsError";
-  }
-}
+export { MlxTsError, isErrorCode, type ErrorCode } from "../protocol.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool";
@@ -108,12 +94,24 @@ export interface LoadedModel {
   resetCache(): void;
 }
 
+/** Owns the loaded models and the generations running on them; the session, magics and cells all go through it. */
 export interface Engine {
+  /** loaded models by name, in load order (oldest first) */
   readonly models: ReadonlyMap<string, LoadedModel>;
+  /** whether the native addon is loaded yet (it loads on first use) */
+  readonly nativeLoaded: boolean;
   /** ID_OR_PATH: an alias ("smollm2"), a local directory, a .gguf file, or an HF id ("org/name") in the HF cache (downloaded when the hub is reachable). */
   load(idOrPath: string, opts?: LoadOptions): Promise<LoadedModel>;
   unload(name: string): void;
   get(name: string): LoadedModel;
+  /** The model named, or the default: the most recently loaded model still loaded. E_NOT_LOADED names `user` ("%%generate") when none is. */
+  model(name?: string, user?: string): LoadedModel;
+  /** generations running on this engine's models (started from anywhere: cells, magics, code) */
+  readonly activeGenerations: number;
+  /** Cancels every running generation; each ends after the token (or prefill chunk) in progress. */
+  cancelAll(): void;
+  /** Waits, at most `ms`, until no generation runs. */
+  settle(ms: number): Promise<void>;
   runtime(): NativeRuntimeInfo;
   memory(): NativeMemory;
   resetPeakMemory(): void;

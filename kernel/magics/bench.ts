@@ -8,7 +8,7 @@ import { runSweep, type SweepRow } from "../bench/sweep.js";
 import { SWEEP_DEFAULTS, SWEEP_FLAGS } from "../bench/spec.js";
 import { bool, defineMagic, ints, num, str } from "./define.js";
 import { BUILTIN_ATTENTION } from "./kernels.js";
-import { pickModel, stateOf } from "./state.js";
+import { stateOf } from "./state.js";
 
 function rowsTable(rows: SweepRow[]): TableData {
   return {
@@ -29,7 +29,7 @@ defineMagic({
   modelPositionals: [0],
   async run(a, _body, ctx) {
     const engine = await ctx.engine();
-    const models = a.positional.length ? a.positional.map((n) => engine.get(n).name) : [pickModel(engine, undefined, "bench").name];
+    const models = a.positional.length ? a.positional.map((n) => engine.get(n).name) : [engine.model(undefined, "%bench").name];
     const opts = {
       models,
       promptTokens: ints(a, "prompt-tokens") ?? SWEEP_DEFAULTS.promptTokens,

@@ -5,7 +5,7 @@ import type { ChatMessage } from "../engine/types.js";
 import { MagicArgError } from "./args.js";
 import { bool, defineMagic, str } from "./define.js";
 import { SAMPLING_FLAGS, samplingOptions } from "./generate.js";
-import { pickModel, stateOf } from "./state.js";
+import { stateOf } from "./state.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
 
 defineMagic({
@@ -24,7 +24,7 @@ defineMagic({
   modelFlags: ["model"],
   async run(a, body, ctx) {
     const engine = await ctx.engine();
-    const model = pickModel(engine, str(a, "model"), "%chat");
+    const model = engine.model(str(a, "model"), "%%chat");
     const chats = stateOf(engine).chats;
     const system = str(a, "system");
     if (bool(a, "reset") || system !== undefined) chats.delete(model.name);

@@ -1,6 +1,5 @@
 // Every engine magic is declared the same way: a MagicSpec (parsed by args.ts, which also gives --help
-// and completion) plus a run function that receives parsed arguments. The spec stays reachable so that
-// the session's completer can complete flags and model names for any magic.
+// and completion) plus a run function that receives parsed arguments.
 import { completeMagicArgs, magicHelp, parseMagicArgs, type MagicSpec, type ParsedArgs } from "./args.js";
 import { registerMagic, type Magic, type MagicContext } from "./registry.js";
 
@@ -20,8 +19,6 @@ export interface MagicDefinition {
   verbatim?: boolean;
   run(args: ParsedArgs, body: string | undefined, ctx: MagicContext): unknown;
 }
-
-const specMagics = new Map<string, SpecMagic>();
 
 export function defineMagic(def: MagicDefinition): SpecMagic {
   const { spec } = def;
@@ -51,18 +48,7 @@ export function defineMagic(def: MagicDefinition): SpecMagic {
     },
   };
   registerMagic(magic);
-  specMagics.set(`${spec.kind}:${spec.name}`, magic);
   return magic;
-}
-
-/** The spec-based magic of that kind and name, for completion. */
-export function findSpecMagic(kind: "line" | "cell", name: string): SpecMagic | undefined {
-  return specMagics.get(`${kind}:${name}`);
-}
-
-/** Completion of a magic's arguments: `line` is the text after `%name ` (or `%%name `). */
-export function completeMagic(kind: "line" | "cell", name: string, typed: string, models: readonly string[]): string[] {
-  return findSpecMagic(kind, name)?.complete(typed, models) ?? [];
 }
 
 export const str = (a: ParsedArgs, k: string): string | undefined => (typeof a.flags[k] === "string" ? (a.flags[k] as string) : undefined);

@@ -11,5 +11,3 @@ import "./kernels.js";
 import "./device.js";
 import "./limit.js";
 import "./cache.js";
-
-export { completeMagic, findSpecMagic, type SpecMagic } from "./define.js";

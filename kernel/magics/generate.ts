@@ -3,7 +3,6 @@ import type { GenerateOptions } from "../engine/types.js";
 import type { FlagSpec } from "./args.js";
 import { MagicArgError } from "./args.js";
 import { bool, defineMagic, num, str } from "./define.js";
-import { pickModel } from "./state.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
 import type { ParsedArgs } from "./args.js";
 
@@ -53,7 +52,7 @@ defineMagic({
     const prompt = (body ?? "").trim();
     if (!prompt) throw new MagicArgError("%%generate: the cell body is the prompt and it is empty. Write the prompt on the lines below %%generate.");
     const engine = await ctx.engine();
-    const model = pickModel(engine, str(a, "model"), "%generate");
+    const model = engine.model(str(a, "model"), "%%generate");
     const opts: GenerateOptions = { ...samplingOptions(a), raw: bool(a, "raw") };
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;

@@ -8,7 +8,6 @@ import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mim
 import { statsLine } from "../display/token-stream.js";
 import { formatBytes, MagicArgError } from "./args.js";
 import { defineMagic } from "./define.js";
-import { evaluateInCells } from "./evaluate.js";
 import type { MagicContext } from "./registry.js";
 
 export interface ProfileReport {
@@ -55,7 +54,7 @@ async function profile(ctx: MagicContext, code: string, label: string): Promise<
   engine?.resetPeakMemory();
   const activeBefore = engine?.memory().active ?? 0;
   const t0 = performance.now();
-  let value = await evaluateInCells(ctx, code, label);
+  let value = await ctx.evaluate(code);
   if (isStream(value)) value = await value.result;
   const wallMs = performance.now() - t0;
   const mem = engine?.memory();

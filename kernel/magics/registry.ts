@@ -17,7 +17,7 @@ export interface MagicContext {
   /** the cell context's global object: magics may read or define variables there */
   globals: Record<string, unknown>;
   /** Runs TypeScript as part of this cell (same context, declarations persist, interruptible); resolves to the value of its last expression. */
-  evaluate?(code: string): Promise<unknown>;
+  evaluate(code: string): Promise<unknown>;
 }
 
 export interface Magic {

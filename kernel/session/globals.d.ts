@@ -48,15 +48,15 @@ export interface CellDisplay {
 
 /** The `session` global: the loaded models and the engine of this kernel. */
 export interface CellSession {
-  /** Models loaded in this session, by name. Empty until the engine is loaded. */
+  /** Models loaded in this session, by name, oldest first. */
   readonly models: ReadonlyMap<string, LoadedModel>;
-  /** The MLX engine, loaded on first use. */
-  readonly engine: Promise<Engine>;
+  /** The MLX engine (its addon loads on first use). */
+  readonly engine: Engine;
   /** Loads a model: an alias ("smollm2"), a local directory, a .gguf file, or an HF id in the HF cache. */
   load(idOrPath: string, opts?: LoadOptions): Promise<LoadedModel>;
-  /** Generates with the most recently loaded model (or `opts.model`). */
+  /** Generates with `opts.model`, else the default model (the most recently loaded one still loaded; the same as %%generate's). */
   generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): Promise<GenerationResult>;
-  /** Streams tokens from the most recently loaded model (or `opts.model`). */
+  /** Streams tokens from `opts.model`, else the default model (as generate). */
   stream(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): GenerationStream;
   /** Execution count of the running cell. */
   readonly executionCount: number;

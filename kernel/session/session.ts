@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { createDisplay, isDisplayHandle, type DisplayFunction } from "../display/display.js";
+import { createEngine, type Engine } from "../engine/index.js";
 import { plainText, toMimeBundle } from "../display/mime.js";
 import { closeMagicNames, findMagic, listMagics, type MagicContext } from "../magics/index.js";
+import { mx } from "../mx/index.js";
 import { cellStorage, type CellState } from "./cell-state.js";
 import { splitCell, type Segment } from "./cell-parse.js";
 import { codePointToUtf16, utf16ToCodePoint } from "./code-points.js";
@@ -15,7 +17,7 @@ import { InterruptError, isVmInterrupt, SigintWatchdog, terminationIsSafe } from
 import { isComplete } from "./is-complete.js";
 import { LanguageServiceClient } from "./ls-client.js";
 import { CellModules, repoRoot } from "./modules.js";
-import { EngineHolder, type EngineSource } from "./session-global.js";
+import { cellSession } from "./session-global.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
 import { preferObjectLiteral, transformCell } from "./transform.js";
 import type {
@@ -23,8 +25,8 @@ import type {
 } from "./types.js";
 
 export interface SessionOptions {
-  /** an Engine, or a loader; default: import kernel/engine on first use */
-  engine?: EngineSource;
+  /** the engine cells, magics and the interrupt share; default: createEngine() (its addon loads on first use) */
+  engine?: Engine;
   /** JSON-lines history; default ~/.local/share/mlx-ts/history.jsonl */
   historyFile?: string;
   /** folder cells resolve relative imports and node_modules from; default process.cwd() */
@@ -59,7 +61,7 @@ export class Session implements SessionApi {
   private readonly historyStore: HistoryStore;
   private readonly modules: CellModules;
   private readonly ls: LanguageServiceClient;
-  private readonly engine: EngineHolder;
+  private readonly engine: Engine;
   private readonly displayFn: DisplayFunction;
   private running: RunningCell | undefined;
   /** execute() calls not yet running, and whether an interrupt arrived for them (see interrupt()) */
@@ -69,7 +71,6 @@ export class Session implements SessionApi {
   private queue: Promise<unknown> = Promise.resolve();
   private watchdog: SigintWatchdog | undefined;
   private readonly cleanups: (() => void)[] = [];
-  private readonly mxReady: Promise<void>;
 
   constructor(opts: SessionOptions = {}) {
     const cwd = opts.cwd ?? process.cwd();
@@ -77,7 +78,7 @@ export class Session implements SessionApi {
     this.historyStore = new HistoryStore(opts.historyFile ?? defaultHistoryFile());
     this.modules = new CellModules(cwd, root);
     this.ls = new LanguageServiceClient(cwd, root);
-    this.engine = new EngineHolder(opts.engine);
+    this.engine = opts.engine ?? createEngine();
     this.cells = createCellContext({
       report: (err, st) => this.reportBackground(err, st),
       import: (spec) => this.modules.import(spec),
@@ -101,14 +102,9 @@ export class Session implements SessionApi {
       (currentState()?.sink ?? consoleSink).input(prompt ?? "", o?.password ?? false);
     defineGlobal(this.cells, "input", input);
     defineGlobal(this.cells, "prompt", (message?: string) => input(message));
-    defineGlobal(this.cells, "session", this.engine.cellSession(() => this.count));
-    // `mx` (kernel/mx) loads its native addon only when an op runs, so importing it is cheap and safe even
-    // without the addon; a computed specifier keeps the session compiling without it.
-    const mxSpec = "../mx/index.js";
-    this.mxReady = import(mxSpec).then(
-      (m: { mx?: unknown; default?: unknown }) => defineGlobal(this.cells, "mx", m.mx ?? m.default),
-      () => undefined,
-    );
+    defineGlobal(this.cells, "session", cellSession(this.engine, () => this.count));
+    // mx loads its addon when an op first runs, so plain cells work without it
+    defineGlobal(this.cells, "mx", mx);
 
     if (opts.handleSigint ?? true) {
       const onSigint = (): void => this.interrupt();
@@ -143,11 +139,6 @@ export class Session implements SessionApi {
     return this.cells.global;
   }
 
-  /** Parses lib and @types/node ahead of the first completion (in the language-service worker). */
-  warmLanguageService(): void {
-    this.ls.warm();
-  }
-
   execute(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
     this.starting++;
     const run = this.queue.then(() => this.executeNow(req, sink));
@@ -156,7 +147,6 @@ export class Session implements SessionApi {
   }
 
   private async executeNow(req: ExecuteRequest, sink: OutputSink): Promise<ExecuteOutcome> {
-    await this.mxReady;
     const counted = req.storeHistory && !req.silent;
     if (counted) {
       this.count++;
@@ -187,7 +177,7 @@ export class Session implements SessionApi {
       return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
     } catch (err) {
       await Promise.allSettled([...state.pending]);
-      if ((err instanceof InterruptError || isVmInterrupt(err)) && this.engine.activeStreams.size) {
+      if ((err instanceof InterruptError || isVmInterrupt(err)) && this.engine.activeGenerations > 0) {
         sink.stream("stderr", "Interrupted: waiting for the running generation to stop (it ends after the step in progress)…\n");
         await this.engine.settle(SETTLE_AFTER_INTERRUPT_MS);
       }
@@ -307,7 +297,7 @@ export class Session implements SessionApi {
     const ctx: MagicContext = {
       sink: state.sink,
       display: this.displayFn,
-      engine: async () => this.engine.wrapEngine(await this.engine.get()),
+      engine: async () => this.engine,
       signal: state.controller.signal,
       executionCount: state.executionCount,
       globals: this.cells.global,
@@ -324,8 +314,13 @@ export class Session implements SessionApi {
     (st?.sink ?? consoleSink).stream("stderr", text);
   }
 
-  interrupt(): void {
+  /** Cancels every generation running on the engine (from cells, magics or code). */
+  cancelGenerations(): void {
     this.engine.cancelAll();
+  }
+
+  interrupt(): void {
+    this.cancelGenerations();
     const st = this.running;
     if (!st) {
       if (this.starting > 0) this.interruptStarting = true;
@@ -357,7 +352,7 @@ export class Session implements SessionApi {
       const magic = findMagic(ma[1] === "%%" ? "cell" : "line", ma[2]!);
       const typed = ma[3]!;
       const word = /\S*$/.exec(typed)![0];
-      const models = [...(this.engine.loaded?.models.keys() ?? [])];
+      const models = [...this.engine.models.keys()];
       const matches = magic?.complete?.(typed, models) ?? [];
       const cs = utf16ToCodePoint(code, offset - word.length);
       return { matches, cursorStart: cs, cursorEnd: cursorPos, types: matches.map((m) => ({ text: m, type: "argument", start: cs, end: cursorPos })) };
@@ -447,22 +442,16 @@ export class Session implements SessionApi {
   }
 
   banner(): string {
-    const e = this.engine.loaded;
     let mlx = "MLX engine loads on first use";
-    if (e) {
+    if (this.engine.nativeLoaded) {
       try {
-        const rt = e.runtime();
+        const rt = this.engine.runtime();
         mlx = `MLX ${rt.mlxVersion} (${rt.backend}${rt.deviceName ? `, ${rt.deviceName}` : ""})`;
       } catch {
         mlx = "MLX engine unavailable";
       }
     }
     return `mlx-ts: TypeScript cells over a persistent MLX session; ${mlx}. %lsmagic lists the magics.`;
-  }
-
-  /** Loads the engine now (e.g. for the banner, or a REPL --model). */
-  engineNow(): Promise<import("../engine/types.js").Engine> {
-    return this.engine.get();
   }
 
   async shutdown(): Promise<void> {

@@ -4,9 +4,11 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeMagic } from "../../kernel/magics/engine-magics.js";
+import { findMagic } from "../../kernel/magics/index.js";
 import { TABLE_MIME } from "../../kernel/display/mime.js";
 import type { ExecuteOutcome, MimeBundle } from "../../kernel/session/types.js";
+
+const completeMagic = (kind: "line" | "cell", name: string, typed: string, models: string[]): string[] => findMagic(kind, name)?.complete?.(typed, models) ?? [];
 import { ensureFixtures, FIXTURES, RecordingSink, startHarness, STATS_LINE, until, type Harness, type Recorded } from "./magics-harness.js";
 
 const QWEN = join(FIXTURES, "qwen3-tiny-bf16");

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine } from "../engine/index.js";
-import { magicHelp, parseMagicArgs, type MagicSpec } from "../magics/args.js";
+import { magicHelp, parseMagicArgs, type MagicSpec } from "../util/args.js";
 import { SWEEP_DEFAULTS, SWEEP_FLAGS } from "./spec.js";
 import { ATTENTION_PATH, runSweep, sweepMarkdown } from "./sweep.js";
 

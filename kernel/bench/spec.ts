@@ -1,5 +1,5 @@
 // The sweep's arguments, shared by %bench and the command line (node dist/kernel/bench/cli.js).
-import type { FlagSpec } from "../magics/args.js";
+import type { FlagSpec } from "../util/args.js";
 
 export const SWEEP_FLAGS: FlagSpec[] = [
   { name: "prompt-tokens", short: "p", type: "ints", min: 1, help: "prompt lengths, comma-separated (default 128)", metavar: "P,..." },

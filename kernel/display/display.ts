@@ -1,7 +1,7 @@
 // The `display` global of cells and the handles it returns. Every display gets a display_id, so any
 // handle can be updated in place later (update_display_data), even from a callback after the cell ended.
 import { randomUUID } from "node:crypto";
-import type { DisplayOptions, MimeBundle, OutputSink } from "../session/types.js";
+import type { DisplayOptions, MimeBundle, OutputSink } from "../protocol.js";
 import { bundles, toMimeBundle } from "./mime.js";
 
 export interface DisplayCallOptions {

@@ -1,7 +1,7 @@
 // A finished generation shown as a result: its text and stats line, as %%generate leaves them, instead
 // of util.inspect's dump of token ids. The fields stay one property access away (r.tokens, r.stats).
 import type { GenerationResult } from "../engine/types.js";
-import type { MimeBundle } from "../session/types.js";
+import type { MimeBundle } from "../protocol.js";
 import { generationBundle } from "./token-stream.js";
 
 export function isGenerationResult(v: unknown): v is GenerationResult {

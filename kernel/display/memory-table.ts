@@ -1,7 +1,7 @@
 // MLX memory as a table (HTML + text), and the %memtrace timeline as a line chart.
 import type { NativeMemory } from "../engine/native-types.js";
-import type { MimeBundle } from "../session/types.js";
-import { formatBytes } from "../magics/args.js";
+import type { MimeBundle } from "../protocol.js";
+import { formatBytes } from "../util/bytes.js";
 import { chartBundle, type ChartRow } from "./chart.js";
 import { TABLE_MIME, tableHtml, tableText, type TableData } from "./mime.js";
 

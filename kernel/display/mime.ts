@@ -1,7 +1,8 @@
 // Values to Jupyter mime bundles. Any object can choose its own rich form through the display protocol
 // (as in Deno): a method under Symbol.for("Jupyter.display") returning a mime bundle.
 import { inspect, types } from "node:util";
-import type { MimeBundle } from "../session/types.js";
+import type { MimeBundle } from "../protocol.js";
+import { escapeHtml } from "../util/html.js";
 import { generationResultBundle, isGenerationResult } from "./generation-result.js";
 
 export const DISPLAY_SYMBOL: unique symbol = Symbol.for("Jupyter.display") as never;
@@ -16,10 +17,6 @@ export interface TableData {
 
 export function plainText(value: unknown): string {
   return inspect(value, { colors: false, depth: 4, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 });
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

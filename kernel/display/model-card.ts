@@ -1,8 +1,9 @@
 // A loaded model as an HTML card (+ text/plain), and the %models table (HTML + text + rows for the REPL).
 import type { NativeModelInfo } from "../engine/native-types.js";
-import type { MimeBundle } from "../session/types.js";
-import { formatBytes } from "../magics/args.js";
-import { escapeHtml, TABLE_MIME, tableHtml, tableText, type TableData } from "./mime.js";
+import type { MimeBundle } from "../protocol.js";
+import { formatBytes } from "../util/bytes.js";
+import { escapeHtml } from "../util/html.js";
+import { TABLE_MIME, tableHtml, tableText, type TableData } from "./mime.js";
 
 export interface ModelSummary {
   name: string;

@@ -1,6 +1,6 @@
 // How a terminal shows a mime bundle: text only. Rich outputs fall back to their text/plain, a table of
 // rows is drawn as text, and images say what they were and how big.
-import type { MimeBundle } from "../session/types.js";
+import type { MimeBundle } from "../protocol.js";
 import { TABLE_MIME, tableText, type TableData } from "./mime.js";
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml", "image/gif"];

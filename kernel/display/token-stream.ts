@@ -4,9 +4,9 @@
 // apart: collapsed <details> in HTML, a "thinking:" prefix in text.
 import { randomUUID } from "node:crypto";
 import type { GenerationStats } from "../engine/types.js";
-import type { MimeBundle, OutputSink } from "../session/types.js";
-import { escapeHtml } from "./mime.js";
-import { formatBytes } from "../magics/args.js";
+import type { MimeBundle, OutputSink } from "../protocol.js";
+import { formatBytes } from "../util/bytes.js";
+import { escapeHtml } from "../util/html.js";
 
 export interface GenerationView {
   answer: string;

@@ -1,5 +1,5 @@
 // The engine: the loaded models (in load order, which gives the one default-model rule) and the
-// generations running on them, over one native addon; plus MLX runtime/memory controls.
+// generations running on them, over one native addon. Memory/device calls go to runtime.ts.
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
 import { Generations } from "./generations.js";
@@ -7,6 +7,7 @@ import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
 import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
 import { resolveModel } from "./resolve.js";
+import { RuntimeControls } from "./runtime.js";
 import { ModelTokenizer } from "./tokenizer.js";
 import { MlxTsError, type Engine, type LoadedModel, type LoadOptions } from "./types.js";
 
@@ -26,6 +27,7 @@ export class MlxEngine implements Engine {
   private readonly registry = new Map<string, EngineModel>();
   private readonly generations = new Generations();
   private addon: NativeAddon | undefined;
+  private readonly controls = new RuntimeControls(() => this.native);
 
   constructor(private readonly opts: EngineOptions = {}) {
     this.addon = opts.native;
@@ -142,45 +144,36 @@ export class MlxEngine implements Engine {
   }
 
   runtime(): NativeRuntimeInfo {
-    return this.call("Reading the MLX runtime", (n) => n.runtime());
+    return this.controls.runtime();
   }
 
   memory(): NativeMemory {
-    return this.call("Reading MLX memory", (n) => n.memory());
+    return this.controls.memory();
   }
 
   resetPeakMemory(): void {
-    this.call("Resetting peak memory", (n) => n.resetPeakMemory());
+    this.controls.resetPeakMemory();
   }
 
   setMemoryLimit(bytes: number): number {
-    return this.call(`Setting the memory limit to ${bytes} bytes`, (n) => n.setMemoryLimit(bytes));
+    return this.controls.setMemoryLimit(bytes);
   }
 
   setCacheLimit(bytes: number): number {
-    return this.call(`Setting the cache limit to ${bytes} bytes`, (n) => n.setCacheLimit(bytes));
+    return this.controls.setCacheLimit(bytes);
   }
 
   clearCache(): void {
-    this.call("Clearing the MLX cache", (n) => n.clearCache());
+    this.controls.clearCache();
   }
 
   setDevice(device: "cpu" | "gpu"): void {
-    this.call(`Switching the default device to ${device}`, (n) => n.setDefaultDevice(device));
+    this.controls.setDevice(device);
   }
 
   /** Unloads every model (frees native memory). */
   dispose(): void {
     for (const name of [...this.registry.keys()]) this.unload(name);
-  }
-
-  private call<T>(what: string, f: (n: NativeAddon) => T): T {
-    const n = this.native;
-    try {
-      return f(n);
-    } catch (e) {
-      throw fromNative(e, what);
-    }
   }
 
   private notLoaded(name: string): MlxTsError {

@@ -1,7 +1,8 @@
 // tokenizer.json for a GGUF whose tokenizer is SentencePiece BPE (tokenizer.ggml.model "llama": Llama 2,
 // Mistral v0.1, TinyLlama): the vocabulary with scores but no merges, byte-fallback tokens <0xXX>.
 // Merges are recovered from the scores the way transformers does (generate_merges).
-import type { JsonObject } from "./gguf-tokenizer.js";
+/** a tokenizer.json fragment */
+export type JsonObject = Record<string, unknown>;
 
 const SPACE = "\u2581";
 // llama.cpp token_type values

@@ -1,11 +1,11 @@
 // Builds the tokenizer.json / tokenizer_config.json pair a GGUF's metadata describes (llama.cpp key
 // names), so one tokenizer library serves both HF directories and GGUF files, and a GGUF model saved
 // to a directory is loadable by mlx-lm / transformers.
-import { spmTokenizerJson } from "./gguf-spm.js";
+import { spmTokenizerJson, type JsonObject } from "./gguf-spm.js";
 import type { GgufMetadata } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject };
 
 export interface TokenizerFiles {
   tokenizerJson: JsonObject;

@@ -1,5 +1,5 @@
 // %cache clear: returns MLX's cached buffers to the system.
-import { formatBytes } from "./args.js";
+import { formatBytes } from "../util/bytes.js";
 import { defineMagic } from "./define.js";
 
 defineMagic({

@@ -2,7 +2,7 @@
 // conversation; the engine reuses the KV cache for the prefix it shares with the previous turn, and
 // the stats line shows how many prompt tokens were reused.
 import type { ChatMessage } from "../engine/types.js";
-import { MagicArgError } from "./args.js";
+import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, str } from "./define.js";
 import { SAMPLING_FLAGS, samplingOptions } from "./generate.js";
 import { stateOf } from "./state.js";

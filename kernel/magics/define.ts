@@ -1,6 +1,6 @@
 // Every engine magic is declared the same way: a MagicSpec (parsed by args.ts, which also gives --help
 // and completion) plus a run function that receives parsed arguments.
-import { completeMagicArgs, magicHelp, parseMagicArgs, type MagicSpec, type ParsedArgs } from "./args.js";
+import { completeMagicArgs, magicHelp, parseMagicArgs, type MagicSpec, type ParsedArgs } from "../util/args.js";
 import { registerMagic, type Magic, type MagicContext } from "./registry.js";
 
 export interface SpecMagic extends Magic {

@@ -1,10 +1,10 @@
 // %%generate: the cell body is the prompt; tokens stream live into one output, then the stats line.
 import type { GenerateOptions } from "../engine/types.js";
-import type { FlagSpec } from "./args.js";
-import { MagicArgError } from "./args.js";
+import type { FlagSpec } from "../util/args.js";
+import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, num, str } from "./define.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
-import type { ParsedArgs } from "./args.js";
+import type { ParsedArgs } from "../util/args.js";
 
 /** Sampling flags shared by %%generate and %%chat. */
 export const SAMPLING_FLAGS: FlagSpec[] = [

@@ -1,5 +1,6 @@
 // %limit memory SIZE | cache SIZE: MLX's memory and cache limits.
-import { formatBytes, MagicArgError, parseSize } from "./args.js";
+import { MagicArgError } from "../util/args.js";
+import { formatBytes, parseSize } from "../util/bytes.js";
 import { defineMagic } from "./define.js";
 
 defineMagic({

@@ -3,9 +3,9 @@
 import { randomUUID } from "node:crypto";
 import type { Engine, LoadedModel, LoadOptions } from "../engine/types.js";
 import { modelCardBundle, modelsTableBundle, type ModelSummary } from "../display/model-card.js";
-import { escapeHtml } from "../display/mime.js";
-import type { MimeBundle } from "../session/types.js";
-import { MagicArgError } from "./args.js";
+import { escapeHtml } from "../util/html.js";
+import type { MimeBundle } from "../protocol.js";
+import { MagicArgError } from "../util/args.js";
 import { defineMagic, num, str } from "./define.js";
 import { noteLoaded, noteUnloaded } from "./state.js";
 import type { MagicContext } from "./registry.js";

@@ -6,7 +6,8 @@ import { chartBundle } from "../display/chart.js";
 import { isGenerationResult as isResult } from "../display/generation-result.js";
 import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
 import { statsLine } from "../display/token-stream.js";
-import { formatBytes, MagicArgError } from "./args.js";
+import { MagicArgError } from "../util/args.js";
+import { formatBytes } from "../util/bytes.js";
 import { defineMagic } from "./define.js";
 import type { MagicContext } from "./registry.js";
 

@@ -2,8 +2,10 @@
 // and after and a quality check against the unquantized weights on a fixed text.
 import type { Engine, LoadedModel, QuantizeOptions } from "../engine/types.js";
 import { MlxTsError } from "../engine/types.js";
-import { escapeHtml, TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
-import { formatBytes, MagicArgError } from "./args.js";
+import { escapeHtml } from "../util/html.js";
+import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
+import { MagicArgError } from "../util/args.js";
+import { formatBytes } from "../util/bytes.js";
 import { defineMagic, num, str } from "./define.js";
 import { loadWithProgress } from "./load.js";
 import { makeReference, scoreAgainst, type QualityScore } from "./quality.js";

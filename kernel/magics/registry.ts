@@ -2,7 +2,7 @@
 // cells. Each magic lives in its own file and calls registerMagic() when kernel/magics/index.ts loads it.
 import type { Engine } from "../engine/types.js";
 import type { DisplayFunction } from "../display/display.js";
-import type { OutputSink } from "../session/types.js";
+import type { OutputSink } from "../protocol.js";
 
 export interface MagicContext {
   /** where this cell's output goes */

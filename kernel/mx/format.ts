@@ -1,12 +1,10 @@
 // The HTML form of an array: a table of (at most) the first and last few rows and columns, with shape
 // and dtype. The text form is MLX's own printer (NativeArray.repr), the same text Python shows.
+import { escapeHtml } from "../util/html.js";
 import type { Dtype } from "./dtype.js";
 
 export const EDGE = 10;
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
 
 /** One element as MLX prints it: integers plainly, floats with 6 significant digits. */
 export function formatValue(v: number | bigint | boolean, dtype: Dtype): string {

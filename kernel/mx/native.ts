@@ -19,7 +19,8 @@ type A = NativeArray;
 type Opt<T> = T | null;
 
 export interface NativeMx {
-  setErrorClass(ctor: new (message: string, code: string) => Error): void;
+  /** the class native errors are made with: new ctor(code, message) */
+  setErrorClass(ctor: new (code: string, message: string) => Error): void;
   version(): string;
   shape(a: A): number[];
   dtype(a: A): string;
@@ -86,14 +87,7 @@ export interface NativeMx {
   scaledDotProductAttention(q: A, k: A, v: A, scale: number, maskMode: Opt<string>, mask: Opt<A>, sinks: Opt<A>): A;
   eval(arrays: A[]): void;
   asyncEval(arrays: A[]): Promise<void>;
-  memory(): { active: number; peak: number; cache: number; limit: number };
-  resetPeakMemory(): void;
-  setMemoryLimit(bytes: number): number;
-  setCacheLimit(bytes: number): number;
-  clearCache(): void;
-  defaultDevice(): "cpu" | "gpu";
   isAvailable(device: string): boolean;
-  setDefaultDevice(device: string): void;
   newStream(device: string): { index: number; device: "cpu" | "gpu" };
   defaultStream(device: string): { index: number; device: "cpu" | "gpu" };
   setDefaultStream(stream: { index: number; device: string }): void;
@@ -124,17 +118,17 @@ export function native(): NativeMx {
   const path = addonPath();
   if (!path) {
     throw new MlxError(
+      "E_NATIVE_UNAVAILABLE",
       `The mx addon (${ADDON_RELATIVE}) is not built, so MLX arrays are unavailable. Build it with: ` +
         "node node_modules/cmake-js/bin/cmake-js compile --directory native/mx --out native/mx/build --parallel 2",
-      "E_NATIVE_UNAVAILABLE",
     );
   }
   const require = createRequire(import.meta.url);
   try {
     loaded = require(path) as NativeMx;
   } catch (e) {
-    throw new MlxError(`The mx addon at ${path} could not be loaded: ${(e as Error).message}. Rebuild it (see README) against the MLX in .venv.`, "E_NATIVE_UNAVAILABLE");
+    throw new MlxError("E_NATIVE_UNAVAILABLE", `The mx addon at ${path} could not be loaded: ${(e as Error).message}. Rebuild it (see README) against the MLX in .venv.`, { cause: e });
   }
-  loaded.setErrorClass(MlxError as unknown as new (message: string, code: string) => Error);
+  loaded.setErrorClass(MlxError as new (code: string, message: string) => Error);
   return loaded;
 }

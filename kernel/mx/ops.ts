@@ -3,6 +3,8 @@
 import { type ArrayInput, type Axes, axesOf, binaryOp, handleOf, MxArray, type Operand, reduceOp, toArray, unaryOp, wrap } from "./array.js";
 import { checkDtype, type Dtype, scalarDtype, typedArrayKind } from "./dtype.js";
 import { badArgument } from "./errors.js";
+import { runtimeControls } from "../engine/runtime.js";
+import type { NativeMemory } from "../engine/native-types.js";
 import { type NativeArray, native } from "./native.js";
 
 const isScalar = (v: unknown): v is number | boolean | bigint => typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
@@ -420,31 +422,22 @@ export function evaluate(...arrays: Tree[]): void {
 export function asyncEval(...arrays: Tree[]): Promise<void> {
   return native().asyncEval(collect(arrays));
 }
-/** MLX's memory counters, in bytes. */
-export interface MemoryInfo {
-  /** bytes held by live arrays */
-  active: number;
-  /** highest `active` since the start or resetPeakMemory() */
-  peak: number;
-  /** bytes kept by MLX's allocator cache for reuse */
-  cache: number;
-  /** MLX's memory limit */
-  limit: number;
-}
+/** MLX's memory counters in bytes (active, peak, cache, limit, cacheLimit). */
+export type MemoryInfo = NativeMemory;
 /** MLX's memory counters (shared with loaded models: one MLX runtime per process). */
-export const memory = (): MemoryInfo => native().memory();
+export const memory = (): MemoryInfo => runtimeControls.memory();
 /** Starts a new peak measurement from the current active memory. */
-export const resetPeakMemory = (): void => native().resetPeakMemory();
+export const resetPeakMemory = (): void => runtimeControls.resetPeakMemory();
 /** Sets MLX's memory limit in bytes; returns the previous one. */
-export const setMemoryLimit = (bytes: number): number => native().setMemoryLimit(bytes);
+export const setMemoryLimit = (bytes: number): number => runtimeControls.setMemoryLimit(bytes);
 /** Sets how many bytes the allocator may keep cached; returns the previous limit. */
-export const setCacheLimit = (bytes: number): number => native().setCacheLimit(bytes);
+export const setCacheLimit = (bytes: number): number => runtimeControls.setCacheLimit(bytes);
 /** Returns the allocator's cached memory to the system. */
-export const clearCache = (): void => native().clearCache();
+export const clearCache = (): void => runtimeControls.clearCache();
 /** "cpu" or "gpu": where new operations run. */
-export const defaultDevice = (): "cpu" | "gpu" => native().defaultDevice();
+export const defaultDevice = (): "cpu" | "gpu" => (runtimeControls.runtime().device === "gpu" ? "gpu" : "cpu");
 /** Switches the default device; throws when this MLX build has no such device (the Linux CPU wheel has no gpu). */
-export const setDefaultDevice = (device: "cpu" | "gpu"): void => native().setDefaultDevice(device);
+export const setDefaultDevice = (device: "cpu" | "gpu"): void => runtimeControls.setDevice(device);
 /** An MLX stream: a queue of work on one device. Operations run on the default stream of the default device. */
 export interface MxStream {
   readonly index: number;

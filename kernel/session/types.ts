@@ -1,25 +1,9 @@
 // The contract between front ends (kernel/jupyter, repl/) and the Session (kernel/session).
 // The session never knows about ZeroMQ or readline: it talks to a front end through an OutputSink.
 
-/** A Jupyter mime bundle: mime type → data (string, or JSON for application/*json types). */
-export type MimeBundle = Record<string, unknown>;
+import type { MimeBundle, OutputSink } from "../protocol.js";
 
-export interface DisplayOptions {
-  /** display_id: later updates with the same id replace this output in place */
-  displayId?: string;
-  metadata?: Record<string, unknown>;
-}
-
-/** Where a cell's side effects go. The Jupyter front end maps these to iopub/stdin messages; the REPL to the terminal. */
-export interface OutputSink {
-  stream(name: "stdout" | "stderr", text: string): void;
-  display(data: MimeBundle, opts?: DisplayOptions): void;
-  /** update_display_data for an earlier display with this id */
-  updateDisplay(data: MimeBundle, opts: DisplayOptions & { displayId: string }): void;
-  clearOutput(wait: boolean): void;
-  /** input_request on stdin; rejects when the front end does not allow stdin */
-  input(prompt: string, password: boolean): Promise<string>;
-}
+export type { DisplayOptions, MimeBundle, OutputSink } from "../protocol.js";
 
 export interface ExecuteRequest {
   code: string;

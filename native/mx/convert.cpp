@@ -86,7 +86,7 @@ void bad_argument(const std::string& message) { throw BindError("E_BAD_ARGUMENT"
 Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& message) {
   auto& data = addon_data(env);
   if (!data.error_ctor.IsEmpty()) {
-    Napi::Object err = data.error_ctor.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+    Napi::Object err = data.error_ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)});
     return Napi::Error(env, err);
   }
   Napi::Error err = Napi::Error::New(env, message);

@@ -1,4 +1,5 @@
-// Evaluation (blocking and asynchronous), memory counters, and the default device.
+// Evaluation (blocking and asynchronous), device availability and streams. Memory counters, limits and
+// the default device are bound once, by the engine addon (native/src/memory.cpp): see kernel/README.md.
 #include <algorithm>
 
 #include <mlx/primitives.h>
@@ -54,14 +55,6 @@ mx::Device to_device(const std::string& name) {
   bad_argument("device must be \"cpu\" or \"gpu\", got \"" + name + "\".");
 }
 
-Napi::Number num(Napi::Env env, size_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
-
-size_t to_bytes(const Napi::Value& v) {
-  double d = to_double(v, "bytes");
-  if (d < 0) bad_argument("a byte count must be >= 0.");
-  return static_cast<size_t>(d);
-}
-
 Napi::Object stream_object(Napi::Env env, const mx::Stream& s) {
   auto o = Napi::Object::New(env);
   o.Set("index", Napi::Number::New(env, s.index));
@@ -96,36 +89,8 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
     worker.release()->Queue();  // AsyncWorker deletes itself after OnOK/OnError
     return p;
   });
-  def(env, exports, "memory", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    Napi::Env e = info.Env();
-    auto out = Napi::Object::New(e);
-    out.Set("active", num(e, mx::get_active_memory()));
-    out.Set("peak", num(e, mx::get_peak_memory()));
-    out.Set("cache", num(e, mx::get_cache_memory()));
-    out.Set("limit", num(e, mx::get_memory_limit()));
-    return out;
-  });
-  def(env, exports, "resetPeakMemory", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    mx::reset_peak_memory();
-    return info.Env().Undefined();
-  });
-  def(env, exports, "setMemoryLimit", [](const Napi::CallbackInfo& info) -> Napi::Value { return num(info.Env(), mx::set_memory_limit(to_bytes(info[0]))); });
-  def(env, exports, "setCacheLimit", [](const Napi::CallbackInfo& info) -> Napi::Value { return num(info.Env(), mx::set_cache_limit(to_bytes(info[0]))); });
-  def(env, exports, "clearCache", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    mx::clear_cache();
-    return info.Env().Undefined();
-  });
-  def(env, exports, "defaultDevice", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::String::New(info.Env(), mx::default_device() == mx::Device::gpu ? "gpu" : "cpu");
-  });
   def(env, exports, "isAvailable", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Boolean::New(info.Env(), mx::is_available(to_device(to_string(info[0], "device"))));
-  });
-  def(env, exports, "setDefaultDevice", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    mx::Device d = to_device(to_string(info[0], "device"));
-    if (!mx::is_available(d)) throw BindError("E_BAD_ARGUMENT", "this MLX build has no " + to_string(info[0], "device") + " device; use \"cpu\".");
-    mx::set_default_device(d);
-    return info.Env().Undefined();
   });
   def(env, exports, "setPrintPrecision", [](const Napi::CallbackInfo& info) -> Napi::Value {
     mx::set_printoptions(mx::PrintOptions{to_int(info[0], "precision")});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { completeMagicArgs, formatBytes, magicHelp, MagicArgError, parseMagicArgs, parseSize, splitArgs, type MagicSpec } from "../../kernel/magics/args.js";
+import { completeMagicArgs, magicHelp, MagicArgError, parseMagicArgs, splitArgs, type MagicSpec } from "../../kernel/util/args.js";
+import { formatBytes, parseSize } from "../../kernel/util/bytes.js";
 
 const gen: MagicSpec = {
   name: "generate",

@@ -7,7 +7,8 @@ import type { SessionApi } from "../kernel/session/types.js";
 import { readConnectionFile } from "../kernel/jupyter/connection.js";
 import { KernelError } from "../kernel/jupyter/errors.js";
 import { runKernel } from "../kernel/jupyter/kernel.js";
-import { packageRoot, packageVersion } from "../kernel/jupyter/kernel-info.js";
+import { packageVersion } from "../kernel/jupyter/kernel-info.js";
+import { repoRoot } from "../kernel/util/repo-root.js";
 import { installKernelSpec, type InstallTarget } from "../kernel/jupyter/kernelspec.js";
 
 const USAGE = `usage: mlx-ts <command> [options]
@@ -77,7 +78,7 @@ function install(args: string[]): void {
 }
 
 async function start(args: string[]): Promise<number> {
-  const root = packageRoot();
+  const root = repoRoot();
   installKernelSpec({ kind: "sys-prefix" }, root);
   const jupyter = join(root, ".venv", "bin", "jupyter");
   if (!existsSync(jupyter)) throw new Error(`${jupyter} not found: run \`npm run setup\` to create .venv with Jupyter`);

@@ -1,33 +1,12 @@
 // Loads the C++ addon (native/build/Release/mlx_ts.node) once and types it as the NativeAddon contract.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { repoRoot } from "../util/repo-root.js";
 import type { NativeAddon } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
 const ADDON_RELATIVE = join("native", "build", "Release", "mlx_ts.node");
-
-/** The repo root: the nearest ancestor holding mlx-ts's package.json (works from kernel/engine/*.ts and dist/kernel/engine/*.js). */
-export function repoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        const name: unknown = (JSON.parse(readFileSync(pkg, "utf8")) as { name?: unknown }).name;
-        if (name === "mlx-ts") return dir;
-      } catch {
-        // an unreadable package.json is not ours; keep walking up
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new MlxTsError("E_NATIVE_UNAVAILABLE", `could not find the mlx-ts checkout above ${from}, so the native addon cannot be located. Run from inside the repository.`);
-    }
-    dir = parent;
-  }
-}
 
 /** Where the addon is expected: $MLX_TS_ADDON if set, else <repo>/native/build/Release/mlx_ts.node. */
 export function addonPath(): string {

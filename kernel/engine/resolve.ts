@@ -2,10 +2,10 @@
 // file, or an HF id found in (or downloaded into) the hub cache.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, resolve as resolvePath } from "node:path";
 import { hubCacheDir, lookupInCache, parseHfId, type Env } from "./hf-cache.js";
 import { downloadSnapshot, TransferError } from "./hub-download.js";
+import { repoRoot } from "../util/repo-root.js";
 import { MlxTsError, type LoadOptions } from "./types.js";
 
 export interface ResolvedModel {
@@ -18,20 +18,9 @@ export interface ResolvedModel {
 
 export interface ResolveOptions {
   env?: Env;
-  /** where .venv lives; default: found upward from this file */
+  /** where .venv lives; default: the checkout root */
   repoRoot?: string;
   onProgress?: LoadOptions["onProgress"];
-}
-
-/** The repository root: the first ancestor of this module (else of the working directory) holding a .venv. */
-export function findRepoRoot(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (const from of [start, process.cwd()]) {
-    for (let dir = from; ; dir = dirname(dir)) {
-      if (existsSync(join(dir, ".venv"))) return dir;
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return undefined;
 }
 
 /** site-packages directories of the project's venv (lib/python3.*). */
@@ -63,7 +52,7 @@ function resolveAlias(alias: string, a: Alias, opts: ResolveOptions): ResolvedMo
     }
     return { kind: statSync(override).isDirectory() ? "dir" : "gguf", path: override, name: alias };
   }
-  const root = opts.repoRoot ?? findRepoRoot();
+  const root = opts.repoRoot ?? repoRoot();
   const searched = root ? sitePackages(root).map((sp) => join(sp, a.pkg, a.file)) : [];
   const hit = searched.find((p) => existsSync(p));
   if (hit) return { kind: "gguf", path: hit, name: alias };

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { KernelError } from "./errors.js";
-import { packageRoot } from "./kernel-info.js";
+import { repoRoot } from "../util/repo-root.js";
 import { logoPng } from "./png.js";
 
 export const KERNEL_NAME = "mlx-ts";
@@ -20,11 +20,11 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env, platform: Node
 }
 
 /** The project's virtual environment: its prefix is where `--sys-prefix` installs go. */
-export function venvPrefix(root = packageRoot()): string {
+export function venvPrefix(root = repoRoot()): string {
   return join(root, ".venv");
 }
 
-export function kernelsDir(target: InstallTarget, root = packageRoot()): string {
+export function kernelsDir(target: InstallTarget, root = repoRoot()): string {
   switch (target.kind) {
     case "user":
       return join(userDataDir(), "kernels");
@@ -45,7 +45,7 @@ export interface KernelSpec {
 }
 
 /** kernel.json from the template at the repository root, with absolute paths for node and the CLI. */
-export function buildKernelSpec(root = packageRoot(), nodePath = process.execPath): KernelSpec {
+export function buildKernelSpec(root = repoRoot(), nodePath = process.execPath): KernelSpec {
   const template = JSON.parse(readFileSync(join(root, "kernel.json"), "utf8")) as KernelSpec;
   const cli = join(root, "dist", "bin", "mlx-ts.js");
   const rest = template.argv.slice(2);
@@ -53,7 +53,7 @@ export function buildKernelSpec(root = packageRoot(), nodePath = process.execPat
 }
 
 /** Installs the kernelspec and returns the directory written. */
-export function installKernelSpec(target: InstallTarget, root = packageRoot()): string {
+export function installKernelSpec(target: InstallTarget, root = repoRoot()): string {
   const dir = join(kernelsDir(target, root), KERNEL_NAME);
   try {
     mkdirSync(dir, { recursive: true });

@@ -2,8 +2,8 @@
 // use so that importing kernel/mx never fails; a missing build becomes an MlxError that says how to build.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { repoRoot } from "../util/repo-root.js";
 import { MlxError } from "./errors.js";
 
 export type NativeTypedArray =
@@ -96,19 +96,12 @@ export interface NativeMx {
 
 const ADDON_RELATIVE = join("native", "mx", "build", "Release", "mlx_ts_mx.node");
 
-/** Where the addon is: $MLX_TS_MX_ADDON, else the first native/mx/build above this file (source or dist layout). */
+/** Where the addon is: $MLX_TS_MX_ADDON, else <checkout>/native/mx/build/Release (undefined when not built). */
 export function addonPath(): string | undefined {
   const fromEnv = process.env.MLX_TS_MX_ADDON;
   if (fromEnv) return fromEnv;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, ADDON_RELATIVE);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return undefined;
+  const built = join(repoRoot(), ADDON_RELATIVE);
+  return existsSync(built) ? built : undefined;
 }
 
 let loaded: NativeMx | undefined;

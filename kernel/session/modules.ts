@@ -5,25 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** The repository root: the nearest folder above this file with our package.json. */
-export function repoRoot(): string {
-  let d = here;
-  for (;;) {
-    const pj = join(d, "package.json");
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, "utf8")) as { name?: string }).name === "mlx-ts") return d;
-      } catch { /* keep looking */ }
-    }
-    const up = dirname(d);
-    if (up === d) return resolve(here, "..", "..");
-    d = up;
-  }
-}
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "../util/repo-root.js";
 
 export class ModuleNotFound extends Error {
   readonly code = "ERR_MODULE_NOT_FOUND";

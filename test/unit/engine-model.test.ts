@@ -187,4 +187,54 @@ describe("EngineModel over a scripted addon", () => {
     await expect(m.generate("hi")).rejects.toThrowError(/no chat template.*raw: true/);
     expect((m as unknown as { eosTokenIds: number[] }).eosTokenIds).toEqual([7, 8, 151645]);
   });
+
+  it("the default model is the most recently loaded one still loaded; a reload counts as the latest", async () => {
+    const { engine } = setup();
+    expect(() => engine.model(undefined, "%%generate")).toThrowError(/%%generate needs a model and none is loaded/);
+    await engine.load("smollm2", { as: "a" });
+    await engine.load("smollm2", { as: "b" });
+    expect(engine.model().name).toBe("b");
+    await engine.load("smollm2", { as: "a" });
+    expect(engine.model().name).toBe("a");
+    expect(engine.model("b").name).toBe("b");
+    engine.unload("a");
+    expect(engine.model().name).toBe("b");
+    expect(() => engine.model("a")).toThrowError(expect.objectContaining({ code: "E_NOT_LOADED" }) as Error);
+  });
+
+  it("cancelAll stops the generations of every model, settle waits for them, then none is active", async () => {
+    const { script, engine } = setup();
+    const a = await engine.load("smollm2", { as: "a" });
+    const b = await engine.load("smollm2", { as: "b" });
+    script.reply = [...a.tokenize(" ok"), 2];
+    const sa = a.stream("one");
+    const sb = b.stream("two");
+    expect(engine.activeGenerations).toBe(2);
+    engine.cancelAll();
+    await engine.settle(5_000);
+    expect(engine.activeGenerations).toBe(0);
+    expect((await sa.result).stats.stopReason).toBe("cancelled");
+    expect((await sb.result).stats.stopReason).toBe("cancelled");
+    await expect(a.generate("again")).resolves.toMatchObject({ text: " ok" });
+  });
+
+  it("bad generation options are refused before native sees them, naming the option and a good value", async () => {
+    const { script, engine } = setup();
+    const m = await engine.load("smollm2");
+    const cases: [object, RegExp][] = [
+      [{ maxTokens: 0 }, /maxTokens \(how many tokens to generate at most\) must be an integer from 1 to 2\^31-1, got 0\. Pass e\.g\. maxTokens: 256\./],
+      [{ temperature: -1 }, /temperature \(0 = greedy\) must be a number >= 0, got -1/],
+      [{ topP: 0 }, /topP .* must be a number in \(0, 1\], got 0/],
+      [{ minP: 2 }, /minP .* must be a number in \[0, 1\], got 2/],
+      [{ topK: 1.5 }, /topK .* must be an integer/],
+      [{ seed: -3 }, /seed .* must be an integer from 0/],
+      [{ repetitionPenalty: Number.NaN }, /repetitionPenalty .* got NaN/],
+      [{ stop: [""] }, /stop .* must be an array of non-empty strings/],
+    ];
+    for (const [opts, want] of cases) {
+      expect(() => m.stream("hi", opts), JSON.stringify(opts)).toThrowError(want);
+    }
+    expect(script.generated.length).toBe(0);
+    expect(engine.activeGenerations).toBe(0);
+  });
 });

@@ -11,6 +11,9 @@ save_model, save_config), so the quantized layout is exactly what mlx_lm.convert
   qwen3-tiny-{bf16,4bit,8bit}   model_type qwen3, tied embeddings, q_norm/k_norm
   llama-tiny-{bf16,4bit,8bit}   model_type llama, untied lm_head, rope_scaling llama3
   --bench adds qwen3-0.6b-shape-{bf16,4bit}: Qwen3-0.6B's real shapes, random weights (benchmark only)
+  --gpu-shapes [--only NAMES] makes qwen3-{0.6b,4b,8b}-shape-{bf16,8bit,4bit} for the GPU benchmark
+                (bench/engine-vs-mlxlm.mjs --device gpu): 1.2 to 16 GB each, about 47 GB in all; meant to
+                run on the GPU machine itself, since no call can carry them there
 
 Idempotent: a directory whose .fixture-stamp matches the spec's stamp is left alone; a stale or
 half-written one is rebuilt (each checkpoint is written to DIR.tmp and renamed into place).
@@ -113,6 +116,19 @@ def base_configs(vocab: int) -> dict[str, dict]:
     )
     return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-0.6b-shape": qwen3_06b}
 
+
+def gpu_shape_configs(base: dict) -> dict[str, dict]:
+    """Qwen3-0.6B, 4B and 8B's published shapes (config.json of Qwen/Qwen3-*), random weights."""
+    q06 = base["qwen3-0.6b-shape"]
+    q4b = dict(q06, hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8,
+               intermediate_size=9728, tie_word_embeddings=True)
+    q8b = dict(q06, hidden_size=4096, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8,
+               intermediate_size=12288, tie_word_embeddings=False)
+    return {"qwen3-0.6b-shape": q06, "qwen3-4b-shape": q4b, "qwen3-8b-shape": q8b}
+
+
+# Smallest first: a GPU bench cut short by its time limit still has whole models.
+GPU_SHAPE_SPECS = [(b, q) for b in ("qwen3-0.6b-shape", "qwen3-8b-shape", "qwen3-4b-shape") for q in ("bf16", "8bit", "4bit")]
 
 TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny") for q in ("bf16", "4bit", "8bit")]
 BENCH_SPECS = [("qwen3-0.6b-shape", q) for q in ("bf16", "4bit")]
@@ -238,6 +254,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: test/.fixtures/models)")
     ap.add_argument("--bench", action="store_true", help="also build the qwen3-0.6b-shape checkpoints")
     ap.add_argument("--bench-only", action="store_true", help="build only the qwen3-0.6b-shape checkpoints")
+    ap.add_argument("--gpu-shapes", action="store_true", help="build only the qwen3-{0.6b,4b,8b}-shape GPU benchmark checkpoints")
+    ap.add_argument("--only", help="with --gpu-shapes: comma-separated checkpoint names (e.g. qwen3-8b-shape-4bit)")
     ap.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
     args = ap.parse_args(argv)
 
@@ -247,9 +265,27 @@ def main(argv: list[str]) -> int:
         return 2
 
     configs = base_configs(qwen3_vocab_size())
+    if args.gpu_shapes:
+        return make_gpu_shapes(args, gpu_shape_configs(configs))
     specs = [] if args.bench_only else list(TEST_SPECS)
     if args.bench or args.bench_only:
         specs += BENCH_SPECS
+    args.out.mkdir(parents=True, exist_ok=True)
+    for base, variant in specs:
+        wrote = make_one(args.out, base, variant, configs[base], args.force)
+        print(f"make-fixtures: {base}-{variant}: {'written' if wrote else 'up to date'}", file=sys.stderr)
+    return 0
+
+
+def make_gpu_shapes(args: argparse.Namespace, configs: dict[str, dict]) -> int:
+    specs = GPU_SHAPE_SPECS
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {f"{b}-{q}" for b, q in specs}
+        if unknown:
+            print(f"make-fixtures: unknown --only names {sorted(unknown)}; known: {[f'{b}-{q}' for b, q in specs]}", file=sys.stderr)
+            return 2
+        specs = [(b, q) for b, q in specs if f"{b}-{q}" in wanted]
     args.out.mkdir(parents=True, exist_ok=True)
     for base, variant in specs:
         wrote = make_one(args.out, base, variant, configs[base], args.force)

@@ -3,6 +3,13 @@
 // prompt ids, same prompt and generation lengths, greedy, EOS disabled on both sides.
 //
 //   node bench/engine-vs-mlxlm.mjs [--runs 3] [--rounds 1] [--prompt 512] [--gen 128] [--models a,b,c] [--prefill-step 2048] [--append]
+//   node bench/engine-vs-mlxlm.mjs --device gpu [--prompts 512,4096] [--gen 128] [--runs 5] [--models a,b,c]
+//
+// --device gpu (a CUDA or Metal MLX): both engines stay loaded, each is warmed up at every timed length,
+// and the --runs trials alternate engine by engine (bench/lib/gpu-interleaved.mjs); default models are
+// qwen3-{0.6b,8b,4b}-shape-{bf16,8bit,4bit}, made on the machine by scripts/make-fixtures.py --gpu-shapes.
+// Prints the GPU's name, MLX and mlx-lm versions, the copy bandwidth and a command for every row; JSON in
+// bench/results/engine-gpu.json.
 //
 // --rounds R repeats the pair R times, alternating which backend goes first; every trial counts.
 // --append keeps the rows already in bench/results/engine.json (each row names its own lengths), so
@@ -23,6 +30,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureGpuShape, gpuTable, runGpuBench } from "./lib/gpu-interleaved.mjs";
 import { markdownTable, randomIds, summarize } from "./lib/stats.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,7 +43,7 @@ const WARMUP_PROMPT = 16;
 const WARMUP_GEN = 4;
 
 function parseArgs(argv) {
-  const opts = { runs: 3, rounds: 1, prompt: 512, gen: 128, prefillStep: 2048, append: false, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"] };
+  const opts = { runs: 3, rounds: 1, prompt: 512, gen: 128, prefillStep: 2048, append: false, models: ["qwen3-0.6b-shape-bf16", "qwen3-0.6b-shape-4bit", "smollm2-mlx"], device: "cpu", prompts: null, modelsGiven: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -48,7 +56,11 @@ function parseArgs(argv) {
     else if (a === "--prompt") opts.prompt = Number(val());
     else if (a === "--gen") opts.gen = Number(val());
     else if (a === "--prefill-step") opts.prefillStep = Number(val());
-    else if (a === "--models") opts.models = val().split(",").filter(Boolean);
+    else if (a === "--models") {
+      opts.models = val().split(",").filter(Boolean);
+      opts.modelsGiven = true;
+    } else if (a === "--device") opts.device = val();
+    else if (a === "--prompts") opts.prompts = val().split(",").map(Number);
     else if (a === "--append") opts.append = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n") + "\n");
@@ -172,8 +184,23 @@ function writeResults(obj) {
   writeFileSync(resultsFile, JSON.stringify(obj, null, 2) + "\n");
 }
 
+async function gpuMain(opts) {
+  const { loadNative } = await import(join(root, "dist", "kernel", "engine", "native.js"));
+  const addon = loadNative();
+  const rt = addon.runtime();
+  if (rt.backend === "cpu") throw new Error(`--device gpu needs MLX with a GPU backend; this one (MLX ${rt.mlxVersion}) has only the CPU. Run it on a CUDA or Metal machine.`);
+  const names = opts.modelsGiven ? opts.models : ["0.6b", "8b", "4b"].flatMap((s) => ["bf16", "8bit", "4bit"].map((q) => `qwen3-${s}-shape-${q}`));
+  const models = names.map((name) => ({ name, dir: /^qwen3-[\d.]+b-shape-/.test(name) ? ensureGpuShape(root, python, fixtures, name) : resolve(name) }));
+  const prompts = opts.prompts ?? [512, 4096];
+  const runs = process.argv.includes("--runs") ? opts.runs : 5;
+  const command = `node bench/engine-vs-mlxlm.mjs --device gpu --gen ${opts.gen} --runs ${runs} --prefill-step ${opts.prefillStep}`;
+  const r = await runGpuBench(root, python, addon, { models, prompts, gen: opts.gen, runs, prefillStep: opts.prefillStep, command, resultsFile: join(root, "bench", "results", "engine-gpu.json") });
+  process.stdout.write(`${gpuTable(r.rows)}\n\n${rt.deviceName} (${rt.backend}), MLX ${rt.mlxVersion}, mlx-lm ${r.versions.mlxLm}; copy bandwidth ${r.bw.gbps.toFixed(0)} GB/s (bench/bandwidth.py); median (min–max) over ${runs} trials per engine, alternating, after a warm-up at each length; ${new Date().toISOString()}\n`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.device === "gpu") return gpuMain(opts);
   const started = new Date().toISOString();
   const load0 = loadavg();
   const previous = opts.append && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : null;

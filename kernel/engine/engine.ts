@@ -3,6 +3,7 @@
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
 import { Generations } from "./generations.js";
+import { warmUp, warmUpWanted } from "./gpu-warmup.js";
 import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
 import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
@@ -98,6 +99,14 @@ export class MlxEngine implements Engine {
       } catch (e) {
         model.dispose();
         throw e;
+      }
+    }
+    if (warmUpWanted(addon.runtime().backend)) {
+      try {
+        await warmUp(nm, (done, total) => opts.onProgress?.({ phase: "warmup", done, total, file: resolved.path }));
+      } catch (e) {
+        model.dispose();
+        throw fromNative(e, `Warming up ${idOrPath} on the GPU (JIT-compiling its kernels)`);
       }
     }
     // Only now that the new model works does it replace one of the same name.

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { repoRoot } from "../util/repo-root.js";
+import { useLastingKernelCache } from "./kernel-cache.js";
 import type { NativeAddon } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
@@ -25,6 +26,7 @@ export function loadNative(): NativeAddon {
   const require = createRequire(import.meta.url);
   try {
     cached = require(path) as NativeAddon;
+    useLastingKernelCache(cached.runtime().mlxVersion);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new MlxTsError(

@@ -66,7 +66,8 @@ export interface LoadOptions {
   as?: string;
   dtype?: "bfloat16" | "float16" | "float32";
   quant?: { bits: number; groupSize?: number; mode?: "affine" | "mxfp4" | "mxfp8" };
-  onProgress?: (p: { phase: "download" | "load"; done: number; total: number; file?: string }) => void;
+  /** "warmup": on CUDA, the short generations that JIT-compile the model's GPU kernels (gpu-warmup.ts) */
+  onProgress?: (p: { phase: "download" | "load" | "warmup"; done: number; total: number; file?: string }) => void;
 }
 
 export interface QuantizeOptions {

@@ -51,7 +51,7 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   });
 
   // The sockets come up while the session loads (importing TypeScript alone takes about a second).
-  const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 4000 };
+  const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 1500 };
   const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
   post(worker, { type: "init", init });
   const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg: encodeBytes(msg) });

@@ -46,8 +46,11 @@ export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPa
     const model = await engine.load(idOrPath, {
       ...opts,
       onProgress: (p) => {
-        label = p.phase === "download" ? `downloading ${p.file ?? idOrPath}` : `loading ${idOrPath}`;
-        fraction = p.phase === "download" && p.total > 0 ? p.done / p.total : undefined;
+        label =
+          p.phase === "download" ? `downloading ${p.file ?? idOrPath}`
+          : p.phase === "warmup" ? `compiling GPU kernels for ${idOrPath} (${p.done}/${p.total} prompt-length buckets; the first load on this machine compiles for up to a minute each, later loads reuse ${process.env.MLX_PTX_CACHE_DIR ?? "MLX's cache"})`
+          : `loading ${idOrPath}`;
+        fraction = (p.phase === "download" || p.phase === "warmup") && p.total > 0 ? p.done / p.total : undefined;
       },
     });
     clearInterval(timer);

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { useLastingKernelCache } from "../engine/kernel-cache.js";
 import { repoRoot } from "../util/repo-root.js";
 import { MlxError } from "./errors.js";
 
@@ -123,5 +124,6 @@ export function native(): NativeMx {
     throw new MlxError("E_NATIVE_UNAVAILABLE", `The mx addon at ${path} could not be loaded: ${(e as Error).message}. Rebuild it (see README) against the MLX in .venv.`, { cause: e });
   }
   loaded.setErrorClass(MlxError as new (code: string, message: string) => Error);
+  useLastingKernelCache(loaded.version());
   return loaded;
 }

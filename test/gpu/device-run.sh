@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The GPU suite and benchmarks in as few device calls as the lease allows (the `device` tool; stage the
+# runtime first with ../shared/tools/device-stage, then `source .device/on-device.sh && bash test/gpu/device-run.sh MODE`).
+#   suite   fixtures, a SIGTERM probe, bench/first-token.mjs, npm run test:gpu (vitest); starts the
+#           qwen3-*-shape checkpoints in the background (setsid: they outlive the call while the machine is warm)
+#   bench   waits for those checkpoints, then bench/engine-vs-mlxlm.mjs --device gpu
+# Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
+set -uo pipefail
+mode=${1:?suite or bench}
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+py=.venv/bin/python
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/mlx-ts/mlx-0.32.4/kernels
+export MLX_PTX_CACHE_DIR=$cache
+step() { local limit=$1 name=$2; shift 2; local t0=$(date +%s); echo "== $name (limit ${limit}s) $(date -u +%T)"; timeout -s KILL "$limit" "$@"; local rc=$?; echo "== $name: rc=$rc in $(( $(date +%s) - t0 )) s"; return 0; }
+
+# A process told SIGTERM while busy: how long until it is gone, and if it is not, what its threads are doing.
+probe_term() {
+  local label=$1; shift
+  "$@" > "$OUT/probe-$label.txt" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do grep -q busy "$OUT/probe-$label.txt" 2>/dev/null && break; sleep 0.1; done
+  sleep 2
+  local t0=$(date +%s%N); kill -TERM $pid
+  for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then
+    echo "probe $label: ALIVE 10 s after SIGTERM; state:"
+    grep -E "State|SigBlk|SigCgt|SigPnd|ShdPnd|Threads" /proc/$pid/status
+    for t in /proc/$pid/task/*; do echo "$(cat $t/comm) $(awk '{print $3}' $t/stat) wchan=$(cat $t/wchan 2>/dev/null) blk=$(grep SigBlk $t/status | awk '{print $2}')"; done | sort | uniq -c | head -40
+    kill -KILL $pid; wait $pid 2>/dev/null
+  else
+    wait $pid; echo "probe $label: exited (rc=$?) $(( ($(date +%s%N) - t0) / 1000000 )) ms after SIGTERM"
+  fi
+}
+
+if [ "$mode" = suite ]; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  node -e 'const a=require("./native/build/Release/mlx_ts.node"); console.log(JSON.stringify(a.runtime()))'
+  step 120 "test fixtures" $py scripts/make-fixtures.py
+  step 120 "qwen3-0.6b-shape-4bit" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-4bit
+  empty=$(mktemp -d /tmp/probe-ptx-XXXX)
+  probe_term compile env MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
+  probe_term eval node test/gpu/busy-child.mjs eval
+  rm -rf "$empty"
+  step 300 "first token" node bench/first-token.mjs --model test/.fixtures/models/qwen3-0.6b-shape-4bit \
+    --phases before-cold,before-warm,after-warm,after-warm --cache "$cache" --out "$OUT/first-token.json"
+  ls -la "$cache" > "$OUT/kernel-cache-after-first-token.txt" 2>&1
+  # The benchmark checkpoints (about 47 GB) are written while the suite runs; setsid keeps the writer alive after this call.
+  setsid nohup $py scripts/make-fixtures.py --gpu-shapes > /tmp/gpu-shapes.log 2>&1 < /dev/null &
+  step 250 "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json"
+  ls -la "$cache" > "$OUT/kernel-cache.txt" 2>&1; du -sh "$cache" >> "$OUT/kernel-cache.txt"
+  cat /tmp/gpu-shapes.log
+elif [ "$mode" = final ]; then
+  # One call for what a short lease allows: the GPU suite, then two rows of the benchmark.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  step 120 "test fixtures" $py scripts/make-fixtures.py
+  (for m in qwen3-0.6b-shape-bf16 qwen3-8b-shape-4bit; do $py scripts/make-fixtures.py --gpu-shapes --only $m; done > /tmp/gpu-shapes.log 2>&1) &
+  gen=$!
+  empty=$(mktemp -d /tmp/probe-ptx-XXXX)
+  probe_term compile env MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
+  rm -rf "$empty"
+  step ${SUITE_LIMIT:-220} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    --reporter=verbose --reporter=json --outputFile.json="$OUT/vitest.json"
+  wait $gen; cat /tmp/gpu-shapes.log
+  step ${BENCH_LIMIT:-150} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models ${BENCH_MODELS:-qwen3-0.6b-shape-bf16,qwen3-8b-shape-4bit}
+  cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
+  ls -la "$cache" > "$OUT/kernel-cache.txt" 2>&1
+elif [ "$mode" = bench ]; then
+  for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
+  cat /tmp/gpu-shapes.log; df -h . | tail -1
+  nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv
+  step ${BENCH_LIMIT:-480} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512,4096 --gen 128 --runs 5 ${BENCH_MODELS:+--models $BENCH_MODELS}
+  cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
+  nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv
+fi

@@ -133,7 +133,17 @@ async function finishShutdown(request: JupyterMessage, socket: SocketName, resta
   if (forced) {
     log("the main thread did not finish the shutdown in time (a cell is probably stuck); terminating");
     process.kill(kernelPid, "SIGTERM");
-    process.exit(0);
+    // A kernel inside a CUDA JIT compile does not act on SIGTERM (NVRTC's signal handler takes it), so
+    // one still there shortly after is killed outright.
+    setTimeout(() => {
+      try {
+        process.kill(kernelPid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      process.exit(0);
+    }, 300);
+    return;
   }
   post({ type: "closed" });
 }

@@ -1,6 +1,7 @@
 // A process busy on the GPU ends promptly on SIGTERM: one whose generation is JIT-compiling MLX's CUDA
 // kernels (a fresh, empty kernel cache forces the compile), and one blocked in a long synchronous MLX
-// evaluation on its JS thread. Each must be gone within 2 s of the signal (issue 14's bound); the child is
+// evaluation on its JS thread. Known to fail for the compile on MLX 0.32.4 / CUDA 13.0 (H200, 2026-12-03):
+// libnvrtc.so.13 replaces the SIGTERM handler during the compile and the signal is lost (README, GPU). Each must be gone within 2 s of the signal (issue 14's bound); the child is
 // SIGKILLed at 5 s so a failure cannot hang the suite.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,12 +25,12 @@ function busyThenTerm(args: string[], env: NodeJS.ProcessEnv): Promise<{ exitedA
     child.stdout.on("data", (d: Buffer) => {
       said += d.toString();
       if (termAt === 0 && said.includes("busy")) {
-        // A second in, the compile or the evaluation is under way.
+        // Three seconds in, the compile (40-55 s per kernel on an H200) or the evaluation is under way.
         setTimeout(() => {
           termAt = Date.now();
           child.kill("SIGTERM");
           killer = setTimeout(() => child.kill("SIGKILL"), DEADLINE_MS);
-        }, 1000);
+        }, 3000);
       }
     });
     child.stderr.on("data", (d: Buffer) => (said += d.toString()));

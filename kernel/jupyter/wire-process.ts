@@ -37,7 +37,7 @@ process.on("disconnect", () => {
 const signer = new Signer(init.connection.key, init.connection.signature_scheme);
 const replay = new ReplayGuard();
 
-type Sendable = zmq.Router | zmq.Publisher | zmq.Reply;
+type Sendable = zmq.Router | zmq.XPublisher | zmq.Reply;
 
 /** zeromq v6 allows one pending send per socket, so every socket gets its own FIFO of sends. */
 class SendQueue {
@@ -63,8 +63,10 @@ const sockets = {
   shell: new zmq.Router({ linger: 1000 }),
   control: new zmq.Router({ linger: 1000 }),
   stdin: new zmq.Router({ linger: 1000 }),
-  // No high-water mark: a PUB socket drops what exceeds it, and a dropped "idle" leaves clients waiting forever.
-  iopub: new zmq.Publisher({ linger: 1000, sendHighWaterMark: 0 }),
+  // XPUB, so each new subscriber can be welcomed (JEP 65); "allSubs" reports every subscription, not
+  // only the first for a topic. No high-water mark: what exceeds it is dropped, and a dropped "idle"
+  // leaves clients waiting forever.
+  iopub: new zmq.XPublisher({ linger: 1000, sendHighWaterMark: 0, verbosity: "allSubs" }),
   hb: new zmq.Reply({ linger: 0 }),
 };
 const queues: Record<SocketName, SendQueue> = {
@@ -98,6 +100,29 @@ function reply(socket: SocketName, parent: JupyterMessage, type: string, content
 
 function status(parent: JupyterMessage, state: "busy" | "idle"): Promise<void> {
   return send(makeMessage("iopub", "status", { execution_state: state }, parent, init.session));
+}
+
+/** JEP 65: every new subscriber learns that its subscription is in place, so it knows nothing before is lost. */
+function welcome(subscription: string): void {
+  // A topic-prefixed subscriber only receives messages whose first frame starts with its topic.
+  const ids = subscription ? [Buffer.from(subscription)] : [];
+  void send(makeMessage("iopub", "iopub_welcome", { subscription }, undefined, init.session, { ids }));
+}
+
+async function subscriptions(): Promise<void> {
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  for await (const frames of sockets.iopub) {
+    const f = frames[0];
+    // 1 = subscribe, 0 = unsubscribe; anything else is not a subscription message.
+    if (closing || !f || f[0] !== 1) continue;
+    let topic: string;
+    try {
+      topic = utf8.decode(f.subarray(1));
+    } catch {
+      continue;
+    }
+    welcome(topic);
+  }
 }
 
 async function bindAll(): Promise<Record<string, string>> {
@@ -228,6 +253,7 @@ const swallowClosed = (ch: string) => (e: unknown) => {
 bindAll().then(
   (endpoints) => {
     for (const ch of ["shell", "control", "stdin"] as const) receive(ch).catch(swallowClosed(ch));
+    subscriptions().catch(swallowClosed("iopub"));
     heartbeat().catch(swallowClosed("hb"));
     post({ type: "ready", endpoints });
   },

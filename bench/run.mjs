@@ -6,6 +6,8 @@
 //   3. model load time, cold and warm, and peak RSS (bench/load-time.mjs)
 //   4. the roofline: bytes read per decode token against this machine's copy bandwidth (bench/bandwidth.py)
 // Prints markdown tables and writes bench/results/bench.json. `--quick` shortens every part (smoke run).
+// `--only roundtrip` (a comma list of engine, load, roundtrip, streaming, roofline) runs just those parts
+// and writes bench/results/bench-<parts>.json instead, so a partial run never replaces the full one.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -17,6 +19,8 @@ import { summarize, fmt } from "./lib/stats.mjs";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const python = join(root, ".venv", "bin", "python");
 const quick = process.argv.includes("--quick");
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? "").split(",").filter(Boolean)) : undefined;
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
 const results = { started: new Date().toISOString(), quick, machine: machine(), parts: {} };
 
@@ -34,6 +38,7 @@ function runJson(cmd, args, env = process.env) {
 }
 
 function part(name, fn) {
+  if (only && !only.has(name)) return;
   log(`— ${name}`);
   try {
     results.parts[name] = fn();
@@ -83,7 +88,7 @@ const tmp = mkdtempSync(join(tmpdir(), "mlx-ts-bench-"));
 try {
   const data = join(tmp, "data");
   mkdirSync(data, { recursive: true });
-  const k = prepareKernels(root, data, log);
+  const k = !only || only.has("roundtrip") || only.has("streaming") ? prepareKernels(root, data, log) : { kernels: [], skipped: [], jupyterPath: "" };
   // tslab's kernelspec runs `tslab` from PATH
   const path = `${join(root, "bench", ".competitors", "tslab", "node_modules", ".bin")}:${join(root, ".venv", "bin")}:${process.env.PATH}`;
   const env = { ...process.env, PATH: path, JUPYTER_DATA_DIR: data, JUPYTER_PATH: k.jupyterPath, PYTHONUNBUFFERED: "1" };
@@ -136,8 +141,11 @@ part("roofline", () => {
 });
 
 results.finished = new Date().toISOString();
+// The box may be shared: the load average at the end says how busy it was while the bench ran.
+results.machine.loadavgAtEnd = loadavg();
 mkdirSync(join(root, "bench", "results"), { recursive: true });
-writeFileSync(join(root, "bench", "results", "bench.json"), JSON.stringify(results, null, 2) + "\n");
+const resultsFile = only ? `bench-${[...only].sort().join("-")}.json` : "bench.json";
+writeFileSync(join(root, "bench", "results", resultsFile), JSON.stringify(results, null, 2) + "\n");
 
 // Tables (the engine table was printed by its own script above).
 const out = [];
@@ -172,4 +180,5 @@ if (P.roofline && !P.roofline.error) {
     r.rows.map((x) => [x.backend, x.model, mb(x.bytesPerToken), x.decodeTps.toFixed(1), x.achievedGBps.toFixed(2), `${(x.fraction * 100).toFixed(0)}%`])));
 }
 for (const [name, p] of Object.entries(P)) if (p?.error) out.push(`- ${name}: failed: ${p.error}`);
-process.stdout.write(`\n${out.join("\n\n")}\n\nmachine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${mb(results.machine.totalMemBytes)} MB; results: bench/results/bench.json\n`);
+const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
+process.stdout.write(`\n${out.join("\n\n")}\n\nmachine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${mb(results.machine.totalMemBytes)} MB; load average ${load(results.machine.loadavg)} at the start, ${load(results.machine.loadavgAtEnd)} at the end; ${results.started} – ${results.finished}; results: bench/results/${resultsFile}\n`);

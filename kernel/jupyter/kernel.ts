@@ -1,13 +1,18 @@
 // Starts a kernel: the Session on this (main) thread, the sockets in a wire process, and the glue between.
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { SessionApi } from "../session/types.js";
 import { readConnectionFile } from "./connection.js";
 import { kernelInfoContent } from "./kernel-info.js";
-import { makeMessage, type OutgoingMessage } from "./messages.js";
+import type { OutgoingMessage } from "./messages.js";
+import { coalescable } from "./coalesce.js";
+import { Outbox } from "./outbox.js";
+import { FramePipe } from "./pipe.js";
 import { Shell } from "./shell.js";
-import { decodeBytes, encodeBytes, type MainToWorker, type WorkerInit, type WorkerToMain } from "./worker-protocol.js";
+import { decodeVerified, encodeParts, type Parts } from "./wire.js";
+import type { MainToWorker, WorkerInit, WorkerToMain } from "./worker-protocol.js";
 
 export type SessionFactory = () => Promise<SessionApi>;
 
@@ -23,15 +28,15 @@ const log = (text: string): void => {
 /** JSON cannot hold BigInt; a cell may still have put one in a display's data. */
 const jsonSafe = (_k: string, v: unknown): unknown => (typeof v === "bigint" ? v.toString() : v);
 
-function post(wire: ChildProcess, m: MainToWorker): void {
-  if (!wire.connected) return;
+function partsOf(msg: OutgoingMessage): Parts | undefined {
   try {
-    wire.send(m);
+    return encodeParts(msg);
   } catch (e) {
     try {
-      wire.send(JSON.parse(JSON.stringify(m, jsonSafe)) as MainToWorker);
+      return encodeParts(msg, jsonSafe);
     } catch {
-      log(`dropped an outgoing ${m.type === "send" ? m.msg.header.msg_type : m.type} message that cannot be sent as JSON: ${(e as Error).message}`);
+      log(`dropped an outgoing ${msg.header.msg_type} message that cannot be sent as JSON: ${(e as Error).message}`);
+      return undefined;
     }
   }
 }
@@ -52,52 +57,50 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
 
   // The sockets come up while the session loads (importing TypeScript alone takes about a second).
   const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 1500 };
-  const worker = fork(fileURLToPath(new URL("./wire-process.js", import.meta.url)), [], { serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
-  post(worker, { type: "init", init });
-  const send = (msg: OutgoingMessage): void => post(worker, { type: "send", msg: encodeBytes(msg) });
+  const worker = spawn(process.execPath, [fileURLToPath(new URL("./wire-process.js", import.meta.url))], { stdio: ["ignore", "inherit", "inherit", "pipe"] });
+  let onPacket: (h: WorkerToMain, frames: Buffer[]) => void = () => undefined;
+  // The wire process owns the other end; it exits when this pipe closes (the kernel died).
+  const pipe = new FramePipe<MainToWorker, WorkerToMain>(worker.stdio[3] as Socket, (h, f) => onPacket(h, f), () => undefined);
+  pipe.send({ type: "init", init });
+  const out = new Outbox(pipe);
+  const sendWith = (write: (h: MainToWorker, frames: Uint8Array[]) => void) => (msg: OutgoingMessage): void => {
+    const parts = partsOf(msg);
+    if (!parts) return;
+    const head: MainToWorker = coalescable(msg) ? { type: "send", socket: msg.socket, ids: msg.ids.length, merge: true } : { type: "send", socket: msg.socket, ids: msg.ids.length };
+    write(head, [...msg.ids, ...parts, ...(msg.buffers ?? [])]);
+  };
+  const send = sendWith((h, f) => out.send(h, f));
 
-  worker.on("error", (e) => {
-    log(`wire process failed: ${e.stack ?? e.message}`);
-    process.exit(1);
-  });
-  worker.on("exit", (code, signal) => {
-    // Without its sockets the kernel is unreachable; exit so Jupyter sees it died (and may restart it).
-    log(`wire process exited (${signal ?? `code ${code}`}); the kernel stops`);
-    process.exit(code === 0 ? 0 : 1);
-  });
-
-  const handle = (m: WorkerToMain, sh: Shell, se: SessionApi): void => {
+  const handle = (m: WorkerToMain, frames: Buffer[], sh: Shell, se: SessionApi): void => {
     switch (m.type) {
       case "shell":
-        sh.enqueue(decodeBytes(m.msg));
+        sh.enqueue(decodeVerified(frames, m.ids));
         break;
       case "barrier":
         sh.onBarrier();
         break;
       case "stdin":
-        sh.onStdin(decodeBytes(m.msg));
+        sh.onStdin(decodeVerified(frames, m.ids));
         break;
-      case "shutdown": {
-        const restart = m.msg.content.restart === true;
+      case "shutdown":
         void se
           .shutdown()
           .catch((e: unknown) => log(`session shutdown failed: ${(e as Error).message}`))
-          .finally(() => post(worker, { type: "shutdown-done", request: m.msg, restart }));
+          .finally(() => out.send({ type: "shutdown-done", restart: m.restart }));
         break;
-      }
       case "closed":
         process.exit(0);
     }
   };
   /** requests that arrived while the session was still loading, handled in order once it is there */
-  const early: WorkerToMain[] = [];
+  const early: [WorkerToMain, Buffer[]][] = [];
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
-    worker.on("message", (m: WorkerToMain) => {
+    onPacket = (m, frames) => {
       if (m.type === "ready") resolve(m.endpoints);
       else if (m.type === "fatal") reject(new Error(m.message));
-      else if (shell && session) handle(m, shell, session);
-      else early.push(m);
-    });
+      else if (shell && session) handle(m, frames, shell, session);
+      else early.push([m, frames]);
+    };
   });
   ready.catch(() => undefined); // observed below; a bind failure must not surface as an unhandled rejection first
 
@@ -111,18 +114,20 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
   sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
   const kernelInfo = kernelInfoContent(session.banner());
-  post(worker, { type: "kernel-info", content: kernelInfo });
+  out.send({ type: "kernel-info", content: kernelInfo });
   const sh = new Shell({
     session,
     sessionId,
     kernelInfo,
     send,
-    barrier: () => post(worker, { type: "barrier" }),
+    sendSoon: sendWith((h, f) => out.sendSoon(h, f)),
+    hold: () => out.hold(),
+    done: () => out.done({ type: "done" }),
+    barrier: () => out.send({ type: "barrier" }),
     ports: { shell_port: connection.shell_port, iopub_port: connection.iopub_port, stdin_port: connection.stdin_port, hb_port: connection.hb_port, control_port: connection.control_port },
   });
   const endpoints = await ready;
-  send(makeMessage("iopub", "status", { execution_state: "starting" }, undefined, sessionId));
   shell = sh;
-  for (const m of early.splice(0)) handle(m, sh, session);
+  for (const [m, frames] of early.splice(0)) handle(m, frames, sh, session);
   return { shell: sh, endpoints };
 }

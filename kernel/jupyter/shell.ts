@@ -1,5 +1,6 @@
 // Shell-channel handling on the main thread: a table from msg_type to handler, one request at a time,
-// busy -> reply -> idle around each, and the OutputSink that turns a cell's side effects into iopub/stdin.
+// and the OutputSink that turns a cell's side effects into iopub/stdin. `status: busy/idle` around each
+// request is the transport's (the wire process sends it); done() tells it a request is finished.
 import type { ExecuteOutcome, HistoryEntry, HistoryQuery, MimeBundle, OutputSink, SessionApi } from "../session/types.js";
 import { CommRegistry } from "./comms.js";
 import { KernelError } from "./errors.js";
@@ -42,6 +43,12 @@ export interface ShellOptions {
   /** ports for the deprecated connect_request */
   ports?: Record<string, number>;
   send: Send;
+  /** the request that started last is finished (its reply, if it has one, was sent): the transport reports idle */
+  done: (msg: JupyterMessage) => void;
+  /** like send, but the message may wait a little for what follows it (execute_input waits for the cell's first output or reply) */
+  sendSoon?: Send;
+  /** what is sent from now until done() may leave together (a reply, then done); nothing else runs in between */
+  hold?: () => void;
   /** asks the wire worker to echo a barrier (see onBarrier); without it the abort window ends on the next tick */
   barrier?: () => void;
 }
@@ -135,7 +142,6 @@ export class Shell {
 
   private async dispatch(msg: JupyterMessage): Promise<void> {
     this.current = msg;
-    this.status(msg, "busy");
     try {
       const type = msg.header.msg_type;
       const handler = this.handlers[type];
@@ -145,7 +151,7 @@ export class Shell {
     } catch (e) {
       log(`handler for ${msg.header.msg_type} failed: ${(e as Error).stack ?? String(e)}`);
     } finally {
-      this.status(msg, "idle");
+      this.opts.done(msg);
     }
   }
 
@@ -159,12 +165,9 @@ export class Shell {
     this.send("iopub", type, content, parent, metadata, buffers);
   }
 
-  private status(parent: JupyterMessage, state: "busy" | "idle"): Promise<void> {
-    this.iopub("status", { execution_state: state }, parent);
-    return Promise.resolve();
-  }
-
+  /** A reply is the last thing a handler sends: it and the done() that follows go out together. */
   private reply(req: JupyterMessage, content: JsonObject, metadata: JsonObject = {}): Promise<void> {
+    this.opts.hold?.();
     this.send("shell", replyType(req.header.msg_type), content, req, metadata);
     return Promise.resolve();
   }
@@ -208,7 +211,7 @@ export class Shell {
     }
     // The count this cell will get: sessions count only cells stored in history (as IPython does).
     const nextCount = this.opts.session.executionCount + (storeHistory ? 1 : 0);
-    if (!silent) this.iopub("execute_input", { code, execution_count: nextCount }, msg);
+    if (!silent) (this.opts.sendSoon ?? this.opts.send)(makeMessage("iopub", "execute_input", { code, execution_count: nextCount }, msg, this.opts.sessionId));
     let outcome: ExecuteOutcome;
     try {
       outcome = await this.opts.session.execute({ code, silent, storeHistory, allowStdin }, this.sinkFor(msg, allowStdin));
@@ -220,14 +223,16 @@ export class Shell {
       if (this.pendingInput) this.onInterrupt();
     }
     if (outcome.status === "ok") {
+      const userExpressions = await this.userExpressions(obj(c.user_expressions));
+      this.opts.hold?.();
       if (outcome.result && !silent) {
         this.iopub("execute_result", { execution_count: outcome.executionCount, data: outcome.result, metadata: {} }, msg);
       }
-      const userExpressions = await this.userExpressions(obj(c.user_expressions));
       await this.reply(msg, { status: "ok", execution_count: outcome.executionCount, payload: outcome.payload, user_expressions: userExpressions }, { status: "ok" });
       return;
     }
     const err = { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
+    this.opts.hold?.();
     this.iopub("error", err, msg);
     if (stopOnError) this.startAborting();
     await this.reply(msg, { status: "error", execution_count: outcome.executionCount, ...err, user_expressions: {}, payload: [] }, { status: "error" });

@@ -1,43 +1,69 @@
 // The wire process: owns every ZeroMQ socket, so heartbeat and control (kernel_info, interrupt, shutdown)
 // keep answering while the kernel's main thread is stuck in a cell such as `while (true) {}`.
 // Shell and stdin traffic is verified here and handed to the kernel; whatever the kernel sends comes back
-// here to be signed and queued on its socket.
+// here to be signed and queued on its socket. `status: busy/idle` for shell requests is sent from here:
+// busy as a request is handed over (or as the one before it finishes), idle right after its reply.
 //
 // Why a child process and not a worker_thread: the session keeps a breakOnSigint watchdog armed, which
 // installs Node's raw SIGINT handler without SA_RESTART; a SIGINT landing on a thread inside libzmq then
 // surfaces as EINTR in the zeromq binding, which aborts the whole process ("terminate called after
 // throwing an instance of 'Napi::Error'"). In a process of its own no signal aimed at the kernel reaches
 // the sockets.
+import { Socket } from "node:net";
 import * as zmq from "zeromq";
 import { IopubCoalescer } from "./coalesce.js";
 import { endpoint, type Channel } from "./connection.js";
 import { makeMessage, type JupyterMessage, type OutgoingMessage, type SocketName } from "./messages.js";
-import { ReplayGuard, Signer, parseFrames, serialize } from "./wire.js";
-import { decodeBytes, encodeBytes, type MainToWorker, type WorkerInit, type WorkerToMain } from "./worker-protocol.js";
+import { FramePipe } from "./pipe.js";
+import { ReplayGuard, Signer, decodeVerified, parseFrames, serialize, signedFrames, unsignedFrames, type Parts } from "./wire.js";
+import type { MainToWorker, WorkerInit, WorkerToMain } from "./worker-protocol.js";
 
-if (!process.send) throw new Error("wire-process.js must be started by the kernel with an IPC channel (child_process.fork)");
-const init = await new Promise<WorkerInit>((resolve) => process.once("message", (m: MainToWorker) => m.type === "init" && resolve(m.init)));
 const kernelPid = process.ppid;
 
 const log = (text: string): void => {
   process.stderr.write(`mlx-ts kernel: ${text}\n`);
 };
-const post = (m: WorkerToMain): void => {
-  if (process.connected) process.send!(m);
+
+let closing = false;
+const sockets = {
+  shell: new zmq.Router({ linger: 1000 }),
+  control: new zmq.Router({ linger: 1000 }),
+  stdin: new zmq.Router({ linger: 1000 }),
+  // XPUB, so each new subscriber can be welcomed (JEP 65); "allSubs" reports every subscription, not
+  // only the first for a topic. No high-water mark: what exceeds it is dropped, and a dropped "idle"
+  // leaves clients waiting forever.
+  iopub: new zmq.XPublisher({ linger: 1000, sendHighWaterMark: 0, verbosity: "allSubs" }),
+  hb: new zmq.Reply({ linger: 0 }),
 };
+
+let onPacket: ((h: MainToWorker, frames: Buffer[]) => void) | undefined;
+const beforeInit: [MainToWorker, Buffer[]][] = [];
+let gotInit!: (init: WorkerInit) => void;
+const initialized = new Promise<WorkerInit>((resolve) => { gotInit = resolve; });
+// fd 3 is the pipe the kernel opened for us (kernel.ts spawns this process with it).
+const pipe = new FramePipe<WorkerToMain, MainToWorker>(
+  new Socket({ fd: 3, readable: true, writable: true }),
+  (h, frames) => {
+    if (h.type === "init") gotInit(h.init);
+    else if (onPacket) onPacket(h, frames);
+    else beforeInit.push([h, frames]);
+  },
+  // The kernel died without a shutdown: nothing is left to serve.
+  () => {
+    closing = true;
+    for (const s of Object.values(sockets)) s.close();
+    process.exit(0);
+  },
+);
+const post = (h: WorkerToMain, frames?: readonly Uint8Array[]): void => pipe.send(h, frames);
 // A process-group SIGINT (Ctrl-C in a terminal, or a signal-mode interrupt) is meant for the kernel, which gets it too.
 process.on("SIGINT", () => undefined);
-// The kernel died without a shutdown: nothing is left to serve.
-process.on("disconnect", () => {
-  closing = true;
-  for (const s of Object.values(sockets)) s.close();
-  process.exit(0);
-});
 
+const init = await initialized;
 const signer = new Signer(init.connection.key, init.connection.signature_scheme);
 const replay = new ReplayGuard();
 
-type Sendable = zmq.Router | zmq.Publisher | zmq.Reply;
+type Sendable = zmq.Router | zmq.XPublisher | zmq.Reply;
 
 /** zeromq v6 allows one pending send per socket, so every socket gets its own FIFO of sends. */
 class SendQueue {
@@ -59,21 +85,12 @@ class SendQueue {
   }
 }
 
-const sockets = {
-  shell: new zmq.Router({ linger: 1000 }),
-  control: new zmq.Router({ linger: 1000 }),
-  stdin: new zmq.Router({ linger: 1000 }),
-  // No high-water mark: a PUB socket drops what exceeds it, and a dropped "idle" leaves clients waiting forever.
-  iopub: new zmq.Publisher({ linger: 1000, sendHighWaterMark: 0 }),
-  hb: new zmq.Reply({ linger: 0 }),
-};
 const queues: Record<SocketName, SendQueue> = {
   shell: new SendQueue(sockets.shell, "shell"),
   control: new SendQueue(sockets.control, "control"),
   stdin: new SendQueue(sockets.stdin, "stdin"),
   iopub: new SendQueue(sockets.iopub, "iopub"),
 };
-let closing = false;
 
 function sendNow(msg: OutgoingMessage): Promise<void> {
   if (closing && msg.socket === "stdin") return Promise.resolve();
@@ -92,12 +109,65 @@ function send(msg: OutgoingMessage): Promise<void> {
   return sendNow(msg);
 }
 
+/** A message the kernel encoded already: only the signature is added here. */
+function sendEncoded(socket: SocketName, ids: Uint8Array[], parts: Parts, buffers: Uint8Array[]): void {
+  coalescer.flush();
+  if (closing && socket === "stdin") return;
+  void queues[socket].push(signedFrames(ids, parts, buffers, signer));
+}
+
 function reply(socket: SocketName, parent: JupyterMessage, type: string, content: Record<string, unknown>): Promise<void> {
   return send(makeMessage(socket, type, content, parent, init.session));
 }
 
-function status(parent: JupyterMessage, state: "busy" | "idle"): Promise<void> {
+function status(parent: JupyterMessage | undefined, state: "starting" | "busy" | "idle"): Promise<void> {
   return send(makeMessage("iopub", "status", { execution_state: state }, parent, init.session));
+}
+
+/** JEP 65: every new subscriber learns that its subscription is in place, so it knows nothing before is lost. */
+function welcome(subscription: string): void {
+  // A topic-prefixed subscriber only receives messages whose first frame starts with its topic.
+  const ids = subscription ? [Buffer.from(subscription)] : [];
+  void send(makeMessage("iopub", "iopub_welcome", { subscription }, undefined, init.session, { ids }));
+}
+
+async function subscriptions(): Promise<void> {
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  for await (const frames of sockets.iopub) {
+    const f = frames[0];
+    // 1 = subscribe, 0 = unsubscribe; anything else is not a subscription message.
+    if (closing || !f || f[0] !== 1) continue;
+    let topic: string;
+    try {
+      topic = utf8.decode(f.subarray(1));
+    } catch {
+      continue;
+    }
+    welcome(topic);
+  }
+}
+
+/**
+ * Shell requests handed to the main thread and not finished yet, oldest first. The main thread runs them
+ * one at a time in this order, so the oldest is the one running and each "done" finishes it.
+ */
+const inflight: JupyterMessage[] = [];
+
+function handOver(msg: JupyterMessage, frames: readonly Uint8Array[], delimiter: number): void {
+  post({ type: "shell", ids: delimiter }, unsignedFrames(frames, delimiter));
+  inflight.push(msg);
+  if (inflight.length === 1) void status(msg, "busy");
+}
+
+function finishOldest(): void {
+  const finished = inflight.shift();
+  if (!finished) {
+    log("the kernel finished a shell request the wire process never handed over; ignored");
+    return;
+  }
+  void status(finished, "idle");
+  const next = inflight[0];
+  if (next) void status(next, "busy");
 }
 
 async function bindAll(): Promise<Record<string, string>> {
@@ -118,8 +188,10 @@ async function bindAll(): Promise<Record<string, string>> {
 
 let shutdownPending: { request: JupyterMessage; socket: SocketName; timer: NodeJS.Timeout } | undefined;
 
-async function finishShutdown(request: JupyterMessage, socket: SocketName, restart: boolean, forced: boolean): Promise<void> {
-  if (shutdownPending) clearTimeout(shutdownPending.timer);
+async function finishShutdown(restart: boolean, forced: boolean): Promise<void> {
+  if (!shutdownPending) return;
+  const { request, socket, timer } = shutdownPending;
+  clearTimeout(timer);
   shutdownPending = undefined;
   closing = true;
   const content = { status: "ok", restart };
@@ -152,9 +224,9 @@ function beginShutdown(msg: JupyterMessage, socket: SocketName): void {
   if (shutdownPending) return;
   void status(msg, "busy");
   const restart = msg.content.restart === true;
-  const timer = setTimeout(() => void finishShutdown(msg, socket, restart, true), init.shutdownGraceMs);
+  const timer = setTimeout(() => void finishShutdown(restart, true), init.shutdownGraceMs);
   shutdownPending = { request: msg, socket, timer };
-  post({ type: "shutdown", msg: encodeBytes(msg) });
+  post({ type: "shutdown", restart });
 }
 
 let kernelInfo: Record<string, unknown> | undefined;
@@ -207,9 +279,9 @@ async function receive(ch: "shell" | "control" | "stdin"): Promise<void> {
     }
     const msg = r.msg;
     if (ch === "control") await onControl(msg).catch((e: unknown) => log(`control handler failed: ${(e as Error).stack ?? String(e)}`));
-    else if (ch === "stdin") post({ type: "stdin", msg: encodeBytes(msg) });
+    else if (ch === "stdin") post({ type: "stdin", ids: r.delimiter }, unsignedFrames(frames, r.delimiter));
     else if (msg.header.msg_type === "shutdown_request") beginShutdown(msg, "shell");
-    else post({ type: "shell", msg: encodeBytes(msg) });
+    else handOver(msg, frames, r.delimiter);
   }
 }
 
@@ -218,18 +290,40 @@ async function heartbeat(): Promise<void> {
   for await (const frames of hb) await hb.send(frames);
 }
 
-process.on("message", (m: MainToWorker) => {
-  if (m.type === "send") void send(decodeBytes(m.msg));
-  else if (m.type === "kernel-info") {
-    kernelInfo = m.content;
-    for (const w of infoWaiting.splice(0)) void answerKernelInfo(w, m.content);
+function fromMain(h: MainToWorker, frames: Buffer[]): void {
+  switch (h.type) {
+    case "send": {
+      if (h.merge) {
+        coalescer.push({ socket: h.socket, ...decodeVerified(frames, h.ids) });
+        return;
+      }
+      const [a, b, c, d] = frames.slice(h.ids, h.ids + 4);
+      if (!a || !b || !c || !d) {
+        log(`dropped a ${h.socket} message from the kernel with ${frames.length - h.ids} of its 4 parts`);
+        return;
+      }
+      sendEncoded(h.socket, frames.slice(0, h.ids), [a, b, c, d], frames.slice(h.ids + 4));
+      return;
+    }
+    case "done":
+      finishOldest();
+      return;
+    case "kernel-info":
+      kernelInfo = h.content;
+      for (const w of infoWaiting.splice(0)) void answerKernelInfo(w, h.content);
+      return;
+    case "barrier":
+      post({ type: "barrier" });
+      return;
+    case "shutdown-done":
+      void finishShutdown(h.restart, false);
+      return;
+    case "init":
+      return;
   }
-  else if (m.type === "barrier") post({ type: "barrier" });
-  else if (m.type === "shutdown-done") {
-    const socket = shutdownPending?.socket ?? "control";
-    void finishShutdown(decodeBytes(m.request), socket, m.restart, false);
-  }
-});
+}
+onPacket = fromMain;
+for (const [h, frames] of beforeInit.splice(0)) fromMain(h, frames);
 
 const swallowClosed = (ch: string) => (e: unknown) => {
   if (!closing) log(`${ch} receive loop ended: ${(e as Error).message}`);
@@ -238,7 +332,9 @@ const swallowClosed = (ch: string) => (e: unknown) => {
 bindAll().then(
   (endpoints) => {
     for (const ch of ["shell", "control", "stdin"] as const) receive(ch).catch(swallowClosed(ch));
+    subscriptions().catch(swallowClosed("iopub"));
     heartbeat().catch(swallowClosed("hb"));
+    void status(undefined, "starting");
     post({ type: "ready", endpoints });
   },
   (e: unknown) => post({ type: "fatal", message: (e as Error).message }),

@@ -41,7 +41,8 @@ export class Signer {
   }
 }
 
-export type ParseResult = { ok: true; msg: JupyterMessage; signature: string } | { ok: false; reason: string };
+/** `delimiter`: index of the <IDS|MSG> frame, so the parts can be passed on as they came. */
+export type ParseResult = { ok: true; msg: JupyterMessage; signature: string; delimiter: number } | { ok: false; reason: string };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -69,6 +70,7 @@ export function parseFrames(frames: readonly Uint8Array[], signer: Signer): Pars
   }
   return {
     ok: true,
+    delimiter: d,
     signature: Buffer.from(sig).toString("latin1"),
     msg: {
       ids: frames.slice(0, d).map((f) => Uint8Array.from(f)),
@@ -81,10 +83,48 @@ export function parseFrames(frames: readonly Uint8Array[], signer: Signer): Pars
   };
 }
 
-/** Serializes and signs an outgoing message into its frames (routing ids first, as ROUTER expects). */
+/** header, parent_header, metadata and content as JSON bytes, in wire order */
+export type Parts = [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+
+/** The JSON parts of a message; throws what JSON.stringify throws (BigInt, cycles). */
+export function encodeParts(msg: Pick<OutgoingMessage, "header" | "parent_header" | "metadata" | "content">, replacer?: (k: string, v: unknown) => unknown): Parts {
+  const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o, replacer));
+  return [json(msg.header), json(msg.parent_header), json(msg.metadata), json(msg.content)];
+}
+
+/** Signs already-encoded parts into the frames a socket sends (routing ids first, as ROUTER expects). */
+export function signedFrames(ids: readonly Uint8Array[], parts: Parts, buffers: readonly Uint8Array[], signer: Signer): Uint8Array[] {
+  return [...ids, DELIMITER_BYTES, Buffer.from(signer.sign(parts)), ...parts, ...buffers];
+}
+
+/** Serializes and signs an outgoing message into its frames. */
 export function serialize(msg: OutgoingMessage, signer: Signer): Uint8Array[] {
-  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((o) => Buffer.from(JSON.stringify(o)));
-  return [...msg.ids, DELIMITER_BYTES, Buffer.from(signer.sign(parts)), ...parts, ...(msg.buffers ?? [])];
+  return signedFrames(msg.ids, encodeParts(msg), msg.buffers ?? [], signer);
+}
+
+/**
+ * A message from frames `[ids..., header, parent, metadata, content, buffers...]` that were verified
+ * already (the wire process does it before handing them on). Byte frames are copied, so a kept id or
+ * buffer does not pin the whole chunk it was read in.
+ */
+export function decodeVerified(frames: readonly Uint8Array[], idCount: number): JupyterMessage {
+  const json = (i: number): Record<string, unknown> => {
+    const f = frames[idCount + i]!;
+    return JSON.parse(Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("utf8")) as Record<string, unknown>;
+  };
+  return {
+    ids: frames.slice(0, idCount).map((f) => Uint8Array.from(f)),
+    header: json(0) as MessageHeader,
+    parent_header: json(1) as Partial<MessageHeader>,
+    metadata: json(2),
+    content: json(3),
+    buffers: frames.slice(idCount + 4).map((f) => Uint8Array.from(f)),
+  };
+}
+
+/** A received message's frames as decodeVerified reads them: without the delimiter and the signature. */
+export function unsignedFrames(frames: readonly Uint8Array[], delimiter: number): Uint8Array[] {
+  return [...frames.slice(0, delimiter), ...frames.slice(delimiter + 2)];
 }
 
 /** Remembers recent signatures so a captured message cannot be replayed (ipykernel does the same). */

@@ -1,8 +1,10 @@
-// Messages between the kernel's main thread (which owns the Session) and the wire process (which owns
-// the sockets). The channel carries JSON (twice as fast as "advanced" serialization for the many small
-// output messages a cell makes), so routing ids and buffers travel as base64 strings.
+// Packets between the kernel's main thread (which owns the Session) and the wire process (which owns the
+// sockets), over the pipe of pipe.ts. Each has a JSON head (below) and, for Jupyter messages, the
+// message's frames: routing ids, then header, parent_header, metadata and content as JSON bytes, then
+// buffers. The wire process signs outgoing messages and checks incoming ones; the main thread never
+// sees a signature.
 import type { ConnectionInfo } from "./connection.js";
-import type { JsonObject, JupyterMessage, OutgoingMessage } from "./messages.js";
+import type { JsonObject, SocketName } from "./messages.js";
 
 export interface WorkerInit {
   connection: ConnectionInfo;
@@ -12,35 +14,29 @@ export interface WorkerInit {
   shutdownGraceMs: number;
 }
 
-/** A message with its byte fields (routing ids, buffers) as base64, for the JSON channel. */
-export type OnChannel<T extends { ids: Uint8Array[]; buffers?: Uint8Array[] }> = Omit<T, "ids" | "buffers"> & { ids: string[]; buffers: string[] };
-
-const toB64 = (a: readonly Uint8Array[] | undefined): string[] => (a ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"));
-const fromB64 = (a: readonly string[]): Buffer[] => a.map((s) => Buffer.from(s, "base64"));
-
-export function encodeBytes<T extends { ids: Uint8Array[]; buffers?: Uint8Array[] }>(m: T): OnChannel<T> {
-  return { ...m, ids: toB64(m.ids), buffers: toB64(m.buffers) };
-}
-
-export function decodeBytes<T extends { ids: Uint8Array[]; buffers?: Uint8Array[] }>(m: OnChannel<T>): T {
-  return { ...m, ids: fromB64(m.ids), buffers: fromB64(m.buffers) } as unknown as T;
-}
-
 export type MainToWorker =
   | { type: "init"; init: WorkerInit }
   /** kernel_info_reply content, once the session is loaded, so control can answer while the main thread is busy */
   | { type: "kernel-info"; content: JsonObject }
-  | { type: "send"; msg: OnChannel<OutgoingMessage> }
+  /**
+   * A message to sign and send; frames: `ids` routing ids, the four JSON parts, then buffers.
+   * `merge`: a stream or display update the wire process may merge with its neighbours (coalesce.ts).
+   */
+  | { type: "send"; socket: SocketName; ids: number; merge?: true }
+  /** the oldest shell request the wire process handed over is finished: it reports idle for it */
+  | { type: "done" }
   /** echoed back once every message the worker received before it has been posted to the main thread */
   | { type: "barrier" }
   /** the main thread finished shutting down: reply, close sockets, then report "closed" */
-  | { type: "shutdown-done"; request: OnChannel<JupyterMessage>; restart: boolean };
+  | { type: "shutdown-done"; restart: boolean };
 
 export type WorkerToMain =
   | { type: "ready"; endpoints: Record<string, string> }
   | { type: "fatal"; message: string }
-  | { type: "shell"; msg: OnChannel<JupyterMessage> }
-  | { type: "stdin"; msg: OnChannel<JupyterMessage> }
-  | { type: "shutdown"; msg: OnChannel<JupyterMessage> }
+  /** a verified request; frames: `ids` routing ids, the four JSON parts, then buffers */
+  | { type: "shell"; ids: number }
+  | { type: "stdin"; ids: number }
+  | { type: "shutdown"; restart: boolean }
   | { type: "barrier" }
   | { type: "closed" };
+

@@ -1,7 +1,7 @@
 """jupyter_kernel_test conformance suite for the mlx-ts kernel (TypeScript cells).
 
 Run by test/conformance/conformance.test.ts, which installs the kernelspec into a temporary prefix and
-points JUPYTER_PATH at it. Every sample attribute is filled, so no test of the suite is skipped.
+points JUPYTER_PATH at it. Every sample attribute is filled and the iopub_welcome class is run too, so no test of the suite is skipped.
 """
 import unittest
 
@@ -47,6 +47,13 @@ class MlxTsKernelTests(jkt.KernelTests):
     code_inspect_sample = "Math.max"
 
     code_clear_output = 'console.log("soon gone"); clearOutput()'
+
+
+class MlxTsIopubWelcomeTests(jkt.IopubWelcomeTests):
+    """The suite's JEP 65 check: the first iopub message a new client gets is iopub_welcome."""
+
+    kernel_name = "mlx-ts"
+    support_iopub_welcome = True
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import { IopubCoalescer } from "../../kernel/jupyter/coalesce.js";
 import { endpoint, parseConnectionInfo } from "../../kernel/jupyter/connection.js";
 import { makeMessage, type JupyterMessage, type OutgoingMessage } from "../../kernel/jupyter/messages.js";
 import { helpRequest, normalizeHistory } from "../../kernel/jupyter/shell.js";
-import { ReplayGuard, Signer, parseFrames, serialize } from "../../kernel/jupyter/wire.js";
+import { ReplayGuard, Signer, decodeVerified, encodeParts, parseFrames, serialize, signedFrames, unsignedFrames } from "../../kernel/jupyter/wire.js";
 
 const enc = (o: unknown) => Buffer.from(JSON.stringify(o));
 const header = { msg_id: "m1", session: "s1", username: "u", date: "2026-01-01T00:00:00Z", msg_type: "execute_request", version: "5.4" };
@@ -71,6 +71,21 @@ describe("wire framing and signatures", () => {
     if (!back.ok) return;
     expect(back.msg.parent_header.msg_id).toBe("m1");
     expect(back.msg.header).toMatchObject({ msg_type: "execute_reply", session: "kernel-session", version: "5.4" });
+  });
+
+  it("a verified message handed on without delimiter and signature decodes to the same message", () => {
+    const f = [Buffer.from("a"), Buffer.from("b"), ...frames("k").slice(1), Buffer.from([9, 8])];
+    const r = parseFrames(f, new Signer("k"));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.delimiter).toBe(2);
+    expect(decodeVerified(unsignedFrames(f, r.delimiter), r.delimiter)).toEqual(r.msg);
+  });
+
+  it("parts encoded by the kernel and signed by the wire process equal serialize's frames", () => {
+    const m = makeMessage("shell", "execute_reply", { status: "ok" }, undefined, "s", { ids: [Buffer.from("peer")], buffers: [Buffer.from([1])] });
+    const signer = new Signer("k");
+    expect(signedFrames(m.ids, encodeParts(m), m.buffers ?? [], signer)).toEqual(serialize(m, signer));
   });
 
   it("iopub messages carry no routing ids; replies go back to the requester", () => {

@@ -332,7 +332,10 @@ export function transformCell(code: string, fileName: string, guard: readonly st
 export function cellScript(t: TransformedCell, known: (name: string) => boolean): string {
   const fresh = t.bindings.filter((n) => !known(n));
   if (!fresh.length) return t.js;
-  const head = `let ${fresh.join(", ")}; ` + fresh.map((n) => `${HELPER}.expose("${n}", () => ${n}, (v) => { ${n} = v; });`).join(" ") + " ";
+  const head = `let ${fresh.join(", ")}; ` + fresh.map((n) => {
+    const v = n === `${HELPER}_v` ? `${HELPER}_w` : `${HELPER}_v`; // the setter's parameter must not shadow the name
+    return `${HELPER}.expose("${n}", () => ${n}, (${v}) => { ${n} = ${v}; });`;
+  }).join(" ") + " ";
   return head + t.js;
 }
 

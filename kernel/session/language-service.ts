@@ -80,9 +80,14 @@ export class CellLanguageService {
       allowImportingTsExtensions: true,
     };
     const snapshots = new Map<string, { mtime: number; snap: ts.IScriptSnapshot }>();
+    // Without a resolution cache the program reads every package.json above every file again for each
+    // new cell text (about 40 ms of a `1+1` cell's type check); the files do not change during a session.
+    const resolutionCache = ts.createModuleResolutionCache(cwd, (f) => f, this.options);
     const resolveFrom = (name: string, containing: string, options: ts.CompilerOptions): ts.ResolvedModuleFull | undefined =>
-      ts.resolveModuleName(name, containing, options, ts.sys).resolvedModule;
-    const host: ts.LanguageServiceHost = {
+      ts.resolveModuleName(name, containing, options, ts.sys, resolutionCache).resolvedModule;
+    // getModuleResolutionCache is read by the language service but declared only on CompilerHost
+    const host: ts.LanguageServiceHost & Pick<ts.CompilerHost, "getModuleResolutionCache"> = {
+      getModuleResolutionCache: () => resolutionCache,
       getCompilationSettings: () => this.options,
       getScriptFileNames: () => [this.globalsFile, this.cellFile],
       getScriptVersion: (f) => (f === this.cellFile ? String(this.version) : "0"),

@@ -139,7 +139,10 @@ export class CellLanguageService {
     // the `;` ends the last kept statement even when the cell starts with `[`, `(` or a template
     const prefix = this.kept.filter((k) => !k.names.some((n) => redeclared.has(n))).map((k) => k.text).join("\n") + "\n;\n";
     this.prefixLength = prefix.length;
-    this.text = prefix + current;
+    const text = prefix + current;
+    // the same text keeps the same program, so a re-run cell's check (and a repeated Tab) costs nothing
+    if (text === this.text) return;
+    this.text = text;
     this.version++;
   }
 

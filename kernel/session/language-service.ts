@@ -16,9 +16,11 @@ export interface Completion { name: string; kind: string; sortText: string }
 /** A type error in the cell: TS code, message, 1-based line and column in the cell. */
 export interface TypeDiagnostic { code: number; message: string; line: number; column: number }
 
-// Not reported before a cell runs: the module loader says it better at run time (with the npm install
-// to run), and unused labels/code are not errors in a notebook.
-const LEFT_TO_RUN_TIME = new Set([2307, 2792, 7028, 7027]);
+// Not reported before a cell runs: a missing module, which the module loader says better at run time
+// (with the npm install to run), and the 7xxx family: implicit any (untyped npm packages, a quick
+// `function f(x)`), unused labels, unreachable code, none of which is an error in a notebook. noImplicitAny
+// itself stays on: without it `const rows = []` is a never[] that nothing can be pushed to.
+const notBeforeRun = (code: number): boolean => code === 2307 || code === 2792 || (code >= 7000 && code < 8000);
 
 export interface QuickInfo { signature: string; documentation: string; tags: string[]; start: number; length: number }
 
@@ -71,8 +73,6 @@ export class CellLanguageService {
       types: ["node"],
       typeRoots: [join(root, "node_modules", "@types")],
       strict: true,
-      // untyped npm packages and quick `function f(x)` cells are normal in a notebook; everything else strict
-      noImplicitAny: false,
       allowJs: true,
       esModuleInterop: true,
       skipLibCheck: true,
@@ -185,7 +185,7 @@ export class CellLanguageService {
     const out: TypeDiagnostic[] = [];
     for (const d of this.service.getSemanticDiagnostics(this.cellFile)) {
       if (d.category !== ts.DiagnosticCategory.Error || d.start === undefined || d.start < this.prefixLength) continue;
-      if (LEFT_TO_RUN_TIME.has(d.code)) continue;
+      if (notBeforeRun(d.code)) continue;
       const at = Math.min(Math.max(0, d.start - this.prefixLength - shift), code.length);
       const before = blanked.slice(0, at);
       const line = before.split("\n").length;

@@ -1,6 +1,6 @@
 // Finds the assignments in a cell to names of the cells' top level (`c = 2`, `c += 1`, `c++`), those not
 // shadowed by a parameter or local declaration on the way up. Top-level names are script-scope `let`s of
-// the context (see cellScript in transform.ts), so a cell's `const` is only const to the type checker; the
+// the context (see bindingScript in transform.ts), so a cell's `const` is only const to the type checker; the
 // transform turns these assignments into a TypeError for the names that are const, so `%typecheck off`
 // keeps const read-only at run time too, at no cost to code that does not assign them.
 import ts from "typescript";

@@ -117,7 +117,7 @@ export function createCellContext(hooks: ContextHooks): CellContext {
     context,
   ) as (name: string, value: unknown, readonly: boolean) => void;
 
-  // Top-level names of cells are script-scope bindings (see cellScript in transform.ts); each registers
+  // Top-level names of cells are script-scope bindings (see bindingScript in transform.ts); each registers
   // its setter here once, and the global object gets a live accessor for code outside the cells.
   const setters = new Map<string, (v: unknown) => void>();
   const kinds = new Map<string, DeclKind>();

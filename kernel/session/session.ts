@@ -22,7 +22,7 @@ import { CellModules } from "./modules.js";
 import { cellSession } from "./session-global.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
 import { typeErrorReport, type TypecheckMode } from "./typecheck-report.js";
-import { cellScript, preferObjectLiteral, transformCell } from "./transform.js";
+import { bindingScript, preferObjectLiteral, transformCell } from "./transform.js";
 import type {
   CompleteReply, ExecuteOutcome, ExecuteRequest, HistoryEntry, HistoryQuery, InspectReply, IsCompleteReply, MimeBundle, OutputSink, SessionApi,
 } from "./types.js";
@@ -248,13 +248,21 @@ export class Session implements SessionApi {
     if (guard.length) t = transformCell(code, `cell-${id}.ts`, guard);
     if (t.diagnostics.length) throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, t.diagnostics[0]!));
     const file = `mlx-ts-cell-${id}.js`;
-    const js = cellScript(t, this.cells.hasBinding);
-    this.scripts.add(file, state.label, t.sourceMap, seg.code, js);
+    this.scripts.add(file, state.label, t.sourceMap, seg.code, t.js);
     let script: vm.Script;
     try {
-      script = new vm.Script(js, { filename: file });
+      script = new vm.Script(t.js, { filename: file });
     } catch (e) {
       throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
+    }
+    const bindings = bindingScript(t, this.cells.hasBinding);
+    if (bindings !== undefined) {
+      try {
+        vm.runInContext(bindings, this.cells.context, { filename: `mlx-ts-bindings-${id}.js` });
+      } catch (e) {
+        // a name the context cannot take as a script-scope let (`let undefined`)
+        throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, { message: (e as Error).message, line: 1, column: 1 }));
+      }
     }
     const interrupted = state.interrupted;
     try {

@@ -3,7 +3,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { topLevelAssignments } from "../../kernel/session/const-guard.js";
 import { createCellContext } from "../../kernel/session/context.js";
-import { cellScript, preferObjectLiteral, transformCell } from "../../kernel/session/transform.js";
+import { bindingScript, preferObjectLiteral, transformCell } from "../../kernel/session/transform.js";
 
 /** Runs transformed cells in the session's own cell context, with a stand-in module loader. */
 function runner() {
@@ -19,7 +19,9 @@ function runner() {
     expect(t.diagnostics).toEqual([]);
     const guard = t.assigned.filter((n) => !t.declared.includes(n) && ["const", "import"].includes(c.bindingKind(n) ?? ""));
     if (guard.length) t = transformCell(code, "cell.ts", guard);
-    const r = (await vm.runInContext(cellScript(t, c.hasBinding), c.context)) as { value: unknown } | undefined;
+    const head = bindingScript(t, c.hasBinding);
+    if (head !== undefined) vm.runInContext(head, c.context);
+    const r = (await vm.runInContext(t.js, c.context)) as { value: unknown } | undefined;
     return r?.value;
   };
   return Object.assign(run, { globals: c.global, imports });
@@ -55,9 +57,9 @@ describe("transformCell", () => {
     const run = runner();
     const first = transformCell("let count = 0\nconst bump = () => ++count", "c.ts");
     expect(first.bindings).toEqual(["count", "bump"]);
-    expect(cellScript(first, () => false)).toMatch(/^let count, bump; /);
-    expect(cellScript(first, (n) => n === "count")).toMatch(/^let bump; /);
-    expect(cellScript(first, () => true)).toBe(first.js);
+    expect(bindingScript(first, () => false)).toMatch(/^let count, bump;\n/);
+    expect(bindingScript(first, (n) => n === "count")).toMatch(/^let bump;\n/);
+    expect(bindingScript(first, () => true)).toBeUndefined();
     await run("let count = 0\nconst bump = () => ++count");
     expect(await run("for (let i = 0; i < 1000; i++) count++\ncount")).toBe(1000);
     expect(await run("bump()")).toBe(1001); // the closure of the first cell sees the second cell's updates

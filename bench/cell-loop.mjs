@@ -99,15 +99,34 @@ try {
     latency.push({ label: `new \`1+1\` cell, %typecheck ${mode}`, typecheck: mode, command: "session.execute({ code: `1+1 // <unique>` })", backend, device, model: "none", n: ms.length, ms: summarize(ms), p90: ms.sort((a, b) => a - b)[Math.floor(ms.length * 0.9)] });
   }
 
+  // the check's own CPU cost, in-process (the session runs it in a worker): a new text needs a new
+  // program and checker, the same text keeps them
+  const { CellLanguageService } = await import(pathToFileURL(join(root, "dist", "kernel", "session", "language-service.js")).href);
+  const ls = new CellLanguageService(dir, root);
+  ls.warm();
+  const cpuPerCheck = (texts) => {
+    for (const t of texts.slice(0, 3)) ls.diagnostics(t + " warm");
+    const c0 = process.cpuUsage();
+    for (const t of texts) ls.diagnostics(t);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / texts.length;
+  };
+  const checkCpu = {
+    newTextMs: cpuPerCheck(Array.from({ length: cells }, (_, k) => `1+1 // ${k}`)),
+    sameTextMs: cpuPerCheck(Array.from({ length: cells }, () => "1+1 // same")),
+    command: "new CellLanguageService(...).diagnostics('1+1 // <text>'), process.cpuUsage()",
+  };
+
   const nodeMedian = rows[0].ms.median;
   const table = (head, body) => [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
   process.stderr.write(`\n### ${n.toLocaleString("en")} increments (ms inside the loop, median (min–max) of ${runs}; ${backend}; ${device}; load average ${loadavg()[0].toFixed(1)})\n` +
     table(["loop", "ms", "vs node -e", "command"], rows.map((r) => [r.label, fmt(r.ms, 1), `${(r.ms.median / nodeMedian).toFixed(2)}×`, `\`${r.command}\``])) + "\n");
   process.stderr.write(`\n### New-cell latency, in-process Session.execute (median (min–max), p90 over ${cells} cells)\n` +
     table(["cell", "median ms", "p90 ms", "command"], latency.map((r) => [r.label, fmt(r.ms, 2), r.p90.toFixed(2), `\`${r.command}\``])) +
-    `\nfirst cell after the session started (waits for the type checker to load lib and @types/node): ${firstCellMs.toFixed(0)} ms\n`);
+    `\nfirst cell after the session started (waits for the type checker to load lib and @types/node): ${firstCellMs.toFixed(0)} ms\n` +
+    `CPU per type check of \`1+1\`: ${checkCpu.newTextMs.toFixed(1)} ms for a new text, ${checkCpu.sameTextMs.toFixed(2)} ms for the same text again\n`);
   // this machine is shared: the load average says how much the figures were squeezed
-  const out = { started: new Date().toISOString(), backend, device, model: "none", loadavg: loadavg(), iterations: n, runs, loop: rows, latency, firstCellMs };
+  const out = { started: new Date().toISOString(), backend, device, model: "none", loadavg: loadavg(), iterations: n, runs, loop: rows, latency, firstCellMs, checkCpu };
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   writeFileSync(join(root, "bench", "results", "cell-loop.json"), JSON.stringify(out, null, 2) + "\n");
   process.stdout.write(JSON.stringify(out) + "\n");

@@ -183,7 +183,8 @@ if (P.cellLoop && !P.cellLoop.error) {
     table(["loop", "ms", "vs node -e", "command"], c.loop.map((r) => [r.label, fmt(r.ms, 1), `${(r.ms.median / base).toFixed(2)}×`, `\`node bench/cell-loop.mjs\`: ${r.command.replace(/\|/g, "\\|")}`])),
     `### New-cell latency (in-process Session.execute of a unique \`1+1\`; ${c.backend})`,
     table(["%typecheck", "median ms", "p90 ms", "n", "command"], c.latency.map((r) => [r.typecheck, fmt(r.ms, 2), r.p90.toFixed(2), r.n, "`node bench/cell-loop.mjs`"])),
-    `- first cell after the session started (waits for the type checker to load lib and @types/node): ${c.firstCellMs.toFixed(0)} ms; load average ${c.loadavg[0].toFixed(1)}`);
+    `- first cell after the session started (waits for the type checker to load lib and @types/node): ${c.firstCellMs.toFixed(0)} ms; load average ${c.loadavg[0].toFixed(1)}`,
+    `- CPU per type check of \`1+1\`: ${c.checkCpu.newTextMs.toFixed(1)} ms for a new text, ${c.checkCpu.sameTextMs.toFixed(2)} ms for the same text again`);
 }
 for (const [name, p] of Object.entries(P)) if (p?.error) out.push(`- ${name}: failed: ${p.error}`);
 process.stdout.write(`\n${out.join("\n\n")}\n\nmachine: ${results.machine.cpus} × ${results.machine.cpuModel}, ${mb(results.machine.totalMemBytes)} MB; results: bench/results/bench.json\n`);

@@ -5,6 +5,8 @@
 //      and the execute round trip of `1+1` beside tslab and IJavascript (bench/roundtrip.py)
 //   3. model load time, cold and warm, and peak RSS (bench/load-time.mjs)
 //   4. the roofline: bytes read per decode token against this machine's copy bandwidth (bench/bandwidth.py)
+//   5. cells against plain Node: a 10M-increment loop over a cell-level `let` beside `node -e`, and a new
+//      `1+1` cell's in-process latency with the type check on and off (bench/cell-loop.mjs)
 // Prints markdown tables and writes bench/results/bench.json. `--quick` shortens every part (smoke run).
 // `--only roundtrip` (a comma list of engine, load, roundtrip, streaming, roofline) runs just those parts
 // and writes bench/results/bench-<parts>.json instead, so a partial run never replaces the full one.
@@ -140,6 +142,9 @@ part("roofline", () => {
   return { bandwidth: bw, rows };
 });
 
+// 5. cells against plain Node (JavaScript only: no model, no MLX)
+part("cellLoop", () => runJson(process.execPath, [join(root, "bench", "cell-loop.mjs"), "--runs", quick ? "2" : "5", "--cells", quick ? "10" : "40"]));
+
 results.finished = new Date().toISOString();
 // The box may be shared: the load average at the end says how busy it was while the bench ran.
 results.machine.loadavgAtEnd = loadavg();
@@ -178,6 +183,16 @@ if (P.roofline && !P.roofline.error) {
   const r = P.roofline;
   out.push(`### Roofline (copy bandwidth ${r.bandwidth.gbps.toFixed(1)} GB/s, MLX ${r.bandwidth.mlx} ${r.bandwidth.backend})`, table(["backend", "model", "bytes/token MB", "decode tok/s", "GB/s", "of bandwidth"],
     r.rows.map((x) => [x.backend, x.model, mb(x.bytesPerToken), x.decodeTps.toFixed(1), x.achievedGBps.toFixed(2), `${(x.fraction * 100).toFixed(0)}%`])));
+}
+if (P.cellLoop && !P.cellLoop.error) {
+  const c = P.cellLoop;
+  const base = c.loop[0].ms.median;
+  out.push(`### ${c.iterations.toLocaleString("en")} increments in a cell vs \`node -e\` (ms in the loop, median (min–max) of ${c.runs}; ${c.backend}; ${c.device}; model: none)`,
+    table(["loop", "ms", "vs node -e", "command"], c.loop.map((r) => [r.label, fmt(r.ms, 1), `${(r.ms.median / base).toFixed(2)}×`, `\`node bench/cell-loop.mjs\`: ${r.command.replace(/\|/g, "\\|")}`])),
+    `### New-cell latency (in-process Session.execute of a unique \`1+1\`; ${c.backend})`,
+    table(["%typecheck", "median ms", "p90 ms", "n", "command"], c.latency.map((r) => [r.typecheck, fmt(r.ms, 2), r.p90.toFixed(2), r.n, "`node bench/cell-loop.mjs`"])),
+    `- first cell after the session started (waits for the type checker to load lib and @types/node): ${c.firstCellMs.toFixed(0)} ms; load average ${c.loadavg[0].toFixed(1)}`,
+    `- CPU per type check of \`1+1\`: ${c.checkCpu.newTextMs.toFixed(1)} ms for a new text, ${c.checkCpu.sameTextMs.toFixed(2)} ms for the same text again`);
 }
 for (const [name, p] of Object.entries(P)) if (p?.error) out.push(`- ${name}: failed: ${p.error}`);
 const load = (l) => l.map((x) => x.toFixed(1)).join(" ");

@@ -3,6 +3,7 @@
 import { closeMagicNames, findMagic, listMagics, registerMagic, type Magic } from "./registry.js";
 
 import "./engine-magics.js";
+import "./typecheck.js";
 
 export { closeMagicNames, findMagic, listMagics, registerMagic } from "./registry.js";
 export type { Magic, MagicContext } from "./registry.js";

@@ -16,6 +16,8 @@ export interface MagicContext {
   executionCount: number;
   /** the cell context's global object: magics may read or define variables there */
   globals: Record<string, unknown>;
+  /** the session's %typecheck setting, where the front end type-checks cells */
+  typecheck?: { get(): "on" | "warn" | "off"; set(mode: "on" | "warn" | "off"): void };
   /** Runs TypeScript as part of this cell (same context, declarations persist, interruptible); resolves to the value of its last expression. */
   evaluate(code: string): Promise<unknown>;
 }

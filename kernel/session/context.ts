@@ -32,6 +32,10 @@ export interface CellContext {
   context: vm.Context;
   /** the context's global object as seen from outside */
   global: Record<string, unknown>;
+  /** whether a cell already declared `name` as a script-scope binding of the context */
+  hasBinding(name: string): boolean;
+  /** how the binding was last declared (const and imports are read-only from outside the cells) */
+  bindingKind(name: string): DeclKind | undefined;
 }
 
 export function createCellContext(hooks: ContextHooks): CellContext {
@@ -113,20 +117,45 @@ export function createCellContext(hooks: ContextHooks): CellContext {
     context,
   ) as (name: string, value: unknown, readonly: boolean) => void;
 
+  // Top-level names of cells are script-scope bindings (see bindingScript in transform.ts); each registers
+  // its setter here once, and the global object gets a live accessor for code outside the cells.
+  const setters = new Map<string, (v: unknown) => void>();
+  const kinds = new Map<string, DeclKind>();
+  const publish = (name: string, value: unknown, kind: DeclKind): void => {
+    const set = setters.get(name);
+    if (!set) { define(name, value, kind === "const" || kind === "import"); return; } // a script without its head (evaluate.ts fallback)
+    kinds.set(name, kind);
+    set(value);
+  };
   const helpers = {
+    expose(name: string, get: () => unknown, set: (v: unknown) => void): void {
+      setters.set(name, set);
+      Object.defineProperty(global, name, {
+        get,
+        set(v: unknown) {
+          const k = kinds.get(name);
+          if (k === "const" || k === "import") helpers.constAssign(name);
+          set(v);
+        },
+        configurable: true, enumerable: true,
+      });
+    },
     decl(name: string, value: unknown, kind: DeclKind): void {
-      define(name, value, kind === "const" || kind === "import");
+      publish(name, value, kind);
+    },
+    constAssign(name: string): never {
+      throw new TypeError(`Assignment to constant variable '${name}' (declared with const or imported in a cell). Declare it again with let to change it.`);
     },
     import: (spec: unknown) => hooks.import(spec),
     bindImport(ns: Record<string, unknown>, b: { default?: string; namespace?: string; named?: [string, string][] }): void {
       const dflt = "default" in ns ? ns.default : ns;
-      if (b.default) define(b.default, dflt, true);
-      if (b.namespace) define(b.namespace, ns, true);
+      if (b.default) publish(b.default, dflt, "import");
+      if (b.namespace) publish(b.namespace, ns, "import");
       for (const [from, to] of b.named ?? []) {
         // CommonJS modules may only expose names through their default export
-        if (from in ns) define(to, ns[from], true);
+        if (from in ns) publish(to, ns[from], "import");
         else if (dflt !== null && (typeof dflt === "object" || typeof dflt === "function") && from in dflt) {
-          define(to, (dflt as Record<string, unknown>)[from], true);
+          publish(to, (dflt as Record<string, unknown>)[from], "import");
         }
         // absent: a type-only name imported without `type`; it has no value to bind
       }
@@ -134,7 +163,7 @@ export function createCellContext(hooks: ContextHooks): CellContext {
     importMeta: { url: hooks.importMetaUrl },
   };
   Object.defineProperty(global, "__mlxts", { value: helpers, enumerable: false, writable: false, configurable: false });
-  return { context, global };
+  return { context, global, hasBinding: (name) => setters.has(name), bindingKind: (name) => kinds.get(name) };
 }
 
 /** Defines a global visible to cells (writable, so a cell can replace it). */

@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { join } from "node:path";
-import { CellLanguageService, type Completion, type QuickInfo } from "./language-service.js";
+import { CellLanguageService, type Completion, type QuickInfo, type TypeDiagnostic } from "./language-service.js";
 import type { LsRequest, LsResponse } from "./ls-protocol.js";
 
 type Pending = { resolve: (r: LsResponse) => void };
@@ -102,6 +102,7 @@ export class LanguageServiceClient {
           case "addCell": return Promise.resolve({ id, ok: true }); // already replayed from this.cells
           case "complete": return Promise.resolve({ id, ok: true, completions: ls.complete(body.code, body.offset) });
           case "quickInfo": return Promise.resolve({ id, ok: true, quickInfo: ls.quickInfo(body.code, body.offset) });
+          case "diagnostics": return Promise.resolve({ id, ok: true, diagnostics: ls.diagnostics(body.code) });
           case "warm": ls.warm(); return Promise.resolve({ id, ok: true });
         }
       } catch (e) {
@@ -129,6 +130,13 @@ export class LanguageServiceClient {
   async quickInfo(code: string, offset: number): Promise<QuickInfo | undefined> {
     const r = await this.request({ op: "quickInfo", code, offset });
     return r.ok ? r.quickInfo : undefined;
+  }
+
+  /** The cell's type errors; rejects when the service failed (the caller decides whether to run anyway). */
+  async diagnostics(code: string): Promise<TypeDiagnostic[]> {
+    const r = await this.request({ op: "diagnostics", code });
+    if (!r.ok) throw new Error(`the type checker failed: ${r.error}`);
+    return r.diagnostics ?? [];
   }
 
   warm(): void {

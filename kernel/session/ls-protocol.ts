@@ -1,12 +1,13 @@
 // Messages between the session and its language-service worker.
-import type { Completion, QuickInfo } from "./language-service.js";
+import type { Completion, QuickInfo, TypeDiagnostic } from "./language-service.js";
 
 export type LsRequest =
   | { id: number; op: "addCell"; code: string }
   | { id: number; op: "complete"; code: string; offset: number }
   | { id: number; op: "quickInfo"; code: string; offset: number }
+  | { id: number; op: "diagnostics"; code: string }
   | { id: number; op: "warm" };
 
 export type LsResponse =
-  | { id: number; ok: true; completions?: Completion[]; quickInfo?: QuickInfo | undefined }
+  | { id: number; ok: true; completions?: Completion[]; quickInfo?: QuickInfo | undefined; diagnostics?: TypeDiagnostic[] }
   | { id: number; ok: false; error: string };

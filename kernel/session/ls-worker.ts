@@ -14,6 +14,7 @@ parentPort!.on("message", (req: LsRequest) => {
       case "addCell": ls.addCell(req.code); res = { id: req.id, ok: true }; break;
       case "complete": res = { id: req.id, ok: true, completions: ls.complete(req.code, req.offset) }; break;
       case "quickInfo": res = { id: req.id, ok: true, quickInfo: ls.quickInfo(req.code, req.offset) }; break;
+      case "diagnostics": res = { id: req.id, ok: true, diagnostics: ls.diagnostics(req.code) }; break;
       case "warm": ls.warm(); res = { id: req.id, ok: true }; break;
     }
   } catch (e) {

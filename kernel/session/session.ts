@@ -15,12 +15,14 @@ import { createCellContext, defineGlobal, type CellContext } from "./context.js"
 import { defaultHistoryFile, HistoryStore } from "./history.js";
 import { InterruptError, isVmInterrupt, SigintWatchdog, terminationIsSafe } from "./interrupt.js";
 import { isComplete } from "./is-complete.js";
+import type { TypeDiagnostic } from "./language-service.js";
 import { LanguageServiceClient } from "./ls-client.js";
 import { repoRoot } from "../util/repo-root.js";
 import { CellModules } from "./modules.js";
 import { cellSession } from "./session-global.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
-import { preferObjectLiteral, transformCell } from "./transform.js";
+import { typeErrorReport, type TypecheckMode } from "./typecheck-report.js";
+import { bindingScript, preferObjectLiteral, transformCell } from "./transform.js";
 import type {
   CompleteReply, ExecuteOutcome, ExecuteRequest, HistoryEntry, HistoryQuery, InspectReply, IsCompleteReply, MimeBundle, OutputSink, SessionApi,
 } from "./types.js";
@@ -72,6 +74,8 @@ export class Session implements SessionApi {
   private queue: Promise<unknown> = Promise.resolve();
   private watchdog: SigintWatchdog | undefined;
   private readonly cleanups: (() => void)[] = [];
+  /** %typecheck: on (type errors stop the cell), warn (printed, cell runs), off */
+  private typecheckMode: TypecheckMode = "on";
 
   constructor(opts: SessionOptions = {}) {
     const cwd = opts.cwd ?? process.cwd();
@@ -172,7 +176,9 @@ export class Session implements SessionApi {
     let result: MimeBundle | undefined;
     try {
       let value: Done;
-      for (const seg of splitCell(req.code)) value = await this.runSegment(seg, state);
+      const segments = splitCell(req.code);
+      await this.typecheck(req.code, segments, state);
+      for (const seg of segments) value = await this.runSegment(seg, state);
       if (value && value.value !== undefined && !req.silent && !isDisplayHandle(value.value)) result = await toMimeBundle(value.value);
       await Promise.allSettled([...state.pending]);
       return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
@@ -188,6 +194,30 @@ export class Session implements SessionApi {
       this.running = undefined;
       this.watchdog?.setRunning(false);
     }
+  }
+
+  /**
+   * Type-checks a TypeScript cell before any of it runs, as tslab does, after the declarations of earlier
+   * cells. `%%` cells and magic lines are not TypeScript; a cell that sets %typecheck is not checked; a
+   * syntax error is left for the transform to report.
+   */
+  private async typecheck(code: string, segments: Segment[], state: RunningCell): Promise<void> {
+    const mode = this.typecheckMode;
+    if (mode === "off" || segments[0]?.kind === "cell" || !segments.some((s) => s.kind === "code")) return;
+    if (segments.some((s) => s.kind === "line" && s.name === "typecheck")) return;
+    if (segments.some((s) => s.kind === "code" && transformCell(preferObjectLiteral(s.code), "check.ts").diagnostics.length)) return;
+    let diags: TypeDiagnostic[];
+    try {
+      diags = await Promise.race([this.ls.diagnostics(code), state.interrupted]);
+    } catch (e) {
+      if (e instanceof InterruptError) throw e;
+      state.sink.stream("stderr", `Type check skipped: ${(e as Error).message}. The cell runs unchecked.\n`);
+      return;
+    }
+    if (!diags.length) return;
+    const rep = typeErrorReport(state.label, code, diags, mode);
+    if (mode === "on") throw new SyntaxReport(rep);
+    state.sink.stream("stderr", rep.traceback.join("\n") + "\n");
   }
 
   private describe(err: unknown): ErrorReport {
@@ -213,7 +243,9 @@ export class Session implements SessionApi {
     const seg = { code: source };
     const code = preferObjectLiteral(seg.code);
     const id = ++this.scriptId;
-    const t = transformCell(code, `cell-${id}.ts`);
+    let t = transformCell(code, `cell-${id}.ts`);
+    const guard = t.assigned.filter((n) => !t.declared.includes(n) && ["const", "import"].includes(this.cells.bindingKind(n) ?? ""));
+    if (guard.length) t = transformCell(code, `cell-${id}.ts`, guard);
     if (t.diagnostics.length) throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, t.diagnostics[0]!));
     const file = `mlx-ts-cell-${id}.js`;
     this.scripts.add(file, state.label, t.sourceMap, seg.code, t.js);
@@ -222,6 +254,15 @@ export class Session implements SessionApi {
       script = new vm.Script(t.js, { filename: file });
     } catch (e) {
       throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
+    }
+    const bindings = bindingScript(t, this.cells.hasBinding);
+    if (bindings !== undefined) {
+      try {
+        vm.runInContext(bindings, this.cells.context, { filename: `mlx-ts-bindings-${id}.js` });
+      } catch (e) {
+        // a name the context cannot take as a script-scope let (`let undefined`)
+        throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, { message: (e as Error).message, line: 1, column: 1 }));
+      }
     }
     const interrupted = state.interrupted;
     try {
@@ -302,6 +343,7 @@ export class Session implements SessionApi {
       signal: state.controller.signal,
       executionCount: state.executionCount,
       globals: this.cells.global,
+      typecheck: { get: () => this.typecheckMode, set: (m) => { this.typecheckMode = m; } },
       evaluate: async (code: string) => (await this.runCode(code, state))?.value,
     };
     const value = await cellStorage.run(state, () => Promise.race([Promise.resolve(magic.run(seg.args, seg.kind === "cell" ? seg.body : undefined, ctx)), state.interrupted]));

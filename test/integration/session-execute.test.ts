@@ -68,12 +68,33 @@ describe("evaluation", () => {
     expect(plain(await run(session, "y += 40; y"))).toBe("42");
   });
 
-  it("keeps const read-only, with an error that says so", async () => {
+  it("keeps const read-only, with an error that says so (from the type checker, and at run time without it)", async () => {
     const r = await run(session, "const frozen = 1");
     expect(r.status).toBe("ok");
     const bad = await run(session, "frozen = 2");
     expect(bad.status).toBe("error");
-    if (bad.status === "error") expect(bad.evalue).toContain("Assignment to constant variable 'frozen'");
+    if (bad.status === "error") expect(bad.evalue).toContain("TS2588: Cannot assign to 'frozen' because it is a constant");
+    expect(plain(await run(session, "%typecheck off"))).toBeUndefined();
+    try {
+      const unchecked = await run(session, "frozen = 3");
+      expect(unchecked.status).toBe("error");
+      if (unchecked.status === "error") expect(unchecked.evalue).toContain("Assignment to constant variable 'frozen'");
+      expect(plain(await run(session, "frozen"))).toBe("1");
+    } finally {
+      await run(session, "%typecheck on");
+    }
+  });
+
+  it("runs loops over cell-level variables on the fast path and keeps closures on the live binding", async () => {
+    // the loop's variable is declared in an earlier cell; a closure of that cell reads it
+    expect(plain(await run(session, "let hits = 0\nconst readHits = () => hits"))).toBeUndefined();
+    expect(plain(await run(session, "for (let i = 0; i < 1_000_000; i++) hits++\nreadHits()"))).toBe("1000000");
+    expect(plain(await run(session, "let hits = -1; readHits()"))).toBe("-1"); // a redeclaration is the same binding
+    expect(session.globals.hits).toBe(-1); // and front ends (completion, inspect) read it live
+    const dup = await run(session, "const dup = 1; const dup = 2");
+    expect(dup.status).toBe("error");
+    if (dup.status === "error") expect(dup.evalue).toBe("Cannot redeclare block-scoped variable 'dup'. (line 1, column 22)");
+    expect(plain(await run(session, "const dup = 3; dup"))).toBe("3");
   });
 
   it("runs top-level await and shows the last expression; promises are shown, not awaited", async () => {
@@ -130,6 +151,62 @@ describe("errors", () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(stripAnsi(sink.text("stderr"))).toContain("Error: from a timer");
     expect(stripAnsi(sink.text("stderr"))).toContain(`Cell [${r.executionCount}], line 1`);
+  });
+});
+
+describe("type checking", () => {
+  const typeError = (r: ExecuteOutcome): string => {
+    if (r.status !== "error") throw new Error(`expected a type error, got ${JSON.stringify(r)}`);
+    expect(r.ename).toBe("TypeScriptError");
+    return r.evalue;
+  };
+
+  it("stops a cell with a type error before it runs, pointing at the line and column", async () => {
+    const r = await run(session, "console.log('ran')\nconst n: number = \"hello\"; n");
+    expect(typeError(r)).toBe("TS2322: Type 'string' is not assignable to type 'number'. (line 2, column 7)");
+    expect(r.sink.text()).toBe(""); // nothing of the cell ran
+    if (r.status === "error") {
+      const tb = stripAnsi(r.traceback.join("\n"));
+      expect(tb).toContain(`Cell [${r.executionCount}], line 2`);
+      expect(tb).toContain("2 | const n: number = \"hello\"; n\n    |       ^");
+      expect(tb).toContain("%typecheck warn");
+    }
+    expect("n" in session.globals).toBe(false);
+  });
+
+  it("checks against earlier cells' declarations, and a redeclaration replaces the earlier type", async () => {
+    await run(session, "const typedLater = 41\nfunction twiceOf(x: number): number { return 2 * x }");
+    expect(typeError(await run(session, "const s: string = typedLater"))).toContain("TS2322: Type 'number' is not assignable to type 'string'");
+    expect(typeError(await run(session, "twiceOf('a')"))).toContain("TS2345");
+    expect(plain(await run(session, "const typedLater = 'now text'; typedLater.toUpperCase()"))).toBe("'NOW TEXT'");
+    expect(plain(await run(session, "typedLater.length"))).toBe("8");
+  });
+
+  it("knows the kernel's globals, top-level await, node: and npm imports, and skips magic lines", async () => {
+    expect(plain(await run(session, "const sizeNow: number = session.models.size\ntypeof display.html + typeof mx.array + sizeNow"))).toBe("'functionfunction0'");
+    expect(plain(await run(session, "const waited: number = await Promise.resolve(3)\nimport { basename } from 'node:path'\nimport chalk from 'chalk'\nbasename('/a/b') + waited + typeof chalk.red"))).toBe("'b3function'");
+    expect(plain(await run(session, "typeof lastGeneration + typeof chatHistory"))).toBe("'undefinedundefined'");
+    const m = await run(session, "%lsmagic\nconst afterMagic: string = 5");
+    expect(typeError(m)).toContain("(line 2, column 7)");
+    expect(m.sink.text()).toBe(""); // the magic line did not run either
+    // the body of a %% cell belongs to its magic and is not checked as the cell's TypeScript
+    expect((await run(session, "%%profile\nconst inProfile: number = 'text'; inProfile")).status).toBe("ok");
+  });
+
+  it("%typecheck warn prints the errors and runs; off skips the check; on again stops", async () => {
+    expect((await run(session, "%typecheck")).sink.text()).toBe("typecheck: on\n");
+    await run(session, "%typecheck warn");
+    const w = await run(session, "const warned: number = 'text'; warned");
+    expect(plain(w)).toBe("'text'");
+    expect(stripAnsi(w.sink.text("stderr"))).toContain("TS2322: Type 'string' is not assignable to type 'number'.");
+    await run(session, "%typecheck off");
+    const o = await run(session, "const unchecked: number = 'text'; unchecked");
+    expect(plain(o)).toBe("'text'");
+    expect(o.sink.text("stderr")).toBe("");
+    await run(session, "%typecheck on");
+    typeError(await run(session, "const again: number = 'text'"));
+    const bad = await run(session, "%typecheck loud");
+    expect(bad.status === "error" && bad.evalue).toContain('unknown setting "loud". Use on, warn or off.');
   });
 });
 

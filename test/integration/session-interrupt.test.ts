@@ -71,6 +71,16 @@ describe("interrupt", () => {
     expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
   });
 
+  it("breaks a loop over a variable of an earlier cell (a script-scope binding), before and after an await", async () => {
+    expect((await exec("let shared = 0")).status).toBe("ok");
+    const [r] = await Promise.all([exec("while (true) { shared++ }"), sigintAfter(500)]);
+    expectInterrupted(r);
+    const [r2] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nconst before = shared\nfor (;;) { shared++ }"), sigintAfter(600)]);
+    expectInterrupted(r2);
+    const after = await exec("shared > before && before > 0");
+    expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
+  });
+
   it("breaks a synchronous loop after an await on SIGINT", async () => {
     const [r] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nlet spins2 = 0\nfor (;;) { spins2++ }"), sigintAfter(600)]);
     expectInterrupted(r);

@@ -94,8 +94,12 @@ async function start(args: string[]): Promise<number> {
 }
 
 async function repl(args: string[]): Promise<void> {
-  const model = option(args, "--model", "-m");
   const mod = await importFromDist<typeof import("../repl/index.js")>("../repl/index.js", "the REPL");
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(mod.REPL_USAGE);
+    return;
+  }
+  const model = option(args, "--model", "-m");
   await mod.runRepl({ model, sessionHistoryFile: process.env.MLX_TS_HISTORY_FILE || undefined });
 }
 

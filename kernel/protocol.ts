@@ -51,7 +51,8 @@ export function isErrorCode(v: string): v is ErrorCode {
 /** Every error mlx-ts raises on purpose. `message` says what happened, why, and what to do. */
 export class MlxTsError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Messages are built from parts ("X failed: ${cause}. Do Y."); a cause ending in a full stop must not double it.
+    super(message.replace(/(?<!\.)\.\.(?![./])/g, "."), options);
     this.name = "MlxTsError";
   }
 }

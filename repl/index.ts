@@ -27,6 +27,20 @@ export interface ReplOptions {
 }
 
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+/** what leaves the REPL at an empty prompt, besides Ctrl-D (as in node and IPython) */
+const EXIT_WORDS = new Set([".exit", "exit", "exit()", "quit", "quit()"]);
+const EXIT_HINT = "Ctrl-D, .exit, exit or quit() leaves; Ctrl-C stops a running cell.";
+/** the session's is_complete indents by this many spaces per level */
+const INDENT_WIDTH = 2;
+
+export const REPL_USAGE = `usage: mlx-ts repl [--model ID]
+
+A terminal REPL over the same session as the Jupyter kernel: TypeScript cells, magics (%lsmagic),
+Tab completion. ${EXIT_HINT}
+
+  --model, -m ID   load a model at start (alias smollm2, a directory, a .gguf or an HF id)
+  --help, -h       print this and exit
+`;
 const HISTORY_LINES = 1000;
 
 export const defaultReplHistory = (): string => join(homedir(), ".local", "share", "mlx-ts", "repl_history");
@@ -181,14 +195,17 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
 
   // serialised: lines that arrive while a cell runs (typed ahead, or piped) wait their turn
   let chain: Promise<void> = Promise.resolve();
-  rl.on("line", (line) => {
+  // In a terminal, the lines of one paste arrive in one read: they are one cell, as in IPython.
+  let pasted: string[] | undefined;
+  const takeLines = (lines: string[]): void => {
     chain = chain.then(async () => {
-      if (!buffer.length && !line.trim()) { prompt(); return; }
+      if (!buffer.length && lines.length === 1 && !lines[0]!.trim()) { prompt(); return; }
+      if (!buffer.length && lines.length === 1 && EXIT_WORDS.has(lines[0]!.trim())) { rl.close(); return; }
       try {
         mkdirSync(dirname(historyFile), { recursive: true });
-        if (line.trim()) appendFileSync(historyFile, line + "\n");
+        for (const line of lines) if (line.trim()) appendFileSync(historyFile, line + "\n");
       } catch { /* history is a convenience */ }
-      buffer.push(line);
+      buffer.push(...lines);
       const code = buffer.join("\n");
       const st = session.isComplete(code);
       if (st.status === "incomplete") { prompt(st.indent ?? ""); return; }
@@ -196,7 +213,29 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
       await execute(code);
       prompt();
     });
+  };
+  rl.on("line", (line) => {
+    if (!tty) { takeLines([line]); return; }
+    if (pasted) { pasted.push(line); return; }
+    pasted = [line];
+    setImmediate(() => {
+      const lines = pasted!;
+      pasted = undefined;
+      takeLines(lines);
+    });
   });
+  // A closing bracket typed on an auto-indented line goes back one level, as the line it closes.
+  if (tty) {
+    input.on("keypress", (ch: string | undefined) => {
+      if (!ch || !"}])".includes(ch)) return;
+      const r = rl as unknown as { line: string; cursor: number; _refreshLine?: () => void };
+      const m = /^( +)([}\])])$/.exec(r.line);
+      if (!m || r.cursor !== r.line.length) return;
+      r.line = m[1]!.slice(INDENT_WIDTH) + m[2]!;
+      r.cursor = r.line.length;
+      r._refreshLine?.();
+    });
+  }
   rl.on("SIGINT", () => {
     // Ctrl-C at the prompt (raw mode): drop the current input, keep the session
     if (rl.line || buffer.length) output.write(c.gray(" ^C") + "\n");
@@ -206,7 +245,8 @@ export async function runRepl(opts: ReplOptions = {}): Promise<void> {
     prompt();
   });
 
-  output.write(c.bold("mlx-ts") + " " + c.gray(session.banner()) + "\n");
+  const banner = session.banner().replace(/^mlx-ts:\s*/, "");
+  output.write(`${c.bold("mlx-ts")} ${c.gray(banner)}\n${c.gray(EXIT_HINT)}\n`);
   if (opts.model) {
     await execute(`%load ${opts.model}`);
   }
@@ -221,7 +261,7 @@ function parseArgs(argv: string[]): ReplOptions {
     if (a === "--model" || a === "-m") o.model = argv[++i];
     else if (a.startsWith("--model=")) o.model = a.slice("--model=".length);
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: mlx-ts repl [--model ID]\n");
+      process.stdout.write(REPL_USAGE);
       process.exit(0);
     }
   }

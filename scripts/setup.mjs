@@ -133,10 +133,28 @@ function tsBuild() {
   });
 }
 
+/** Where the small example checkpoints go; notebooks/quantize-and-profile.ipynb loads qwen3-tiny-bf16 from here. */
+export const exampleModelsDir = join(root, "test", ".fixtures", "models");
+
+// The small random-weight checkpoints (a few seconds, 200 MB): the tests need them, and so does the
+// quantize notebook, whose subject needs an unquantized model (the embedded SmolLM2 is already 4-bit).
+export function exampleModels() {
+  const script = join(root, "scripts", "make-fixtures.py");
+  const stampFile = join(exampleModelsDir, ".mlx-ts-stamp");
+  if (!existsSync(join(exampleModelsDir, "qwen3-tiny-bf16", ".fixture-stamp")) && existsSync(stampFile)) writeFileSync(stampFile, "");
+  stamped(stampFile, hashFiles([script, join(root, "requirements.txt")]), () => {
+    log("making the small example checkpoints (scripts/make-fixtures.py)");
+    run(venvPython, [script, "--out", exampleModelsDir]);
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   checkTools();
   npmDeps();
   pythonVenv();
   nativeBuild();
-  if (!args.has("--native-only")) tsBuild();
+  if (!args.has("--native-only")) {
+    tsBuild();
+    exampleModels();
+  }
 }

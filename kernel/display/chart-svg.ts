@@ -5,6 +5,8 @@ import { distinct, formatNumber, niceMax, type ChartSpec } from "./chart-types.j
 const W = 560;
 const H = 300;
 const M = { left: 64, right: 120, top: 36, bottom: 56 };
+/** average width of an 11 px sans-serif character, for fitting legend labels */
+const LABEL_CHAR_PX = 6.5;
 const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6"];
 
 export function escapeXml(s: string): string {
@@ -70,12 +72,17 @@ export function chartSvg(spec: ChartSpec): string {
   }
   parts.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}" stroke="#333"/>`);
   parts.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${M.top + plotH}" y2="${M.top + plotH}" stroke="#333"/>`);
+  let height = H;
   if (spec.series) {
+    // Names too long for the right margin go in rows under the plot instead of running off the image.
+    const below = series.some((s) => s.length * LABEL_CHAR_PX > M.right - 30);
     series.forEach((s, i) => {
-      const y = M.top + 8 + i * 18;
-      parts.push(`<rect x="${W - M.right + 12}" y="${y - 9}" width="10" height="10" fill="${colour(s)}"/>`);
-      parts.push(`<text x="${W - M.right + 28}" y="${y}" font-size="11">${escapeXml(s)}</text>`);
+      const x = below ? M.left : W - M.right + 12;
+      const y = below ? H + 4 + i * 18 : M.top + 8 + i * 18;
+      parts.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${colour(s)}"/>`);
+      parts.push(`<text x="${x + 16}" y="${y}" font-size="11">${escapeXml(s)}</text>`);
     });
+    if (below) height = H + 8 + series.length * 18;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img" aria-label="${escapeXml(spec.title)}">${parts.join("")}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" role="img" aria-label="${escapeXml(spec.title)}">${parts.join("")}</svg>`;
 }

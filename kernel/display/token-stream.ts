@@ -44,16 +44,32 @@ export function generationText(v: GenerationView): string {
   return parts.join("\n");
 }
 
+/** JupyterLab's output area sets `word-break: break-all`; generated prose wraps between words, and only a
+ * word longer than the line (a URL, a hash) breaks inside. */
+export const PRE_STYLE = "white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:0";
+
+// JupyterLab drops a kernel's messages once a restart begins (it clears the request's state before
+// the kernel hears of it), so the "cut off by restart" update never lands there. Each live render
+// therefore carries its own expiry: every update replaces the HTML and restarts the animation, and
+// when none comes for STALE_AFTER_S the cursor goes and a note says the stream stopped arriving.
+const STALE_AFTER_S = 20;
+const STALE_STYLE =
+  "<style>@keyframes mlx-ts-stale-hide{to{visibility:hidden}}@keyframes mlx-ts-stale-show{to{visibility:visible}}" +
+  `.mlx-ts-live-cursor{animation:mlx-ts-stale-hide 0s step-end ${STALE_AFTER_S}s forwards}` +
+  `.mlx-ts-stale-note{visibility:hidden;animation:mlx-ts-stale-show 0s step-end ${STALE_AFTER_S}s forwards;opacity:0.7;font-size:smaller}</style>`;
+const LIVE_CURSOR_HTML = '<span class="mlx-ts-live-cursor">▌</span>';
+const STALE_NOTE_HTML = `<div class="mlx-ts-stale-note">cut off: no update for ${STALE_AFTER_S} s (the kernel was restarted, stopped or is busy)</div>`;
+
 export function generationHtml(v: GenerationView): string {
   const thinking = v.thinking.replace(/<\/?think>/g, "").trim();
   const think = thinking
     ? `<details${v.live && !v.answer.trim() ? " open" : ""}><summary style="opacity:0.6">thinking (${thinking.length} chars)</summary>` +
-      `<pre style="white-space:pre-wrap;opacity:0.6;margin:0">${escapeHtml(thinking)}</pre></details>`
+      `<pre style="${PRE_STYLE};opacity:0.6">${escapeHtml(thinking)}</pre></details>`
     : "";
-  const answer = `<pre style="white-space:pre-wrap;margin:0">${escapeHtml(v.answer.replace(/^\s+/, ""))}${v.live ? "▌" : ""}</pre>`;
+  const answer = `<pre style="${PRE_STYLE}">${escapeHtml(v.answer.replace(/^\s+/, ""))}${v.live ? LIVE_CURSOR_HTML : ""}</pre>`;
   const stats = v.stats ? `<div class="mlx-ts-stats" style="opacity:0.7;font-size:smaller;margin-top:4px">${escapeHtml(statsLine(v.stats))}</div>` : "";
   const note = v.note ? `<div style="opacity:0.7;font-size:smaller">${escapeHtml(v.note)}</div>` : "";
-  return `<div class="mlx-ts-generation">${think}${answer}${stats}${note}</div>`;
+  return `<div class="mlx-ts-generation" style="word-break:normal">${v.live ? STALE_STYLE : ""}${think}${answer}${stats}${note}${v.live ? STALE_NOTE_HTML : ""}</div>`;
 }
 
 export function generationBundle(v: GenerationView): MimeBundle {
@@ -113,17 +129,20 @@ export class TokenStreamView {
     }
   }
 
-  /** Final render: the whole text (from the result when given, which is authoritative) and the stats line. */
+  /** Final render: the whole text (from the result when given, which is authoritative) and the stats line. Only the first call renders. */
   finish(end: { answer?: string; thinking?: string; stats?: GenerationStats; note?: string }): void {
+    if (this.finished) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.finished = true;
+    liveViews.delete(this);
     if (end.answer !== undefined) this.answer = end.answer;
     if (end.thinking !== undefined) this.thinking = end.thinking;
     this.emit({ live: false, stats: end.stats, note: end.note });
   }
 
   private emit(extra: { live: boolean; stats?: GenerationStats; note?: string }): void {
+    if (extra.live) liveViews.add(this);
     const bundle = generationBundle({ answer: this.answer, thinking: this.thinking, ...extra });
     const o = { displayId: this.displayId, metadata: {} };
     if (this.shown) this.sink.updateDisplay(bundle, o);
@@ -132,4 +151,19 @@ export class TokenStreamView {
     this.emits++;
     this.lastEmit = this.clock.now();
   }
+}
+
+/** Views shown live and not finished yet: a restart ends them before the process goes. */
+const liveViews = new Set<TokenStreamView>();
+
+/** Ends every live generation display with `note` (its partial text kept, no cursor); returns how many. */
+export function cutOffLiveGenerations(note: string): number {
+  const views = [...liveViews];
+  for (const v of views) v.finish({ note });
+  return views.length;
+}
+
+/** The one line an interrupted generation ends with, in place of the stats. */
+export function interruptedNote(s: GenerationStats): string {
+  return `interrupted after ${s.generatedTokens} token${s.generatedTokens === 1 ? "" : "s"}; the partial output is kept`;
 }

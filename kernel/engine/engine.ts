@@ -1,5 +1,6 @@
 // The engine: the loaded models (in load order, which gives the one default-model rule) and the
 // generations running on them, over one native addon. Memory/device calls go to runtime.ts.
+import { resolve as resolvePath } from "node:path";
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
 import { Generations } from "./generations.js";
@@ -90,7 +91,7 @@ export class MlxEngine implements Engine {
     try {
       nm = await addon.loadModel({ path: resolved.path, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
     } catch (e) {
-      throw fromNative(e, `Loading ${idOrPath} from ${resolved.path}`);
+      throw fromNative(e, resolvePath(idOrPath) === resolved.path ? `Loading ${resolved.path}` : `Loading ${idOrPath} from ${resolved.path}`);
     }
     const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations });
     if (opts.quant) {
@@ -189,7 +190,7 @@ export class MlxEngine implements Engine {
     const loaded = [...this.registry.keys()];
     return new MlxTsError(
       "E_NOT_LOADED",
-      `No model named "${name}" is loaded (${loaded.length ? `loaded: ${loaded.join(", ")}` : "none loaded"}). Load it with %load or engine.load().`,
+      `No model named "${name}" is loaded (${loaded.length ? `loaded: ${loaded.join(", ")}` : "none loaded"}). Load it with %load ID_OR_PATH in a cell, or await session.load(ID_OR_PATH).`,
     );
   }
 }

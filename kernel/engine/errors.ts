@@ -13,7 +13,7 @@ const HINTS: Record<NativeErrorCode, string> = {
   E_BAD_CONFIG: "Fix config.json or re-download the model.",
   E_CORRUPT_WEIGHTS: "The weights are truncated or damaged: download the model again.",
   E_UNSUPPORTED_GGUF_TYPE: "Use a GGUF quantized as Q4_0, Q4_1, Q8_0, F16 or F32, or the safetensors model.",
-  E_MEMORY_LIMIT: "Free memory (%unload a model, clear the cache) or raise the limit with setMemoryLimit.",
+  E_MEMORY_LIMIT: "Free memory (%unload a model, %cache clear) or raise the limit (%limit memory SIZE, or mx.setMemoryLimit).",
   E_CANCELLED: "The operation was cancelled; run it again if that was not intended.",
   E_BAD_ARGUMENT: "Check the arguments passed.",
   E_MLX: "This is MLX's own error message; check the inputs, and report it if they look right.",
@@ -28,10 +28,9 @@ function codeOf(e: unknown): string | undefined {
 export function fromNative(e: unknown, what: string): MlxTsError {
   if (e instanceof MlxTsError) return e;
   const code = codeOf(e);
-  const message = e instanceof Error ? e.message : String(e);
-  if (code !== undefined && NATIVE_CODES.has(code)) {
-    const c = code as NativeErrorCode;
-    return new MlxTsError(c, `${what} failed: ${message}. ${HINTS[c]}`, { cause: e });
-  }
-  return new MlxTsError("E_MLX", `${what} failed: ${message}. ${HINTS.E_MLX}`, { cause: e });
+  const message = (e instanceof Error ? e.message : String(e)).trim().replace(/\.+$/, "");
+  const c: NativeErrorCode = code !== undefined && NATIVE_CODES.has(code) ? (code as NativeErrorCode) : "E_MLX";
+  // Most native messages already end with what to do; the generic hint is for the ones that do not.
+  const advised = /[.!?]\s+\S/.test(message);
+  return new MlxTsError(c, `${what} failed: ${message}.${advised ? "" : ` ${HINTS[c]}`}`, { cause: e });
 }

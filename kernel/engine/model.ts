@@ -1,5 +1,6 @@
 // A loaded model: the native weights plus everything text-side (tokenizer, chat template, EOS ids).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.js";
 import { fromNative } from "./errors.js";
@@ -44,7 +45,8 @@ export interface ModelParts {
 
 export class EngineModel implements LoadedModel {
   readonly name: string;
-  readonly source: string;
+  /** where the weights came from; after save(), the folder they were saved to */
+  source: string;
   readonly eosTokenIds: readonly number[];
   private readonly native: NativeModel;
   private readonly tok: ModelTokenizer;
@@ -179,11 +181,13 @@ export class EngineModel implements LoadedModel {
     if (existsSync(target)) {
       if (!statSync(target).isDirectory()) throw new MlxTsError("E_BAD_ARGUMENT", `${target} exists and is a file. Choose a directory path to save ${this.name} into.`);
       if (readdirSync(target).length > 0 && !opts.overwrite) {
-        throw new MlxTsError("E_BAD_ARGUMENT", `${target} exists and is not empty; nothing was written. Choose another directory or pass overwrite: true.`);
+        throw new MlxTsError("E_BAD_ARGUMENT", `${target} exists and is not empty; nothing was written. Choose another directory or pass { overwrite: true } to save().`);
       }
     }
     mkdirSync(dirname(target), { recursive: true });
-    const tmp = mkdtempSync(join(dirname(target), `${basename(target)}.tmp-`));
+    // mkdtemp makes 0700; the saved folder gets the mode a plain mkdir would (0755 under umask 0022).
+    const tmp = join(dirname(target), `${basename(target)}.tmp-${randomUUID().slice(0, 8)}`);
+    mkdirSync(tmp);
     this.busyWith = "save";
     try {
       try {
@@ -199,6 +203,8 @@ export class EngineModel implements LoadedModel {
         renameSync(tmp, target);
         rmSync(old, { recursive: true, force: true });
       } else renameSync(tmp, target);
+      // The weights in memory are now the saved folder's: that is where reloading them would start.
+      this.source = target;
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       if (e instanceof MlxTsError) throw e;

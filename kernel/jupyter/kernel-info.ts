@@ -30,6 +30,9 @@ export function kernelInfoContent(banner: string): JsonObject {
       version: typescriptVersion(),
       mimetype: "text/typescript",
       file_extension: ".ts",
+      // JupyterLab picks one editor language for the whole cell from this (findBest over codemirror_mode,
+      // then mimetype, name, file_extension); a kernel cannot mark `%` lines or `%%` bodies as plain text
+      // without a front-end extension, so they are highlighted as TypeScript (README, Known limits).
       codemirror_mode: "typescript",
       pygments_lexer: "typescript",
     },

@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { SessionApi } from "../session/types.js";
 import { readConnectionFile } from "./connection.js";
+import { cutOffLiveGenerations } from "../display/token-stream.js";
 import { kernelInfoContent } from "./kernel-info.js";
 import type { OutgoingMessage } from "./messages.js";
 import { coalescable } from "./coalesce.js";
@@ -42,6 +43,9 @@ function partsOf(msg: OutgoingMessage): Parts | undefined {
 }
 
 export async function runKernel(connectionFile: string, createSession: SessionFactory): Promise<KernelHandle> {
+  // Jupyter front ends render ANSI colours in stream output, but stdout here is a pipe, so chalk and its
+  // kind (supports-color) would pick level 0 in cells. NO_COLOR or an explicit FORCE_COLOR still win.
+  if (process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined) process.env.FORCE_COLOR = "1";
   const connection = readConnectionFile(connectionFile);
   const sessionId = randomUUID();
   let session: SessionApi | undefined;
@@ -83,6 +87,8 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
         sh.onStdin(decodeVerified(frames, m.ids));
         break;
       case "shutdown":
+        // Before the interrupt that shutdown sends: a generation's display ends as cut off, not with a live cursor.
+        cutOffLiveGenerations(m.restart ? "cut off by restart" : "cut off: the kernel shut down");
         void se
           .shutdown()
           .catch((e: unknown) => log(`session shutdown failed: ${(e as Error).message}`))

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chartBundle } from "../display/chart.js";
 import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
+import { escapeHtml } from "../util/html.js";
 import { runSweep, type SweepRow } from "../bench/sweep.js";
 import { SWEEP_DEFAULTS, SWEEP_FLAGS } from "../bench/spec.js";
 import { bool, defineMagic, ints, num, str } from "./define.js";
@@ -58,7 +59,11 @@ defineMagic({
     writeFileSync(out, `${JSON.stringify({ command, date: new Date().toISOString(), rows: all }, null, 2)}\n`);
     const t = rowsTable(all);
     const interrupted = ctx.signal.aborted ? " (interrupted: partial results)" : "";
-    ctx.sink.updateDisplay({ "text/plain": `${tableText(t)}\nsaved to ${out}${interrupted}`, "text/html": `${tableHtml(t)}<div>saved to ${out}${interrupted}</div>`, [TABLE_MIME]: t }, { displayId: progressId });
+    if (!all.length) {
+      // nothing finished: a header with no rows says less than one line does
+      const line = ctx.signal.aborted ? "%bench interrupted before its first measurement finished; nothing was measured." : "%bench measured nothing.";
+      ctx.sink.updateDisplay({ "text/plain": line, "text/html": `<div>${escapeHtml(line)}</div>` }, { displayId: progressId });
+    } else ctx.sink.updateDisplay({ "text/plain": `${tableText(t)}\nsaved to ${out}${interrupted}`, "text/html": `${tableHtml(t)}<div>saved to ${escapeHtml(out)}${interrupted}</div>`, [TABLE_MIME]: t }, { displayId: progressId });
     if (all.length) {
       const data = all.flatMap((r) => {
         const label = `${r.model}${r.quantization.startsWith("none") ? "" : ` (${r.quantization})`}`;

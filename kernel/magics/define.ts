@@ -15,6 +15,8 @@ export interface MagicDefinition {
   modelPositionals?: number[];
   /** flags whose values are model names (for completion) */
   modelFlags?: string[];
+  /** more candidates for positional `index` given the word typed so far (paths, aliases) */
+  completePositional?: (index: number, cur: string) => string[];
   /** the argument text is code, not words: passed verbatim as the single positional (only --help is recognized) */
   verbatim?: boolean;
   run(args: ParsedArgs, body: string | undefined, ctx: MagicContext): unknown;
@@ -34,7 +36,10 @@ export function defineMagic(def: MagicDefinition): SpecMagic {
       const prev = words[words.length - 2];
       const cur = words[words.length - 1] ?? "";
       if (prev?.startsWith("--") && def.modelFlags?.includes(prev.slice(2))) return models.filter((m) => m.startsWith(cur));
-      return completeMagicArgs(spec, typed, (i) => (def.modelPositionals?.includes(i) || (spec.positional?.[i]?.variadic && def.modelPositionals?.some((p) => p <= i)) ? [...models] : []));
+      return completeMagicArgs(spec, typed, (i) => [
+        ...(def.modelPositionals?.includes(i) || (spec.positional?.[i]?.variadic && def.modelPositionals?.some((p) => p <= i)) ? models : []),
+        ...(def.completePositional?.(i, cur) ?? []),
+      ]);
     },
     run(args, body, ctx) {
       const parsed = def.verbatim

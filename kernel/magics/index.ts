@@ -5,7 +5,7 @@ import { closeMagicNames, findMagic, listMagics, registerMagic, type Magic } fro
 import "./engine-magics.js";
 import "./typecheck.js";
 
-export { closeMagicNames, findMagic, listMagics, registerMagic } from "./registry.js";
+export { closeMagicNames, findMagic, listMagics, magicAt, registerMagic } from "./registry.js";
 export type { Magic, MagicContext } from "./registry.js";
 
 const prefix = (m: Magic): string => (m.kind === "cell" ? "%%" : "%");
@@ -32,6 +32,11 @@ registerMagic({
   kind: "line",
   summary: "Show the usage of a magic: %help NAME",
   usage: "%help [NAME]\n\nShows the usage of the magic NAME (with or without its % or %%); without NAME, lists the magics.",
+  complete(typed) {
+    const cur = typed.trim().replace(/^%+/, "");
+    if (/\s/.test(typed.trim())) return [];
+    return [...new Set(listMagics().map((m) => m.name))].filter((n) => n.startsWith(cur)).sort();
+  },
   run(args, body, ctx) {
     const name = args.trim().replace(/^%+/, "");
     if (!name) return findMagic("line", "lsmagic")!.run("", body, ctx);

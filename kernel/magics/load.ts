@@ -7,6 +7,7 @@ import { escapeHtml } from "../util/html.js";
 import type { MimeBundle } from "../protocol.js";
 import { MagicArgError } from "../util/args.js";
 import { defineMagic, num, str } from "./define.js";
+import { modelSourceCandidates } from "./complete-models.js";
 import { noteLoaded, noteUnloaded } from "./state.js";
 import type { MagicContext } from "./registry.js";
 
@@ -33,8 +34,7 @@ function progressBundle(label: string, fraction: number | undefined, elapsed: nu
 }
 
 /** Loads with a live progress display that ends as the model card. Shared with %quantize --as. */
-export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPath: string, opts: LoadOptions): Promise<LoadedModel> {
-  const displayId = `mlx-ts-load-${randomUUID()}`;
+export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPath: string, opts: LoadOptions, displayId = `mlx-ts-load-${randomUUID()}`): Promise<LoadedModel> {
   const started = performance.now();
   let label = `loading ${idOrPath}`;
   let fraction: number | undefined;
@@ -42,6 +42,8 @@ export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPa
   ctx.sink.display(progressBundle(label, undefined, 0), { displayId });
   const timer = setInterval(show, 500);
   timer.unref?.();
+  // One rule for %load --as and %quantize --as: a new model replaces a loaded one of the same name, and the card says so.
+  const before = new Map(engine.models);
   try {
     const model = await engine.load(idOrPath, {
       ...opts,
@@ -56,12 +58,13 @@ export async function loadWithProgress(ctx: MagicContext, engine: Engine, idOrPa
     clearInterval(timer);
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     const how = [opts.quant ? `quantized to ${opts.quant.bits} bits` : "", opts.dtype ?? ""].filter(Boolean).join(", ");
-    ctx.sink.updateDisplay(modelCardBundle(summarize(engine, model, `loaded in ${secs} s${how ? ` (${how})` : ""}`)), { displayId });
+    const replaced = before.has(model.name) && before.get(model.name) !== engine.models.get(model.name) ? `; replaced the ${model.name} loaded before` : "";
+    ctx.sink.updateDisplay(modelCardBundle(summarize(engine, model, `loaded in ${secs} s${how ? ` (${how})` : ""}${replaced}`)), { displayId });
     noteLoaded(engine, model.name, idOrPath, { dtype: opts.dtype, quant: opts.quant });
     return model;
   } catch (e) {
     clearInterval(timer);
-    ctx.sink.updateDisplay({ "text/plain": `loading ${idOrPath} failed` }, { displayId });
+    ctx.sink.updateDisplay({ "text/plain": `${idOrPath}: not loaded (the error says why)` }, { displayId });
     throw e;
   }
 }
@@ -73,13 +76,14 @@ defineMagic({
     summary: "Load a model: an alias (smollm2), a directory, a .gguf file or an HF id",
     positional: [{ name: "ID_OR_PATH", help: "alias, model directory, .gguf file, or HF id org/name", required: true }],
     flags: [
-      { name: "as", type: "string", help: "name to register it under (default: alias, repo or file name)", metavar: "NAME" },
+      { name: "as", type: "string", help: "name to register it under (default: alias, repo or file name); a model loaded under that name is replaced", metavar: "NAME" },
       { name: "quant", type: "int", choices: [4, 8], help: "quantize after loading to this many bits" },
       { name: "group-size", type: "int", choices: [32, 64, 128], help: "quantization group size (default 64)", metavar: "N" },
       { name: "dtype", type: "string", choices: ["bf16", "f16", "f32"], help: "cast the unquantized weights to this dtype" },
     ],
     examples: ["%load smollm2", "%load ./models/Qwen3-0.6B --as qwen --quant 4", "%load mlx-community/SmolLM2-135M-Instruct"],
   },
+  completePositional: (i, cur) => (i === 0 ? modelSourceCandidates(cur) : []),
   async run(a, _body, ctx) {
     const engine = await ctx.engine();
     const bits = num(a, "quant");

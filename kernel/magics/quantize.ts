@@ -1,15 +1,19 @@
 // %quantize: quantize a loaded model (in place, or a second copy with --as), report the size before
 // and after and a quality check against the unquantized weights on a fixed text.
+import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Engine, LoadedModel, QuantizeOptions } from "../engine/types.js";
 import { MlxTsError } from "../engine/types.js";
 import { escapeHtml } from "../util/html.js";
 import { TABLE_MIME, tableHtml, tableText, type TableData } from "../display/mime.js";
 import { MagicArgError } from "../util/args.js";
 import { formatBytes } from "../util/bytes.js";
-import { defineMagic, num, str } from "./define.js";
-import { loadWithProgress } from "./load.js";
+import { bool, defineMagic, num, str } from "./define.js";
+import { loadWithProgress, summarize } from "./load.js";
+import { modelCardBundle } from "../display/model-card.js";
 import { makeReference, scoreAgainst, type QualityScore } from "./quality.js";
-import { noteLoaded, stateOf } from "./state.js";
+import { noteLoaded, noteUnloaded, stateOf } from "./state.js";
 import type { MagicContext } from "./registry.js";
 
 export interface QuantizeSummary {
@@ -39,10 +43,19 @@ function summaryTable(s: QuantizeSummary): TableData {
   };
 }
 
-async function quantizeCopy(ctx: MagicContext, engine: Engine, source: LoadedModel, as: string, q: Required<QuantizeOptions>): Promise<LoadedModel> {
-  if (engine.models.has(as)) throw new MagicArgError(`%quantize: a model named "${as}" is already loaded. Pick another --as name, or %unload ${as} first.`);
+async function quantizeCopy(ctx: MagicContext, engine: Engine, source: LoadedModel, as: string, q: Required<QuantizeOptions>, cardId: string): Promise<LoadedModel> {
   const how = stateOf(engine).loadedWith.get(source.name);
-  return loadWithProgress(ctx, engine, how?.idOrPath ?? source.source, { as, ...(how?.opts.dtype ? { dtype: how.opts.dtype } : {}), quant: q });
+  return loadWithProgress(ctx, engine, how?.idOrPath ?? source.source, { as, ...(how?.opts.dtype ? { dtype: how.opts.dtype } : {}), quant: q }, cardId);
+}
+
+/** A --save target must be new, an empty directory, or replaced on purpose (--overwrite). */
+function checkSaveTarget(dir: string, overwrite: boolean): void {
+  const target = resolve(dir);
+  if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) throw new MagicArgError(`%quantize: --save ${dir} is a file. Pass a directory path (new or empty).`);
+  if (readdirSync(target).length > 0 && !overwrite) {
+    throw new MagicArgError(`%quantize: --save ${dir} is not empty; nothing was quantized. Add --overwrite to replace what it holds, or choose another directory.`);
+  }
 }
 
 defineMagic({
@@ -55,8 +68,9 @@ defineMagic({
       { name: "bits", type: "int", choices: [2, 3, 4, 5, 6, 8], help: "bits per weight (required)", metavar: "B" },
       { name: "group-size", type: "int", choices: [32, 64, 128], help: "weights per scale (default 64; mxfp4/mxfp8 use 32)", metavar: "G" },
       { name: "mode", type: "string", choices: ["affine", "mxfp4", "mxfp8"], help: "quantization mode (default affine)" },
-      { name: "as", type: "string", help: "keep the original and load a quantized copy under this name", metavar: "NEW" },
-      { name: "save", type: "string", help: "save the quantized model to this directory (mlx-lm layout)", metavar: "DIR" },
+      { name: "as", type: "string", help: "keep the original and load a quantized copy under this name (a model loaded under it is replaced)", metavar: "NEW" },
+      { name: "save", type: "string", help: "save the quantized model to this directory (mlx-lm layout); it must be empty or new unless --overwrite", metavar: "DIR" },
+      { name: "overwrite", type: "bool", help: "with --save: replace what the directory holds" },
       { name: "check-tokens", type: "int", min: 0, max: 256, help: "reference tokens for the quality check (default 8; 0 skips it)", metavar: "N" },
     ],
     examples: ["%quantize qwen3-tiny --bits 4 --group-size 64", "%quantize smollm2 --bits 8 --as smollm2-8bit --save out/smollm2-8bit"],
@@ -70,8 +84,15 @@ defineMagic({
     if (mode !== "affine" && groupSize !== 32) throw new MagicArgError(`%quantize: --mode ${mode} uses --group-size 32 (got ${groupSize}).`);
     if (mode === "mxfp4" && bits !== 4) throw new MagicArgError(`%quantize: --mode mxfp4 needs --bits 4 (got ${bits}).`);
     if (mode === "mxfp8" && bits !== 8) throw new MagicArgError(`%quantize: --mode mxfp8 needs --bits 8 (got ${bits}).`);
+    const dir = str(a, "save");
+    const overwrite = bool(a, "overwrite");
+    if (overwrite && dir === undefined) throw new MagicArgError("%quantize: --overwrite only applies with --save DIR.");
+    // Before any work: quantizing a large model only to find the target taken wastes minutes.
+    if (dir !== undefined) checkSaveTarget(dir, overwrite);
     const engine = await ctx.engine();
     const model = engine.get(a.positional[0]!);
+    const as = str(a, "as");
+    if (as === model.name) throw new MagicArgError(`%quantize: --as ${as} names the model being quantized. Drop --as to quantize it in place, or pick a new name.`);
     const info = model.info();
     if (info.quantization) {
       throw new MlxTsError("E_BAD_ARGUMENT", `${model.name} is already quantized (${info.quantization.mode} ${info.quantization.bits}-bit); quantizing it again would compound the error. Load an unquantized copy (e.g. --dtype f16 from safetensors) and quantize that.`);
@@ -84,32 +105,47 @@ defineMagic({
     const { ref, score: original } = await makeReference(model, n, ctx.signal);
     const bytesBefore = info.weightBytes;
 
-    const as = str(a, "as");
-    let target: LoadedModel;
-    if (as !== undefined) {
-      target = await quantizeCopy(ctx, engine, model, as, q);
-    } else {
+    const cardId = `mlx-ts-load-${randomUUID()}`;
+    const finish = async (target: LoadedModel): Promise<void> => {
+      const after = await scoreAgainst(target, ref, ctx.signal);
+      const summary: QuantizeSummary = {
+        model: as === undefined ? `${model.name} (before)` : model.name,
+        quantized: target.name, bits, groupSize, mode, bytesBefore, bytesAfter: target.info().weightBytes, original, after,
+      };
+      if (dir !== undefined) {
+        await target.save(dir, { overwrite });
+        summary.savedTo = target.source;
+        // the copy's card (shown above when it loaded) now names the folder its weights are in
+        if (target !== model) ctx.sink.updateDisplay(modelCardBundle(summarize(engine, target, `quantized copy of ${model.name}, saved to ${target.source}`)), { displayId: cardId });
+      }
+      const t = summaryTable(summary);
+      const saved = summary.savedTo ? `saved to ${summary.savedTo}` : "";
+      ctx.sink.display({ "text/plain": tableText(t) + (saved ? `\n${saved}` : ""), "text/html": tableHtml(t) + (saved ? `<div>${escapeHtml(saved)}</div>` : ""), [TABLE_MIME]: t });
+      ctx.globals.lastQuantize = summary;
+    };
+
+    if (as === undefined) {
       step(`Quantizing ${model.name} in place to ${mode} ${bits}-bit, group ${groupSize}…`);
       const report = await model.quantize(q);
       if (report.skippedLayers.length) step(`Left unquantized (a dimension does not divide by ${groupSize}): ${report.skippedLayers.join(", ")}`);
       model.resetCache();
-      target = model;
       const prev = stateOf(engine).loadedWith.get(model.name);
       noteLoaded(engine, model.name, prev?.idOrPath ?? model.source, { ...prev?.opts, quant: q });
+      await finish(model);
+      return undefined;
     }
-    const after = await scoreAgainst(target, ref, ctx.signal);
-    const summary: QuantizeSummary = {
-      model: model.name, quantized: target.name, bits, groupSize, mode, bytesBefore, bytesAfter: target.info().weightBytes, original, after,
-    };
-    if (as === undefined) summary.model = `${model.name} (before)`;
-    const dir = str(a, "save");
-    if (dir !== undefined) {
-      await target.save(dir);
-      summary.savedTo = dir;
+    const copy = await quantizeCopy(ctx, engine, model, as, q, cardId);
+    try {
+      await finish(copy);
+    } catch (e) {
+      // A failed run leaves nothing loaded under the new name, so running the cell again just works.
+      if (engine.models.has(as)) {
+        engine.unload(as);
+        noteUnloaded(engine, as);
+      }
+      step(`${as} was unloaded again because the run failed.`);
+      throw e;
     }
-    const t = summaryTable(summary);
-    ctx.sink.display({ "text/plain": tableText(t) + (dir ? `\nsaved to ${dir}` : ""), "text/html": tableHtml(t) + (dir ? `<div>saved to ${escapeHtml(dir)}</div>` : ""), [TABLE_MIME]: t });
-    ctx.globals.lastQuantize = summary;
     return undefined;
   },
 });

@@ -71,3 +71,17 @@ export function closeMagicNames(name: string, kind?: Magic["kind"]): string[] {
     .sort((a, b) => a.d - b.d)
     .map((x) => x.n);
 }
+
+/** The magic whose line holds `offset` (a %% magic only on a cell's first line), for inspect. */
+export function magicAt(code: string, offset: number): Magic | undefined {
+  const lineStart = code.lastIndexOf("\n", offset - 1) + 1;
+  const lineEnd = code.indexOf("\n", offset);
+  const line = code.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+  const m = /^\s*(%%?)([\w.-]+)/.exec(line);
+  if (!m) return undefined;
+  const first = code.slice(0, lineStart).trim() === "";
+  if (m[1] === "%%") return first ? findMagic("cell", m[2]!) : undefined;
+  // the body of a %% cell is that magic's input (a prompt), not magic lines
+  if (!first && /^\s*%%/.test(code)) return undefined;
+  return findMagic("line", m[2]!);
+}

@@ -1,7 +1,7 @@
 // Runs one generation into a live TokenStreamView: shared by %%generate and %%chat. An interrupt
 // (ctx.signal) cancels the native loop between tokens; the partial text and its stats stay on screen.
 import type { ChatMessage, GenerateOptions, GenerationResult, LoadedModel } from "../engine/types.js";
-import { TokenStreamView } from "../display/token-stream.js";
+import { interruptedNote, TokenStreamView } from "../display/token-stream.js";
 import type { MagicContext } from "./registry.js";
 
 export async function streamIntoView(ctx: MagicContext, model: LoadedModel, prompt: string | ChatMessage[], opts: GenerateOptions): Promise<GenerationResult> {
@@ -17,7 +17,8 @@ export async function streamIntoView(ctx: MagicContext, model: LoadedModel, prom
   }
   const result = await stream.result;
   const cancelled = result.stats.stopReason === "cancelled";
-  view.finish({ answer: result.answer, thinking: result.thinking, stats: result.stats, note: cancelled ? "interrupted: generation stopped, partial output kept" : undefined });
+  // Interrupted: the partial text and one line saying so (the stats of a cut-off run mislead).
+  view.finish({ answer: result.answer, thinking: result.thinking, ...(cancelled ? { note: interruptedNote(result.stats) } : { stats: result.stats }) });
   return result;
 }
 

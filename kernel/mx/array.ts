@@ -4,7 +4,7 @@
 import { inspect } from "node:util";
 import { checkDtype, type Dtype, dtypeOfTypedArray, scalarDtype, typedArrayKind } from "./dtype.js";
 import { badArgument } from "./errors.js";
-import { keptIndices, summaryTable, tableHtml } from "./format.js";
+import { alignRepr, keptIndices, summaryTable, tableHtml } from "./format.js";
 import { type IndexItem, parseIndex, planIndex, sliceBounds } from "./indexing.js";
 import { type NativeArray, type NativeTypedArray, native } from "./native.js";
 
@@ -112,9 +112,9 @@ export class MxArray {
     return out;
   }
 
-  /** MLX's text form, e.g. `array([[1, 2],\n       [3, 4]], dtype=int32)`; large arrays are summarised with "...". */
+  /** MLX's text form in numpy's columns, e.g. `array([[ 1,  2],\n       [30, 40]], dtype=int32)`; large arrays are summarised with "...". */
   toString(): string {
-    return native().repr(this[NATIVE]);
+    return alignRepr(native().repr(this[NATIVE]));
   }
 
   /** An HTML table (first and last rows/columns of large arrays) with shape and dtype. */

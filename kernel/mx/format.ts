@@ -1,5 +1,6 @@
 // The HTML form of an array: a table of (at most) the first and last few rows and columns, with shape
-// and dtype. The text form is MLX's own printer (NativeArray.repr), the same text Python shows.
+// and dtype. The text form is MLX's own printer (NativeArray.repr) with the elements padded into
+// columns the way numpy prints them.
 import { escapeHtml } from "../util/html.js";
 import type { Dtype } from "./dtype.js";
 
@@ -71,5 +72,40 @@ export function tableHtml(t: SummaryTable, shape: readonly number[], dtype: Dtyp
     `<thead><tr>${showRowLabels ? "<th></th>" : ""}${t.colLabels.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`;
   const body = t.cells.map((row, i) =>
     `<tr>${showRowLabels ? `<th>${escapeHtml(t.rowLabels[i]!)}</th>` : ""}${row.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
-  return `<div class="mlx-ts-array"><table style="font-family: monospace"><caption style="caption-side: bottom; text-align: left">${escapeHtml(caption)}</caption>${head}<tbody>${body}</tbody></table></div>`;
+  // The caption sits under the table as a line of its own: inside <table> it would wrap to the width of a small table.
+  return `<div class="mlx-ts-array"><table style="font-family: monospace">${head}<tbody>${body}</tbody></table>` +
+    `<div class="mlx-ts-array-caption" style="white-space: nowrap; font-size: smaller; opacity: 0.8">${escapeHtml(caption)}</div></div>`;
+}
+
+/** An element in MLX's text form: between `[`, a space or `,` and the next `,` or `]` (the "..." gap is not one). */
+const ELEMENT = /(?<=[[\s,])(?!\.\.\.)([^[\],\s]+)(?=[,\]])/g;
+const DECIMAL = /^-?\d+(\.\d*)?$/;
+
+/**
+ * MLX's repr with every element padded to one width, as numpy does: integers and words right-aligned
+ * (`[ 8,  9, 10, 11]`, `[ True, False]`), decimals aligned on the point (`[1.5 , 2.25]`).
+ */
+export function alignRepr(text: string): string {
+  const end = text.lastIndexOf("]");
+  if (end < 0) return text;
+  const body = text.slice(0, end + 1);
+  const tokens = [...body.matchAll(ELEMENT)].map((m) => m[1]!);
+  if (tokens.length < 2) return text;
+  let pad: (t: string) => string;
+  if (tokens.some((t) => t.includes(".")) && tokens.every((t) => DECIMAL.test(t))) {
+    const split = (t: string): [string, string] => {
+      const i = t.indexOf(".");
+      return i < 0 ? [t, ""] : [t.slice(0, i), t.slice(i)];
+    };
+    const intW = Math.max(...tokens.map((t) => split(t)[0].length));
+    const fracW = Math.max(...tokens.map((t) => split(t)[1].length));
+    pad = (t) => {
+      const [i, f] = split(t);
+      return i.padStart(intW) + f.padEnd(fracW);
+    };
+  } else {
+    const w = Math.max(...tokens.map((t) => t.length));
+    pad = (t) => t.padStart(w);
+  }
+  return body.replace(ELEMENT, (t) => pad(t)) + text.slice(end + 1);
 }

@@ -61,3 +61,15 @@ export interface CellSession {
   /** Execution count of the running cell. */
   readonly executionCount: number;
 }
+
+/** What the magics leave behind for later cells (see language-service.ts for the bindings). */
+export interface CellMagicResults {
+  /** The last %%generate or %%chat result: text, answer, thinking, tokens, stats. Set by the first one that runs. */
+  lastGeneration: GenerationResult;
+  /** The user and assistant turns of the last %%chat conversation. */
+  chatHistory: ChatMessage[];
+  /** The last %quantize summary: sizes before/after, quality scores, where it was saved. */
+  lastQuantize: import("../magics/quantize.js").QuantizeSummary;
+  /** The rows of the last %bench sweep. */
+  lastBench: import("../bench/sweep.js").SweepRow[];
+}

@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { createDisplay, isDisplayHandle, type DisplayFunction } from "../display/display.js";
 import { createEngine, type Engine } from "../engine/index.js";
 import { plainText, toMimeBundle } from "../display/mime.js";
-import { closeMagicNames, findMagic, listMagics, type MagicContext } from "../magics/index.js";
+import { closeMagicNames, findMagic, listMagics, magicAt, type MagicContext } from "../magics/index.js";
 import { mx } from "../mx/index.js";
 import { cellStorage, type CellState } from "./cell-state.js";
 import { splitCell, type Segment } from "./cell-parse.js";
@@ -184,9 +184,13 @@ export class Session implements SessionApi {
       return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
     } catch (err) {
       await Promise.allSettled([...state.pending]);
-      if ((err instanceof InterruptError || isVmInterrupt(err)) && this.engine.activeGenerations > 0) {
-        sink.stream("stderr", "Interrupted: waiting for the running generation to stop (it ends after the step in progress)…\n");
-        await this.engine.settle(SETTLE_AFTER_INTERRUPT_MS);
+      if (err instanceof InterruptError || isVmInterrupt(err)) {
+        // No "waiting" line: it would stay under the output after the stop; the generation's own display
+        // ends with the line that says it was interrupted.
+        if (this.engine.activeGenerations > 0) await this.engine.settle(SETTLE_AFTER_INTERRUPT_MS);
+        // The magic that ran it draws its last state once the stream has ended (which may be just before
+        // this check): let it, so the final render comes before the reply and is not printed after it.
+        for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
       }
       const rep = this.describe(err);
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
@@ -409,6 +413,11 @@ export class Session implements SessionApi {
     entries.sort((a, b) => a.sortText.localeCompare(b.sortText) || a.name.localeCompare(b.name));
     let matches = entries.map((e) => e.name);
     let kinds = entries.map((e) => e.kind);
+    if (code[start - 1] === "." && kinds.includes("property")) {
+      // members of an object literal (mx.matmul) are "property" to the language service; say what they are
+      const owner = /([\p{ID_Start}$_][\p{ID_Continue}$]*(?:\.[\p{ID_Start}$_][\p{ID_Continue}$]*)*)$/u.exec(code.slice(0, start - 1))?.[1];
+      if (owner) kinds = kinds.map((k, i) => (k === "property" && typeof this.lookup(`${owner}.${matches[i]}`).value === "function" ? "function" : k));
+    }
     if (code[start - 1] === "." && !matches.length) {
       // the language service knows nothing (an `any`): fall back to the live object's properties
       const names = this.runtimeMembers(code.slice(0, start - 1)).filter((n) => n.startsWith(prefix));
@@ -453,6 +462,11 @@ export class Session implements SessionApi {
 
   async inspect(code: string, cursorPos: number, detailLevel: 0 | 1): Promise<InspectReply> {
     const offset = codePointToUtf16(code, cursorPos);
+    const magic = magicAt(code, offset);
+    if (magic) {
+      const text = `${magic.kind === "cell" ? "%%" : "%"}${magic.name}: ${magic.summary}\n\n${magic.usage}`;
+      return { found: true, data: { "text/plain": text, "text/markdown": "```\n" + text + "\n```" } };
+    }
     const info = await this.ls.quickInfo(code, offset);
     if (info && !/^\(?\w*\)?\s*\w+: any$/.test(info.signature)) {
       const doc = [info.documentation, ...info.tags].filter(Boolean).join("\n\n");

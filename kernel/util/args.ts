@@ -1,6 +1,7 @@
 // Argument parsing shared by every magic and the bench CLI: one declarative spec gives the parser, the
 // --help text, flag completion, and error messages that say what is wrong and how to write it instead.
 import { parseSize } from "./bytes.js";
+import { singleStops } from "./sentences.js";
 
 export type FlagType = "string" | "int" | "number" | "bool" | "ints" | "size";
 
@@ -45,7 +46,7 @@ export interface ParsedArgs {
 
 export class MagicArgError extends Error {
   constructor(message: string) {
-    super(message);
+    super(singleStops(message));
     this.name = "MagicArgError";
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <new>
 
 namespace mlxts {
@@ -15,6 +16,20 @@ bool contains(std::string haystack, std::string needle) {
 }
 }  // namespace
 
+std::string human_bytes(size_t n) {
+  static const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(n);
+  int i = 0;
+  while (v >= 1000 && i < 4) {
+    v /= 1000;
+    ++i;
+  }
+  char buf[32];
+  if (i == 0) std::snprintf(buf, sizeof buf, "%zu B", n);
+  else std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, units[i]);
+  return buf;
+}
+
 NativeError classify_exception(const std::exception& e, const std::string& context) {
   if (auto* ne = dynamic_cast<const NativeError*>(&e)) return *ne;
   const std::string what = e.what();
@@ -22,7 +37,7 @@ NativeError classify_exception(const std::exception& e, const std::string& conte
   if (dynamic_cast<const std::bad_alloc*>(&e) || contains(what, "memory limit") || contains(what, "out of memory") ||
       contains(what, "unable to allocate") || contains(what, "failed to allocate")) {
     return NativeError("E_MEMORY_LIMIT", prefix + "MLX could not allocate memory (" + what +
-                                             "). Free memory (unload models, clear the cache) or raise the limit with setMemoryLimit.");
+                                             "). Free memory (%unload a model, %cache clear) or raise the limit (%limit memory SIZE, or mx.setMemoryLimit).");
   }
   if (contains(what, "[load_gguf]") &&
       (contains(what, "unexpected type") || contains(what, "to_f16") || contains(what, "quantized tensor"))) {

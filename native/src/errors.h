@@ -21,4 +21,7 @@ class NativeError : public std::runtime_error {
 // we were doing ("loading /x/model.safetensors") so MLX's terse text gets a what and a why.
 NativeError classify_exception(const std::exception& e, const std::string& context);
 
+// "43.8 MB": decimal units, the way the TypeScript side (formatBytes) writes them.
+std::string human_bytes(size_t n);
+
 }  // namespace mlxts

@@ -62,9 +62,9 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   const size_t limit = mx::get_memory_limit();
   const size_t active = mx::get_active_memory();
   if (active + bytes > limit)
-    fail("E_MEMORY_LIMIT", "loading " + r.source + " needs " + std::to_string(bytes) + " bytes of weights, but " + std::to_string(active) +
-                               " are in use and the MLX memory limit is " + std::to_string(limit) +
-                               ". Unload a model, quantize, or raise the limit with setMemoryLimit.");
+    fail("E_MEMORY_LIMIT", "its weights need " + human_bytes(bytes) + ", but " + human_bytes(active) +
+                               " are in use and the MLX memory limit is " + human_bytes(limit) +
+                               ". Unload a model (%unload), quantize, or raise the limit (%limit memory SIZE, or mx.setMemoryLimit).");
   if (cast)
     for (auto& [k, v] : r.weights)
       if (mx::issubdtype(v.dtype(), mx::floating) && v.dtype() != *cast) v = mx::astype(v, *cast);

@@ -151,6 +151,24 @@ describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Ch
     // a live render (cursor, text, no stats yet) came before the final one
     expect(renders.some((t) => t.includes(LIVE_CURSOR) && !STATS.test(t) && t.replace(LIVE_CURSOR, "").trim().length > 0)).toBe(true);
 
+    // wrapped between words (JupyterLab's output area says break-all): in a narrow box no word is split across lines
+    const split = await gen.locator(".mlx-ts-generation pre").first().evaluate((pre: HTMLElement) => {
+      pre.style.width = "140px";
+      const text = pre.firstChild as Text;
+      const broken: string[] = [];
+      for (const m of (text.data ?? "").matchAll(/\S{2,14}/g)) {
+        const r = document.createRange();
+        r.setStart(text, m.index!);
+        r.setEnd(text, m.index! + m[0].length);
+        const tops = new Set(Array.from(r.getClientRects()).map((b) => Math.round(b.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+      pre.style.width = "";
+      return { broken, style: getComputedStyle(pre).wordBreak, lines: Math.round(pre.getBoundingClientRect().height) };
+    });
+    expect(split.style).toBe("normal");
+    expect(split.broken).toEqual([]);
+
     expect(await codeCell("%%chat --max-tokens 32").locator(".mlx-ts-stats").innerText()).toMatch(/prompt: \d+ tokens \(\d+ reused\)/);
 
     const prof = codeCell("%profile");
@@ -160,6 +178,11 @@ describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Ch
     await chart.locator("svg, canvas").first().waitFor({ timeout: 30_000 });
     await prof.scrollIntoViewIfNeeded();
     await shot("profile-chart");
+    // the phases in time order, as drawn: prefill, decode, then the rest
+    const axis = await chart.locator("svg .role-axis-label text").evaluateAll((ts) => ts.map((t) => ({ s: t.textContent ?? "", x: t.getBoundingClientRect().left })));
+    const phaseX = (name: string): number => axis.find((a) => a.s.startsWith(name))?.x ?? NaN;
+    expect(phaseX("prefill")).toBeLessThan(phaseX("decode"));
+    expect(phaseX("decode")).toBeLessThan(phaseX("other"));
 
     expect(await page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()).toBe(0);
     expect(await codeCell("%memory").innerText()).toMatch(/weights: smollm2/);
@@ -186,11 +209,13 @@ describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Ch
     await page.locator(".jp-NotebookPanel-toolbar [data-command='notebook:interrupt-kernel']").click();
     await waitForIdle(60_000);
     await shot("interrupted");
-    // Stopped: either the stats line says cancelled or the cell raised the interrupt; not 2000 tokens.
+    // Stopped: the text stays with one line saying so, and the cell raised the interrupt; not 2000 tokens.
     const stopped = await long.locator(".jp-OutputArea").innerText();
-    expect(stopped).toMatch(/stop: cancelled|InterruptError|interrupted/);
-    const m = /generation: (\d+) tokens/.exec(stopped);
-    if (m) expect(Number(m[1])).toBeLessThan(2000);
+    expect(stopped).toMatch(/InterruptError/);
+    const m = /interrupted after (\d+) tokens?; the partial output is kept/.exec(stopped);
+    expect(Number(m?.[1])).toBeLessThan(2000);
+    expect(stopped.match(/interrupted after/g)).toHaveLength(1);
+    expect(stopped).not.toContain(LIVE_CURSOR);
 
     // The next cell sees variables from earlier cells and the loaded model.
     await page.keyboard.insertText('[typeof r.text, stats.generatedTokens > 0, session.models.has("smollm2")].join(" ")');
@@ -199,5 +224,43 @@ describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Ch
     await expect.poll(() => next.locator(".jp-OutputArea-output").allInnerTexts(), { timeout: 60_000 }).toEqual([expect.stringMatching(/string true true/)]);
     await waitForIdle(60_000);
     await shot("next-cell");
+  }, 300_000);
+
+  it("%bench's legend shows each series whole, so prompt and generation bars can be told apart", async () => {
+    await codeCell("[typeof r.text").locator(".jp-InputArea-editor").click();
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("b");
+    await page.keyboard.press("Enter");
+    await page.keyboard.insertText("%bench smollm2 -p 16 -g 4 -n 1");
+    await page.keyboard.press("Shift+Enter");
+    const bench = codeCell("%bench smollm2");
+    const chart = bench.locator(".jp-RenderedVegaCommon5, .jp-RenderedVegaCommon, .vega-embed").first();
+    await chart.locator("svg .role-legend-label text").first().waitFor({ timeout: 300_000 });
+    await bench.scrollIntoViewIfNeeded();
+    await shot("bench-legend");
+    const labels = await chart.locator("svg .role-legend-label text").allTextContents();
+    expect(labels.some((l) => /prompt$/.test(l))).toBe(true);
+    expect(labels.some((l) => /generation$/.test(l))).toBe(true);
+    for (const l of labels) expect(l).not.toContain("…");
+    await waitForIdle(120_000);
+  }, 400_000);
+
+  it("a restart during a generation: the output ends itself as cut off (JupyterLab drops the old kernel's last update), without the live cursor", async () => {
+    await codeCell("%bench smollm2").locator(".jp-InputArea-editor").click();
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("b");
+    await page.keyboard.press("Enter");
+    await page.keyboard.insertText("%%generate --max-tokens 2000\nTell a very long story about a harbour and its boats.");
+    await page.keyboard.press("Shift+Enter");
+    const cell = codeCell("about a harbour and its boats");
+    const out = cell.locator(".mlx-ts-generation");
+    await expect.poll(async () => ((await out.count()) ? (await out.innerText()).replace(LIVE_CURSOR, "").trim().length : 0), { timeout: 120_000, interval: 200 }).toBeGreaterThan(20);
+    await page.locator(".jp-NotebookPanel-toolbar [data-command='notebook:restart-kernel']").click();
+    await page.locator(".jp-Dialog .jp-mod-accept").click();
+    // JupyterLab ignores the old kernel once a restart starts, so the output ends itself (no update for 20 s)
+    await expect.poll(async () => out.innerText(), { timeout: 90_000, interval: 500 }).toMatch(/cut off/);
+    await shot("cut-off-by-restart");
+    expect(await out.innerText()).not.toContain(LIVE_CURSOR);
+    await waitForKernel(120_000);
   }, 300_000);
 });

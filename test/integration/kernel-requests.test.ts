@@ -79,6 +79,14 @@ describe("shell requests", () => {
     expect((await k.client.execute("1")).reply.content.execution_count).toBe(count + 1);
   });
 
+  it("chalk colours in cells (Jupyter renders ANSI), while console.log of values stays plain", async () => {
+    const { reply, iopub } = await k.client.execute('import chalk from "chalk"; console.log(chalk.red("warm"), chalk.level); console.log({ a: 1 })');
+    expect(reply.content.status).toBe("ok");
+    const out = iopub.filter((m) => m.header.msg_type === "stream").map((m) => String(m.content.text)).join("");
+    expect(out).toMatch(/\u001b\[31mwarm\u001b\[39m [1-3]\n/);
+    expect(out).toContain("{ a: 1 }");
+  });
+
   it("kernel_info on control is wrapped in busy/idle on iopub", async () => {
     const id = await k.client.request("control", "kernel_info_request");
     expect((await k.client.reply("control", id)).content.implementation).toBe("mlx-ts");

@@ -1,7 +1,7 @@
 // The live generation view on its own (pure logic, a manual clock): coalescing to a bounded update rate,
 // thinking shown apart from the answer, and the final render with the stats line.
 import { describe, expect, it } from "vitest";
-import { generationBundle, statsLine, TokenStreamView, type Clock } from "../../kernel/display/token-stream.js";
+import { cutOffLiveGenerations, generationBundle, interruptedNote, statsLine, TokenStreamView, type Clock } from "../../kernel/display/token-stream.js";
 import type { GenerationStats } from "../../kernel/engine/types.js";
 import { RecordingSink } from "./magics-harness.js";
 
@@ -86,5 +86,42 @@ describe("TokenStreamView", () => {
     const b = generationBundle({ answer: "<script>x</script> & co", thinking: "", live: false });
     expect(String(b["text/html"])).toContain("&lt;script&gt;x&lt;/script&gt; &amp; co");
     expect(statsLine(STATS)).toBe("prompt: 12 tokens (5 reused), 233.3 tok/s | TTFT: 35 ms | generation: 40 tokens, 48.8 tok/s | peak memory: 123 MB | stop: eos");
+  });
+
+  it("wraps generated text between words: JupyterLab's break-all is overridden on every <pre>", () => {
+    const html = String(generationBundle({ answer: "a tapestry of memories", thinking: "<think>x</think>", live: false, stats: STATS })["text/html"]);
+    const pres = html.match(/<pre style="[^"]*"/g) ?? [];
+    expect(pres).toHaveLength(2);
+    for (const p of pres) {
+      expect(p).toContain("word-break:normal");
+      expect(p).toContain("overflow-wrap:anywhere");
+      expect(p).not.toContain("break-all");
+    }
+  });
+
+  it("ends an interrupted generation with its partial text and one line, without the stats or the cursor", () => {
+    const sink = new RecordingSink();
+    const view = new TokenStreamView(sink, { clock: new ManualClock() });
+    view.push({ text: "a tapestry", thinking: false });
+    const stats = { ...STATS, generatedTokens: 3, stopReason: "cancelled" };
+    view.finish({ answer: "a tapestry", thinking: "", note: interruptedNote(stats) });
+    const text = String(sink.outputs[0]!["text/plain"]);
+    expect(text).toBe("a tapestry\ninterrupted after 3 tokens; the partial output is kept");
+    expect(String(sink.outputs[0]!["text/html"])).not.toContain("mlx-ts-stats");
+  });
+
+  it("a restart cuts off the live generations: the cursor goes, a note says why, and a late finish changes nothing", () => {
+    const sink = new RecordingSink();
+    const view = new TokenStreamView(sink, { clock: new ManualClock() });
+    view.push({ text: "Once upon", thinking: false });
+    expect(String(sink.outputs[0]!["text/plain"])).toBe("Once upon▌");
+    expect(cutOffLiveGenerations("cut off by restart")).toBe(1);
+    const after = sink.outputs[0]!;
+    expect(String(after["text/plain"])).toBe("Once upon\ncut off by restart");
+    expect(String(after["text/html"])).not.toContain("▌");
+    expect(String(after["text/html"])).toContain("cut off by restart");
+    view.finish({ answer: "Once upon a", thinking: "", stats: STATS });
+    expect(sink.outputs[0]).toEqual(after);
+    expect(cutOffLiveGenerations("cut off by restart")).toBe(0);
   });
 });

@@ -66,14 +66,14 @@ describe("magics in the REPL", () => {
     expect(await type("%kernels\n", /In \[/)).toContain("attention path: mx.fast.scaled_dot_product_attention (MLX built-in)");
   });
 
-  it("Ctrl-C during %%generate stops it; partial output and stats stay; the session keeps the model", async () => {
+  it("Ctrl-C during %%generate stops it; the partial output and one line saying so stay; the session keeps the model", async () => {
     const from = out.length;
     child.stdin.write("%%generate --max-tokens 1500\nWrite a very long story about a dragon.\n\n");
     // tokens are streaming once text follows the continuation prompts
     expect(await until(() => /\.\.\.:\s*\S{3,}/.test(out.slice(from)), 120_000)).toBe(true);
     child.kill("SIGINT");
-    expect(await until(() => /stop: cancelled/.test(out.slice(from)), 30_000)).toBe(true);
-    expect(out.slice(from)).toMatch(STATS_LINE);
+    expect(await until(() => /interrupted after \d+ tokens?; the partial output is kept/.test(out.slice(from)), 30_000)).toBe(true);
+    expect(out.slice(from).match(/interrupted after/g)).toHaveLength(1);
     expect(child.exitCode).toBeNull();
     expect(await type("%%generate --max-tokens 4\nHi\n\n", /stop: (eos|length)[\s\S]*In \[/)).toMatch(STATS_LINE);
   });
@@ -82,5 +82,5 @@ describe("magics in the REPL", () => {
     await type(`%load ${join(FIXTURES, "qwen3-tiny-bf16")} --as q\n`, /q — loaded in[\s\S]*In \[/);
     const got = await type("%quantize q --bits 4 --check-tokens 2\n", /greedy-token agreement[\s\S]*In \[/, 300_000);
     expect(got).toMatch(/weight bytes\s+│/);
-  });
+  }, 420_000);
 });

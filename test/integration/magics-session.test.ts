@@ -1,11 +1,12 @@
 // Every magic through a real Session (in-process) over the real engine and MLX, outputs recorded as a
 // front end receives them: streams, displays, and in-place updates by display_id.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findMagic } from "../../kernel/magics/index.js";
 import { TABLE_MIME } from "../../kernel/display/mime.js";
+import { formatBytes } from "../../kernel/util/bytes.js";
 import type { ExecuteOutcome, MimeBundle } from "../../kernel/session/types.js";
 
 const completeMagic = (kind: "line" | "cell", name: string, typed: string, models: string[]): string[] => findMagic(kind, name)?.complete?.(typed, models) ?? [];
@@ -23,6 +24,10 @@ const ok = (o: ExecuteOutcome): void => {
   if (o.status === "error") throw new Error(`cell failed: ${o.ename}: ${o.evalue}`);
 };
 const last = (bundles: MimeBundle[]): MimeBundle => bundles[bundles.length - 1]!;
+/** a full stop doubled (an ellipsis "..." or a path "../" is not) */
+const DOUBLED_STOP = /(?<!\.)\.\.(?![./])/;
+/** the limit shown in %memory is rounded; the restored one must round to the same text */
+const parseSizeOf = (shown: string, actual: number): number => (formatBytes(actual) === shown ? actual : NaN);
 
 beforeAll(async () => {
   ensureFixtures();
@@ -58,12 +63,41 @@ describe("magic arguments and missing models", () => {
     for (const [code, want] of cases) {
       const { outcome } = await h.run(code);
       expect(errorOf(outcome).evalue, code).toMatch(want);
+      expect(errorOf(outcome).evalue, code).not.toMatch(DOUBLED_STOP);
     }
   });
 
-  it("unknown model names list what is loaded", async () => {
-    expect(errorOf((await h.run("%unload ghost")).outcome).evalue).toMatch(/No model named "ghost" is loaded \(none loaded\)/);
-    expect(errorOf((await h.run("%load ./no/such/dir")).outcome).evalue).toMatch(/does not exist/);
+  it("unknown model names list what is loaded, and name only what exists in a cell", async () => {
+    const ghost = errorOf((await h.run("%unload ghost")).outcome).evalue;
+    expect(ghost).toMatch(/No model named "ghost" is loaded \(none loaded\)/);
+    expect(ghost).toContain("%load ID_OR_PATH");
+    expect(ghost).not.toContain("engine.");
+    const missing = errorOf((await h.run("%load ./no/such/dir")).outcome).evalue;
+    expect(missing).toMatch(/does not exist/);
+    expect(missing).not.toMatch(DOUBLED_STOP);
+  });
+
+  it("a memory limit below a load's needs: human units, one piece of advice, the forms that exist; %limit memory default restores it", async () => {
+    const start = (await h.run("%memory")).sink;
+    const row = (start.outputs[0]![TABLE_MIME] as { rows: string[][] }).rows.find((r) => r[0] === "memory limit")!;
+    expect(row[2]).toMatch(h.engine.runtime().backend === "cpu" ? /not enforced by MLX on the CPU backend/ : /a guideline/);
+    ok((await h.run("%limit memory 1000")).outcome);
+    let e: string;
+    try {
+      e = errorOf((await h.run("%load smollm2 --as tight")).outcome).evalue;
+    } finally {
+      var restored = await h.run("%limit memory default");
+    }
+    expect(e).toMatch(/^E_MEMORY_LIMIT: Loading smollm2 from \S+ failed: its weights need [\d.]+ MB, but [\d.]+ (B|KB|MB|GB) are in use and the MLX memory limit is 1\.00 KB\. /);
+    expect(e).toContain("%limit memory SIZE");
+    expect(e).not.toContain("with setMemoryLimit");
+    expect(e).not.toMatch(DOUBLED_STOP);
+    expect(e.match(/Free memory|Unload a model/g)).toHaveLength(1);
+    const { outcome, sink } = restored;
+    ok(outcome);
+    expect(sink.stdout).toMatch(/MLX memory limit: 1\.00 KB → .* \(the default\)/);
+    expect(h.engine.memory().limit).toBe(parseSizeOf(row[1]!, h.engine.memory().limit));
+    expect(h.engine.models.has("tight")).toBe(false);
   });
 
   it("--help shows the usage with every flag", async () => {
@@ -143,6 +177,52 @@ describe("models, memory and runtime magics", () => {
     expect(models.matches).toContain("q");
   });
 
+  it("%load completes aliases, paths and HF cache ids; %help completes magic names", async () => {
+    const alias = await h.session.complete("%load sm", 8);
+    expect(alias.matches).toContain("smollm2");
+    expect(alias.cursorStart).toBe(6);
+    mkdirSync(join(tmp, "models-here", "prefix-model"), { recursive: true });
+    writeFileSync(join(tmp, "models-here", "prefix-file.gguf"), "");
+    writeFileSync(join(tmp, "models-here", "prefix-notes.txt"), "");
+    const code = `%load ${join(tmp, "models-here", "pre")}`;
+    const paths = await h.session.complete(code, code.length);
+    expect(paths.matches).toEqual([join(tmp, "models-here", "prefix-file.gguf"), join(tmp, "models-here", "prefix-model") + "/"]);
+    const hub = join(tmp, "hub");
+    mkdirSync(join(hub, "models--mlx-community--SmolLM2-135M-Instruct"), { recursive: true });
+    const saved = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = hub;
+    try {
+      expect((await h.session.complete("%load mlx-comm", 14)).matches).toEqual(["mlx-community/SmolLM2-135M-Instruct"]);
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = saved;
+    }
+    const help = await h.session.complete("%help ", 6);
+    expect(help.matches).toEqual(expect.arrayContaining(["bench", "generate", "load", "quantize"]));
+    expect((await h.session.complete("%help ge", 8)).matches).toEqual(["generate"]);
+  });
+
+  it("inspect (Shift-Tab) on a magic line shows the magic's help", async () => {
+    const bench = await h.session.inspect("%bench smollm2 -p 128", 3, 0);
+    expect(bench.found).toBe(true);
+    expect(String(bench.data["text/plain"])).toMatch(/^%bench: [\s\S]*--prompt-tokens/);
+    const gen = await h.session.inspect("%%generate --max-tokens 8\nHello", 5, 0);
+    expect(String(gen.data["text/plain"])).toMatch(/^%%generate: [\s\S]*--max-tokens N/);
+    // inside the body of a %% cell it is the prompt, not a magic
+    expect(String((await h.session.inspect("%%generate\n%bench", 13, 0)).data["text/plain"] ?? "")).not.toMatch(/^%bench:/);
+  });
+
+  it("the globals magics leave are typed, and mx functions complete as functions", async () => {
+    const gen = await h.session.complete("lastGeneration.st", 17);
+    expect(gen.matches).toContain("stats");
+    const info = await h.session.inspect("lastGeneration", 5, 0);
+    expect(String(info.data["text/plain"])).toMatch(/GenerationResult/);
+    expect(String((await h.session.inspect("chatHistory", 3, 0)).data["text/plain"])).toMatch(/ChatMessage\[\]/);
+    const mm = await h.session.complete("mx.matm", 7);
+    const t = mm.types!.find((x) => x.text === "matmul")!;
+    expect(t.type).toBe("function");
+  });
+
   it("completes flags and model names for magics", () => {
     expect(completeMagic("line", "unload", "", ["q", "smollm2"])).toEqual(["q", "smollm2"]);
     expect(completeMagic("cell", "generate", "--mo", [])).toEqual(["--model"]);
@@ -194,7 +274,7 @@ describe("generation magics (smollm2)", () => {
     expect(r.outcome.status === "ok" && r.outcome.result?.["text/plain"]).toBe("[ 4, true ]");
   });
 
-  it("an interrupt during %%generate stops the stream within a token; partial output and stats stay; the session works after", async () => {
+  it("an interrupt during %%generate stops the stream within a token; the partial output and one line saying so stay; the session works after", async () => {
     const sink = new RecordingSink();
     let interruptedAt = -1;
     sink.onEvent = (e) => {
@@ -205,11 +285,10 @@ describe("generation magics (smollm2)", () => {
     };
     const { outcome } = await h.run("%%generate --max-tokens 1500\nWrite a very long story about a dragon who learns to code.", sink);
     expect(outcome.status).toBe("error");
-    expect(await until(() => /stop: cancelled/.test(String(last(sink.outputs)["text/plain"])))).toBe(true);
+    expect(await until(() => /interrupted after \d+ tokens?/.test(String(last(sink.outputs)["text/plain"])))).toBe(true);
     const text = String(last(sink.outputs)["text/plain"]);
-    expect(text).toMatch(STATS_LINE);
-    expect(text).toContain("interrupted");
-    const n = Number(/generation: (\d+) tokens/.exec(text)![1]);
+    expect(text).not.toMatch(STATS_LINE);
+    const n = Number(/interrupted after (\d+) tokens?/.exec(text)![1]);
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(1500);
     const after = await h.run("%%generate --max-tokens 4\nHi");
@@ -277,6 +356,50 @@ describe("%quantize (qwen3-tiny fixture)", () => {
     expect(h.engine.get("q4").info().quantization?.bits).toBe(4);
     expect(h.engine.get("q4").info().weightBytes).toBeLessThan(h.engine.get("q").info().weightBytes / 2);
     expect(existsSync(join(dir, "config.json"))).toBe(true);
+  });
+
+  it("--save into a non-empty folder fails before quantizing, names --overwrite, and loads nothing", async () => {
+    const dir = join(tmp, "q4"); // the test above saved a model here
+    const { outcome, sink } = await h.run(`%quantize q --bits 4 --as q4b --save ${dir}`);
+    const e = errorOf(outcome);
+    expect(e.evalue).toMatch(/is not empty; nothing was quantized\. Add --overwrite/);
+    expect(e.evalue).not.toContain("overwrite: true");
+    expect(sink.stdout).not.toContain("Reference:");
+    expect(h.engine.models.has("q4b")).toBe(false);
+  });
+
+  it("--overwrite replaces it; the folder gets the umask's mode; the copy's source is the saved folder", async () => {
+    const dir = join(tmp, "q4");
+    const { outcome, sink } = await h.run(`%quantize q --bits 4 --as q4b --check-tokens 0 --save ${dir} --overwrite`);
+    ok(outcome);
+    expect(String(sink.outputs[sink.outputs.length - 1]!["text/plain"])).toContain(`saved to ${dir}`);
+    expect(statSync(dir).mode & 0o777).toBe(0o777 & ~process.umask());
+    expect(h.engine.get("q4b").source).toBe(dir);
+    const card = sink.outputs.find((b) => String(b["text/html"]).includes("mlx-ts-model-card"))!;
+    expect(String(card["text/plain"])).toMatch(new RegExp(`source\\s+${dir}`));
+  });
+
+  it("a failed run unloads its --as copy, so running it again is not refused on the name", async () => {
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "x");
+    // saving under a regular file fails after the copy was made
+    const bad = await h.run(`%quantize q --bits 4 --as q4c --check-tokens 0 --save ${join(file, "sub")}`);
+    expect(errorOf(bad.outcome).evalue).toMatch(/a-file/);
+    expect(h.engine.models.has("q4c")).toBe(false);
+    expect(bad.sink.stdout).toContain("q4c was unloaded again because the run failed.");
+    ok((await h.run(`%quantize q --bits 4 --as q4c --check-tokens 0`)).outcome);
+  });
+
+  it("%load --as and %quantize --as follow one rule: a model of that name is replaced, and the card says so", async () => {
+    const q = await h.run(`%quantize q --bits 8 --as q4c --check-tokens 0`);
+    ok(q.outcome);
+    expect(q.sink.outputs.map((b) => String(b["text/plain"])).join("\n")).toMatch(/replaced the q4c loaded before/);
+    const l = await h.run(`%load ${QWEN} --as q4c`);
+    ok(l.outcome);
+    expect(String(l.sink.outputs[0]!["text/plain"])).toMatch(/replaced the q4c loaded before/);
+    expect(errorOf((await h.run("%quantize q --bits 4 --as q")).outcome).evalue).toMatch(/--as q names the model being quantized/);
+    ok((await h.run("%unload q4c")).outcome);
+    ok((await h.run("%unload q4b")).outcome);
   });
 
   it("in place: measures the original first, then quantizes it", async () => {

@@ -196,8 +196,11 @@ describe("mx reading data back", () => {
 describe("mx display", () => {
   it("prints like Python's repr, summarising large arrays", () => {
     expect(mx.array([[1, 2], [3, 4]]).toString()).toBe("array([[1, 2],\n       [3, 4]], dtype=int32)");
-    expect(inspect(mx.array([1.5, 2.25]))).toBe("array([1.5, 2.25], dtype=float32)");
-    expect(String(mx.arange(10000))).toBe("array([0, 1, 2, ..., 9997, 9998, 9999], dtype=int32)");
+    // elements in columns, as numpy prints them
+    expect(inspect(mx.array([1.5, 2.25]))).toBe("array([1.5 , 2.25], dtype=float32)");
+    expect(String(mx.arange(10000))).toBe("array([   0,    1,    2, ..., 9997, 9998, 9999], dtype=int32)");
+    expect(String(mx.array([8, 9, 10, 11]))).toBe("array([ 8,  9, 10, 11], dtype=int32)");
+    expect(String(mx.arange(12).reshape(2, 6))).toBe("array([[ 0,  1,  2,  3,  4,  5],\n       [ 6,  7,  8,  9, 10, 11]], dtype=int32)");
     expect(String(mx.array(true))).toBe("array(True, dtype=bool)");
   });
 

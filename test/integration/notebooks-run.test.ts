@@ -1,12 +1,13 @@
 // The notebooks in notebooks/ run headless with nbclient against the real kernel, without errors, and
 // their outputs hold the expected mime types: model cards, generations with stats lines, tables, charts.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, ROOT, VENV_BIN } from "./kernel-harness.js";
-import { ensureFixtures, installKernelWithMagics, STATS_LINE } from "./magics-harness.js";
+import { installKernelWithMagics, STATS_LINE } from "./magics-harness.js";
+import { exampleModels, exampleModelsDir } from "../../scripts/setup.mjs";
 
 interface Output {
   output_type: string;
@@ -26,7 +27,7 @@ import sys, nbformat
 from nbclient import NotebookClient
 src, dst, cwd = sys.argv[1:4]
 nb = nbformat.read(src, as_version=4)
-NotebookClient(nb, kernel_name="mlx-ts", timeout=600, startup_timeout=120, resources={"metadata": {"path": cwd}}).execute()
+NotebookClient(nb, kernel_name="mlx-ts", timeout=1200, startup_timeout=120, resources={"metadata": {"path": cwd}}).execute()
 nbformat.write(nb, dst)
 `;
 
@@ -36,7 +37,7 @@ const out = mkdtempSync(join(tmpdir(), "mlx-ts-notebooks-"));
 function execute(name: string): Cell[] {
   const dst = join(out, name);
   const r = spawnSync(join(VENV_BIN, "python"), ["-c", NBCLIENT, join(ROOT, "notebooks", name), dst, join(ROOT, "notebooks")], {
-    env, encoding: "utf8", timeout: 900_000, maxBuffer: 64 * 1024 * 1024,
+    env, encoding: "utf8", timeout: 1_500_000, maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`${name} failed under nbclient (${r.status}):\n${r.stderr.slice(-4000)}`);
   return (JSON.parse(readFileSync(dst, "utf8")) as { cells: Cell[] }).cells;
@@ -60,9 +61,51 @@ function noErrors(cells: Cell[]): void {
   for (const c of cells) for (const o of c.outputs ?? []) expect(o.output_type, `${src(c)}: ${o.ename}: ${o.evalue}`).not.toBe("error");
 }
 
+const NOTEBOOKS = join(ROOT, "notebooks");
+const read = (name: string): Cell[] => (JSON.parse(readFileSync(join(NOTEBOOKS, name), "utf8")) as { cells: Cell[] }).cells;
+const shipped = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
+/** the notebooks each test below runs; every shipped one must be among them */
+const RUN_HERE = ["bench.ipynb", "quantize-and-profile.ipynb", "quickstart.ipynb", "smoke.ipynb"];
+
+/** The longest run of one phrase (2 to 6 words) repeated back to back, in repeats. */
+function longestLoop(text: string): number {
+  const w = text.toLowerCase().split(/\s+/).filter(Boolean);
+  let best = 1;
+  for (let n = 2; n <= 6; n++) {
+    for (let i = 0; i + n <= w.length; i++) {
+      let k = 1;
+      while (w.slice(i + k * n, i + (k + 1) * n).join(" ") === w.slice(i, i + n).join(" ")) k++;
+      best = Math.max(best, k);
+    }
+  }
+  return best;
+}
+
+describe("the shipped notebooks need only what set-up provides", () => {
+  it("every notebook in notebooks/ is run by this file", () => {
+    expect(shipped).toEqual(RUN_HERE);
+  });
+
+  it("loads only the embedded alias or checkpoints that set-up makes, and checks quality on at least 16 tokens", () => {
+    exampleModels(); // what `npm start` runs; a no-op when its stamp matches
+    for (const name of shipped) {
+      for (const c of read(name).filter((x) => x.cell_type === "code")) {
+        for (const m of src(c).matchAll(/^%load\s+(\S+)/gm)) {
+          const target = m[1]!;
+          if (target === "smollm2") continue;
+          const abs = resolve(NOTEBOOKS, target);
+          expect(relative(exampleModelsDir, abs).startsWith(".."), `${name}: %load ${target} is outside what set-up makes`).toBe(false);
+          expect(existsSync(join(abs, "config.json")), `${name}: ${target} after set-up`).toBe(true);
+        }
+        for (const m of src(c).matchAll(/--check-tokens\s+(\d+)/g)) expect(Number(m[1]), `${name}: ${src(c)}`).toBeGreaterThanOrEqual(16);
+      }
+    }
+  });
+});
+
 beforeAll(() => {
   ensureBuilt();
-  ensureFixtures();
+  exampleModels();
   env = installKernelWithMagics().env;
 }, 600_000);
 
@@ -75,6 +118,10 @@ describe("notebooks run headless with nbclient", () => {
     expect(html(card[0]!)).toContain("mlx-ts-model-card");
     const gen = cell(cells, "%%generate").outputs!;
     expect(gen).toHaveLength(1);
+    // the first answer a newcomer sees reads as text: no phrase looping back to back
+    const answer = plain(gen[0]!).split("\nprompt: ")[0]!;
+    expect(answer.split(/\s+/).length).toBeGreaterThan(5);
+    expect(longestLoop(answer), answer).toBeLessThan(3);
     expect(gen[0]!.output_type).toBe("display_data");
     expect(plain(gen[0]!)).toMatch(STATS_LINE);
     expect(html(gen[0]!)).toContain("mlx-ts-stats");
@@ -86,7 +133,7 @@ describe("notebooks run headless with nbclient", () => {
     expect(prof.some((o) => o.data?.["application/vnd.vegalite.v5+json"] && o.data?.["image/svg+xml"])).toBe(true);
     expect(html(cell(cells, "%models").outputs![0]!)).toContain("<table>");
     expect(plain(cell(cells, "%memory").outputs![0]!)).toMatch(/weights: smollm2/);
-  });
+  }, 1_500_000);
 
   it("quantize-and-profile.ipynb: sizes and quality of 8- and 4-bit copies, speed table, profile chart, memory timeline", () => {
     const cells = execute("quantize-and-profile.ipynb");
@@ -104,7 +151,13 @@ describe("notebooks run headless with nbclient", () => {
     expect(prof.map(plain).join("\n")).toMatch(/prefill/);
     const trace = cell(cells, "%memtrace off").outputs!;
     expect(trace.some((o) => o.data?.["application/vnd.vegalite.v5+json"] && o.data?.["image/svg+xml"])).toBe(true);
-  });
+  }, 1_500_000);
+
+  it("smoke.ipynb: values, output, a display and top-level await", () => {
+    const cells = execute("smoke.ipynb");
+    noErrors(cells);
+    expect(plain(cell(cells, "await new Promise").outputs!.find((o) => o.output_type === "execute_result")!)).toBe("6");
+  }, 1_500_000);
 
   it("bench.ipynb: a sweep table and chart", () => {
     const cells = execute("bench.ipynb");
@@ -115,5 +168,5 @@ describe("notebooks run headless with nbclient", () => {
     expect(b.some((o) => o.data?.["application/vnd.vegalite.v5+json"] && o.data?.["image/svg+xml"])).toBe(true);
     const rows = cell(cells, "lastBench").outputs!.find((o) => o.output_type === "execute_result")!;
     expect(plain(rows)).toMatch(/genTokPerSec/);
-  });
+  }, 1_500_000);
 });

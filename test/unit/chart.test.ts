@@ -61,4 +61,39 @@ describe("chart", () => {
     expect(niceMax(0)).toBe(1);
     expect(niceMax(1200)).toBe(2000);
   });
+
+  it("keeps the data's category order (prefill, decode, other) in Vega-Lite, SVG and text", () => {
+    const phases: ChartSpec = {
+      kind: "bar", title: "phases", x: { field: "phase" }, y: { field: "ms" },
+      data: [{ phase: "prefill", ms: 30 }, { phase: "decode", ms: 50 }, { phase: "other", ms: 5 }],
+    };
+    const vl = chartVegaLite(phases) as { encoding: { x: { sort?: unknown } } };
+    expect(vl.encoding.x.sort).toBeNull();
+    const svgOrder = [...chartSvg(phases).matchAll(/>(prefill|decode|other)</g)].map((m) => m[1]);
+    expect(svgOrder).toEqual(["prefill", "decode", "other"]);
+    const text = chartText(phases);
+    expect(text.indexOf("prefill")).toBeLessThan(text.indexOf("decode"));
+    expect(text.indexOf("decode")).toBeLessThan(text.indexOf("other"));
+  });
+
+  it("shows long series names whole: Vega-Lite without a label limit, the SVG legend under the plot", () => {
+    const long = "smollm2 (affine 4-bit g32)";
+    const spec: ChartSpec = {
+      kind: "bar", title: "Throughput", x: { field: "point" }, y: { field: "tok/s" }, series: { field: "series" },
+      data: [{ point: "p32 g16", series: `${long} prompt`, "tok/s": 90 }, { point: "p32 g16", series: `${long} generation`, "tok/s": 9 }],
+    };
+    const vl = chartVegaLite(spec) as { encoding: { color: { legend: { labelLimit: number; orient: string } } } };
+    expect(vl.encoding.color.legend.labelLimit).toBe(0);
+    expect(vl.encoding.color.legend.orient).toBe("bottom");
+    const svg = chartSvg(spec);
+    const width = Number(/width="(\d+)"/.exec(svg)![1]);
+    const height = Number(/height="(\d+)"/.exec(svg)![1]);
+    for (const label of [`${long} prompt`, `${long} generation`]) {
+      const m = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)" font-size="11">${label.replace(/[()]/g, "\\$&")}</text>`).exec(svg)!;
+      expect(m, label).not.toBeNull();
+      // the label starts far enough left to fit, and lies inside the image
+      expect(Number(m[1]) + label.length * 6.5).toBeLessThanOrEqual(width);
+      expect(Number(m[2])).toBeLessThanOrEqual(height);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Pieces of the HTML form of arrays and of dtype choice for JS scalars (pure logic).
 import { describe, expect, it } from "vitest";
 import { scalarDtype } from "../../kernel/mx/dtype.js";
-import { formatValue, keptIndices, summaryTable, tableHtml } from "../../kernel/mx/format.js";
+import { alignRepr, formatValue, keptIndices, summaryTable, tableHtml } from "../../kernel/mx/format.js";
 
 describe("formatValue", () => {
   it("prints as MLX does: integers plainly, floats with 6 significant digits, True/False, nan/inf", () => {
@@ -39,6 +39,24 @@ describe("summaryTable", () => {
     const html = tableHtml(summaryTable([7], [[0]], "float32"), [1], "float32");
     expect(html).toContain("shape (1,), dtype float32");
     expect(html).toContain("<td>7</td>");
+  });
+
+  it("puts the caption on one unwrapped line outside the table, so a small table does not squeeze it", () => {
+    const html = tableHtml(summaryTable([1, 2], [[0, 1]], "int32"), [2], "int32");
+    expect(html).not.toContain("<caption");
+    expect(html).toMatch(/<\/table><div class="mlx-ts-array-caption" style="white-space: nowrap[^"]*">array of shape \(2,\), dtype int32<\/div>/);
+  });
+});
+
+describe("alignRepr (numpy's columns)", () => {
+  it("right-aligns integers and words, aligns decimals on the point, and leaves the gap and scalars alone", () => {
+    expect(alignRepr("array([8, 9, 10, 11], dtype=int32)")).toBe("array([ 8,  9, 10, 11], dtype=int32)");
+    expect(alignRepr("array([[1, 20],\n       [300, 4]], dtype=int32)")).toBe("array([[  1,  20],\n       [300,   4]], dtype=int32)");
+    expect(alignRepr("array([1.5, 2.25, -10], dtype=float32)")).toBe("array([  1.5 ,   2.25, -10   ], dtype=float32)");
+    expect(alignRepr("array([True, False], dtype=bool)")).toBe("array([ True, False], dtype=bool)");
+    expect(alignRepr("array([0, 1, ..., 998, 999], dtype=int32)")).toBe("array([  0,   1, ..., 998, 999], dtype=int32)");
+    expect(alignRepr("array([nan, 1.5], dtype=float32)")).toBe("array([nan, 1.5], dtype=float32)");
+    expect(alignRepr("array(7, dtype=int32)")).toBe("array(7, dtype=int32)");
   });
 });
 

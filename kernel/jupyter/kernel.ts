@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { processInterrupter } from "../session/interrupt.js";
 import type { SessionApi } from "../session/types.js";
 import { readConnectionFile } from "./connection.js";
 import { kernelInfoContent } from "./kernel-info.js";
@@ -41,14 +42,10 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   const sessionId = randomUUID();
   let session: SessionApi | undefined;
   let shell: Shell | undefined;
-  let sessionHandlesSigint = false;
 
-  // Node's default SIGINT action kills the process; an interrupt must only stop the running cell.
-  // vm's breakOnSigint takes the signal while synchronous cell code runs; this listener covers the rest.
-  process.on("SIGINT", () => {
-    shell?.onInterrupt();
-    if (session && !sessionHandlesSigint) session.interrupt();
-  });
+  // SIGINT (also what the wire process turns interrupt_request into) belongs to the session's interrupter,
+  // from the first moment so an early one does not end the process; the session stops its cell itself.
+  processInterrupter().subscribe(() => shell?.onInterrupt());
 
   // The sockets come up while the session loads (importing TypeScript alone takes about a second).
   const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 4000 };
@@ -101,15 +98,12 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   });
   ready.catch(() => undefined); // observed below; a bind failure must not surface as an unhandled rejection first
 
-  const sigintListeners = process.listenerCount("SIGINT");
   try {
     session = await createSession();
   } catch (e) {
     worker.kill();
     throw e;
   }
-  // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
-  sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
   const kernelInfo = kernelInfoContent(session.banner());
   post(worker, { type: "kernel-info", content: kernelInfo });
   const sh = new Shell({

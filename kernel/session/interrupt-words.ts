@@ -1,0 +1,44 @@
+// The shared Int32 words the interrupter's main thread and its three worker threads talk through, and
+// what each worker gets as workerData. The workers import this file for its types only, so they load with
+// no module of ours beside them (see interrupt-workers.ts).
+
+export const WORDS = {
+  /** SIGINTs the listeners took (both add to it) */
+  TAKEN: 0,
+  /** SIGINTs the main thread has handled */
+  ACK: 1,
+  /** 1 while the session allows terminating the main thread's JavaScript (a cell may run, no promise hooks) */
+  ALLOW: 2,
+  /** 1 makes the workers exit */
+  STOP: 3,
+  /** listeners armed in breakOnSigint right now (0, 1 or 2) */
+  ARMED: 4,
+  /** terminations sent, and terminations skipped because of what was on the main thread's stack */
+  TERMINATED: 5,
+  SKIPPED: 6,
+} as const;
+export const WORD_COUNT = 7;
+
+export type Words = typeof WORDS;
+
+export interface ListenerData {
+  buffer: SharedArrayBuffer;
+  words: Words;
+  /** which listener this is, for the debug log */
+  index: number;
+}
+
+export interface TerminatorData {
+  buffer: SharedArrayBuffer;
+  words: Words;
+  /** how long the main thread may take to answer a SIGINT before its JavaScript is stopped */
+  ackTimeoutMs: number;
+  /** between attempts while the main thread's stack is not safe to unwind, and when to give up */
+  retryMs: number;
+  giveUpMs: number;
+  /** source of a RegExp matching the url of a cell's script (the session names them) */
+  cellUrl: string;
+}
+
+/** Messages from a listener to the main thread. */
+export type ListenerMessage = "sigint";

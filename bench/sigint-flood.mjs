@@ -46,9 +46,10 @@ async function child(signals) {
 
 function oneRun(signals, limitS) {
   return new Promise((done) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", "--signals", String(signals)], { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", "--signals", String(signals)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
     p.stdout.on("data", (d) => { out += d; });
+    p.stderr.on("data", (d) => { err = (err + d).slice(-2000); });
     const timer = setTimeout(() => {
       p.kill("SIGUSR2");
       setTimeout(() => p.kill("SIGKILL"), 2000);
@@ -59,7 +60,7 @@ function oneRun(signals, limitS) {
       const line = out.trim().split("\n").pop();
       if (code === 0 && line?.startsWith("{")) done({ outcome: "survived", pid, ...JSON.parse(line) });
       else if (signal === "SIGKILL") done({ outcome: "hung", pid, ...(line?.startsWith("{") ? JSON.parse(line) : {}) });
-      else done({ outcome: signal === "SIGINT" || code === 130 ? "died" : "failed", pid, code, signal });
+      else done({ outcome: signal === "SIGINT" || code === 130 ? "died" : "failed", pid, code, signal, stderr: err });
     });
   });
 }

@@ -1,12 +1,11 @@
 // A SIGINT listener thread of the interrupter (interrupt.ts). It spends its life in a breakOnSigint-guarded
-// Atomics.wait: Node's SIGINT watchdog stops that wait on a signal, the listener counts the signal, tells
-// the main thread and goes straight back. The interrupter runs two of these: Node gives each signal to the
-// newest breakOnSigint only, and while none is armed its disposition for SIGINT is "exit the process", so
-// the second one keeps the process covered while the first re-arms.
-import { parentPort, workerData, isMainThread } from "node:worker_threads";
-import { writeSync } from "node:fs";
+// Atomics.wait: Node's SIGINT watchdog stops that wait on a signal, the listener counts the signal and goes
+// straight back (the terminator tells the main thread). The interrupter runs two of these: Node gives each
+// signal to the newest breakOnSigint only, and while none is armed its disposition for SIGINT is "exit the
+// process", so the second one keeps the process covered while the first re-arms.
+import { workerData, isMainThread } from "node:worker_threads";
 import vm from "node:vm";
-import type { ListenerData, ListenerMessage } from "./interrupt-words.js";
+import type { ListenerData } from "./interrupt-words.js";
 
 function isInterrupted(e: unknown): boolean {
   return typeof e === "object" && e !== null && (e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
@@ -15,9 +14,6 @@ function isInterrupted(e: unknown): boolean {
 function listen(data: ListenerData): void {
   const { words: W } = data;
   const shared = new Int32Array(data.buffer);
-  const debug = process.env.MLX_TS_DEBUG_WATCHDOG
-    ? (m: string) => writeSync(2, `interrupt listener ${data.index}: ${m}\n`)
-    : () => undefined;
   // breakOnSigint exists only for vm scripts, so the wait is called from a one-call script
   let armed = false;
   const park = (): void => {
@@ -27,7 +23,13 @@ function listen(data: ListenerData): void {
   };
   const context = vm.createContext({ park });
   const script = new vm.Script("park()", { filename: "mlx-ts-interrupt-listener" });
-  const message: ListenerMessage = "sigint";
+  // Both arm together: one armed alone would leave the process to "exit" in its re-arm gap. Until then
+  // the interrupter's process listener takes the signals.
+  Atomics.add(shared, W.READY, 1);
+  Atomics.notify(shared, W.READY);
+  for (let r = Atomics.load(shared, W.READY); r < 2 && Atomics.load(shared, W.STOP) === 0; r = Atomics.load(shared, W.READY)) {
+    Atomics.wait(shared, W.READY, r, 1000);
+  }
   const disarmed = (): void => {
     if (armed) Atomics.sub(shared, W.ARMED, 1);
     armed = false;
@@ -41,8 +43,6 @@ function listen(data: ListenerData): void {
       if (!isInterrupted(e)) throw e;
       Atomics.add(shared, W.TAKEN, 1);
       Atomics.notify(shared, W.TAKEN);
-      parentPort?.postMessage(message);
-      debug("took a SIGINT");
     }
   }
 }

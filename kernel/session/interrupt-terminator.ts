@@ -1,6 +1,6 @@
 /// <reference lib="es2024.sharedmemory" />
-// The terminator thread of the interrupter (interrupt.ts). For each SIGINT a listener took, it gives the
-// main thread a moment to answer; a main thread that does not is stuck in JavaScript (a cell's loop), and
+// The terminator thread of the interrupter (interrupt.ts). It tells the main thread of each SIGINT the
+// listeners took (so they need do nothing but re-arm), then gives the main thread a moment to answer; a main thread that does not is stuck in JavaScript (a cell's loop), and
 // the terminator stops that JavaScript with the inspector's Runtime.terminateExecution. V8 drops the
 // termination once the outermost call returns, so the event loop, the context and its variables live on;
 // the main thread then handles the signal and the session ends the cell.
@@ -11,8 +11,8 @@
 // so urls come from the Debugger.scriptParsed events sent on Debugger.enable.
 import { Session } from "node:inspector";
 import { writeSync } from "node:fs";
-import { isMainThread, workerData } from "node:worker_threads";
-import type { TerminatorData, Words } from "./interrupt-words.js";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { SigintMessage, TerminatorData, Words } from "./interrupt-words.js";
 
 export interface PausedFrame {
   functionName: string;
@@ -85,7 +85,7 @@ function terminator(data: TerminatorData): void {
   const stopping = (): boolean => Atomics.load(shared, W.STOP) !== 0;
 
   /** Pauses the main thread, reads its stack, terminates or skips; resolves with what it did. */
-  const terminateMain = (): Promise<"terminated" | "skipped" | "failed"> => new Promise((resolve) => {
+  const terminateMain = (target: number): Promise<"terminated" | "skipped" | "failed"> => new Promise((resolve) => {
     const s = new Session();
     const scripts = new Map<string, string>();
     let finished = false;
@@ -105,9 +105,11 @@ function terminator(data: TerminatorData): void {
       s.on("Debugger.scriptParsed", (m) => scripts.set(m.params.scriptId, m.params.url));
       s.once("Debugger.paused", (m) => {
         const frames = m.params.callFrames.map((f) => ({ functionName: f.functionName, url: f.url || scripts.get(f.location.scriptId) || "" }));
-        // ALLOW is read while the main thread stands still
+        // Read while the main thread stands still. A main thread that handled the signal while the pause
+        // was on its way is running something else now (perhaps the next cell, which nothing would end).
         const allow = Atomics.load(shared, W.ALLOW);
-        const v: Verdict = allow < 0 ? { terminate: false, why: "promise hooks are on" } : stackVerdict(frames, cellUrl, allow === 1);
+        const v: Verdict = Atomics.load(shared, W.ACK) - target >= 0 ? { terminate: false, why: "the main thread answered meanwhile" }
+          : allow < 0 ? { terminate: false, why: "promise hooks are on" } : stackVerdict(frames, cellUrl, allow === 1);
         debug(`main thread stack: ${frames.map((f) => `${f.functionName || "<anonymous>"}@${f.url}`).join(" < ")}`);
         if (!v.terminate) {
           Atomics.add(shared, W.SKIPPED, 1);
@@ -126,6 +128,17 @@ function terminator(data: TerminatorData): void {
 
   // a pending Atomics.waitAsync does not keep a worker's event loop alive; this does (until STOP)
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  void (async () => {
+    for (let told = 0; !stopping();) {
+      await wait(W.TAKEN, told);
+      const taken = Atomics.load(shared, W.TAKEN);
+      if (taken === told || stopping()) continue;
+      const m: SigintMessage = { type: "sigint", count: taken - told };
+      told = taken;
+      parentPort?.postMessage(m);
+      debug(`told the main thread of ${m.count} SIGINT(s)`);
+    }
+  })();
   void (async () => {
     let handled = Atomics.load(shared, W.ACK);
     while (!stopping()) {
@@ -152,7 +165,7 @@ function terminator(data: TerminatorData): void {
           debug("gave up: the main thread never answered");
           break;
         }
-        if ((await terminateMain()) === "terminated") {
+        if ((await terminateMain(target)) === "terminated") {
           // give the main thread the full wait to handle the signal before looking again
           ms = data.ackTimeoutMs;
         }

@@ -16,16 +16,16 @@ export const WORDS = {
   /** terminations sent, and terminations skipped because of what was on the main thread's stack */
   TERMINATED: 5,
   SKIPPED: 6,
+  /** listeners ready to arm: each waits for the other, so neither is ever the only one armed for long */
+  READY: 7,
 } as const;
-export const WORD_COUNT = 7;
+export const WORD_COUNT = 8;
 
 export type Words = typeof WORDS;
 
 export interface ListenerData {
   buffer: SharedArrayBuffer;
   words: Words;
-  /** which listener this is, for the debug log */
-  index: number;
 }
 
 export interface TerminatorData {
@@ -40,5 +40,8 @@ export interface TerminatorData {
   cellUrl: string;
 }
 
-/** Messages from a listener to the main thread. */
-export type ListenerMessage = "sigint";
+/** What the terminator posts to the main thread: `count` SIGINTs were taken since its last message. */
+export interface SigintMessage {
+  type: "sigint";
+  count: number;
+}

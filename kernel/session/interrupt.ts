@@ -5,8 +5,9 @@
 //
 // How a signal gets through while the main thread spins in `while (true) {}`:
 // - two listener threads (interrupt-listener.ts) wait in breakOnSigint; Node's SIGINT watchdog wakes the
-//   newest, which counts the signal and posts it to the main thread;
-// - the terminator thread (interrupt-terminator.ts) gives the main thread a moment to handle that message;
+//   newest, which counts the signal and re-arms at once;
+// - the terminator thread (interrupt-terminator.ts) posts the count to the main thread, gives it a moment
+//   to handle that message;
 //   if it does not, it stops the main thread's JavaScript with the inspector, when the stack shows that
 //   what runs is a cell's code (see stackVerdict). The main thread then handles the message.
 // The main thread itself never uses breakOnSigint: vm takes the process's SIGINT listeners off around such
@@ -17,7 +18,7 @@
 // promise hooks are on (terminationIsSafe), is not stopped; it keeps the thread until it ends by itself.
 import type { Worker } from "node:worker_threads";
 import type { StartInterruptWorker } from "./interrupt-workers.js";
-import { WORD_COUNT, WORDS as W, type ListenerData, type ListenerMessage, type TerminatorData } from "./interrupt-words.js";
+import { WORD_COUNT, WORDS as W, type ListenerData, type SigintMessage, type TerminatorData } from "./interrupt-words.js";
 
 export class InterruptError extends Error {
   constructor() {
@@ -91,21 +92,18 @@ class Interrupter {
     const shared = new Int32Array(new SharedArrayBuffer(WORD_COUNT * 4));
     const armed: Armed = { shared, workers: [] };
     try {
-      for (let index = 0; index < 2; index++) {
-        const data: ListenerData = { buffer: shared.buffer as SharedArrayBuffer, words: W, index };
-        const w = start("interrupt-listener", data);
-        w.on("message", (m: ListenerMessage) => {
-          if (m !== "sigint") return;
-          Atomics.add(shared, W.ACK, 1);
-          Atomics.notify(shared, W.ACK);
-          this.deliver();
-        });
-        armed.workers.push(w);
-      }
-      const data: TerminatorData = {
-        buffer: shared.buffer as SharedArrayBuffer, words: W, ackTimeoutMs: ACK_TIMEOUT_MS, retryMs: RETRY_MS, giveUpMs: GIVE_UP_MS, cellUrl: CELL_URL,
-      };
-      armed.workers.push(start("interrupt-terminator", data));
+      const buffer = shared.buffer as SharedArrayBuffer;
+      const data: TerminatorData = { buffer, words: W, ackTimeoutMs: ACK_TIMEOUT_MS, retryMs: RETRY_MS, giveUpMs: GIVE_UP_MS, cellUrl: CELL_URL };
+      const terminator = start("interrupt-terminator", data);
+      terminator.on("message", (m: SigintMessage) => {
+        if (m.type !== "sigint") return;
+        Atomics.add(shared, W.ACK, m.count);
+        Atomics.notify(shared, W.ACK);
+        for (let i = 0; i < m.count; i++) this.deliver();
+      });
+      armed.workers.push(terminator);
+      const listener: ListenerData = { buffer, words: W };
+      for (let i = 0; i < 2; i++) armed.workers.push(start("interrupt-listener", listener));
     } catch (e) {
       this.arms--;
       void this.stopWorkers(armed);

@@ -17,16 +17,22 @@ import type { SigintMessage, TerminatorData, Words } from "./interrupt-words.js"
 export interface PausedFrame {
   functionName: string;
   url: string;
+  /** the source line the frame stands at (its call in progress), where the terminator looked it up */
+  line?: string;
 }
 
 export type Verdict = { terminate: true } | { terminate: false; why: string };
 
 /**
- * Node's frames that drain the microtask queue between callbacks. A cell's code resumed from that drain
- * may be unwound: no callback of Node's is half done there, so its async-context stack is balanced and
- * its queues carry on with the next callback (the one thing lost is the rest of this microtask queue).
+ * Node's functions that drain the microtask queue between callbacks, and the calls they make to do so. A
+ * cell's code resumed from that drain may be unwound: no callback of Node's is half done there, so its
+ * async-context stack is balanced and its queues carry on with the next callback (what is lost is the rest
+ * of this microtask queue). The same functions also call callbacks (a nextTick's, a timer's): unwinding
+ * one of those corrupts Node's async-id stack, so each frame's line must be the drain call. (V8 shows no
+ * frame for the native runMicrotasks itself.)
  */
-const DRAIN = new Set(["runMicrotasks", "processTicksAndRejections", "runNextTicks", "processImmediate", "processTimers", "listOnTimeout"]);
+const DRAIN = new Set(["processTicksAndRejections", "runNextTicks", "processImmediate", "processTimers", "listOnTimeout"]);
+const DRAIN_CALL = /^\s*(runMicrotasks|runNextTicks|processTicksAndRejections)\(\);\s*$/;
 
 /**
  * Node's modules whose frames may be unwound in the middle: they format and write or parse, and keep no
@@ -37,37 +43,39 @@ const UNWINDABLE = ["node:internal/console/", "node:internal/util/inspect", "nod
 
 const isNode = (f: PausedFrame): boolean => f.url.startsWith("node:");
 const isNodeState = (f: PausedFrame): boolean => isNode(f) && !UNWINDABLE.some((p) => f.url.startsWith(p));
+const name = (f: PausedFrame): string => f.functionName || "<anonymous>";
+
+/** Frames whose source line the verdict needs (fetched by the terminator before it asks). */
+export function needsLine(f: PausedFrame): boolean {
+  return isNode(f) && DRAIN.has(f.functionName);
+}
 
 /**
  * Whether the main thread, paused with `frames` on its stack (innermost first), may be terminated.
- * `cellRunning`: the session is running a cell, so its own frames below the cell's (the call that started
- * the cell) may be unwound too; otherwise only a cell's code resumed straight from the microtask queue
- * (an interrupted cell's continuation) is stopped, never the session's or a front end's code.
+ * Allowed: a cell's code (and what it called, Node's stateful code excepted) that was either started by
+ * the session (`cellRunning`: vm's runInContext called from the session's start of the cell) or resumed
+ * straight from the microtask queue (after an await, also an interrupted cell's continuation), with
+ * nothing below but Node's microtask drain. Never the session's or a front end's own code, nor a callback
+ * that Node or the cell's timers called.
  */
 export function stackVerdict(frames: readonly PausedFrame[], cellUrl: RegExp, cellRunning: boolean): Verdict {
   let lowest = -1;
   frames.forEach((f, i) => { if (cellUrl.test(f.url)) lowest = i; });
   if (lowest < 0) return { terminate: false, why: "no cell code on the stack" };
-  // Above the cell's frames: the cell's code and what it called. Unwinding Node's code there (a stream,
-  // the URL parser) could leave its state half changed.
+  // Above the cell's lowest frame: the cell's code and what it called. Unwinding Node's code there (a
+  // stream, an event emitter) could leave its state half changed.
   const inside = frames.slice(0, lowest).find(isNodeState);
-  if (inside) return { terminate: false, why: `inside Node's ${inside.functionName || "code"} (${inside.url})` };
-  const below = frames.slice(lowest + 1);
-  let i = 0;
-  // the session's start of the cell: vm's runInContext called from the session's code
-  for (; i < below.length && !DRAIN.has(below[i]!.functionName); i++) {
-    const f = below[i]!;
-    if (cellUrl.test(f.url)) continue;
-    if (!cellRunning) return { terminate: false, why: `not the cell's own code below it (${f.functionName || "<anonymous>"})` };
-    if (isNode(f) && !(f.url === "node:vm" && f.functionName === "runInContext")) {
-      return { terminate: false, why: `called from Node's ${f.functionName || "code"} (${f.url})` };
-    }
+  if (inside) return { terminate: false, why: `inside Node's ${name(inside)} (${inside.url})` };
+  let below = frames.slice(lowest + 1);
+  if (below[0]?.url === "node:vm" && below[0].functionName === "runInContext" && below[1] && !isNode(below[1])) {
+    if (!cellRunning) return { terminate: false, why: "a cell start, but no cell is running" };
+    below = below.slice(2);
   }
-  const drain = below.slice(i);
-  if (drain.length === 0) return { terminate: true }; // resumed by the native microtask checkpoint
-  if (drain[0]!.functionName !== "runMicrotasks") return { terminate: false, why: `inside a ${drain[0]!.functionName} callback` };
-  const odd = drain.find((f) => !isNode(f) || !DRAIN.has(f.functionName));
-  if (odd) return { terminate: false, why: `below Node's ${odd.functionName || "code"} (${odd.url || "no url"})` };
+  if (below.length === 0) return { terminate: true }; // resumed or started by the native microtask checkpoint
+  for (const f of below) {
+    if (!needsLine(f)) return { terminate: false, why: `called from ${name(f)} (${f.url || "no url"})` };
+    if (!DRAIN_CALL.test(f.line ?? "")) return { terminate: false, why: `inside a callback that ${name(f)} called` };
+  }
   return { terminate: true };
 }
 
@@ -83,6 +91,18 @@ function terminator(data: TerminatorData): void {
     if (r.async) await r.value;
   };
   const stopping = (): boolean => Atomics.load(shared, W.STOP) !== 0;
+
+  // Node's own scripts do not change while the process lives; their sources are read once
+  const sources = new Map<string, string>();
+  const source = (s: Session, scriptId: string): Promise<string> => {
+    const known = sources.get(scriptId);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => s.post("Debugger.getScriptSource", { scriptId }, (err, r) => {
+      const text = err || !r ? "" : r.scriptSource;
+      if (!err) sources.set(scriptId, text);
+      resolve(text);
+    }));
+  };
 
   /** Pauses the main thread, reads its stack, terminates or skips; resolves with what it did. */
   const terminateMain = (target: number): Promise<"terminated" | "skipped" | "failed"> => new Promise((resolve) => {
@@ -103,8 +123,13 @@ function terminator(data: TerminatorData): void {
     try {
       s.connectToMainThread();
       s.on("Debugger.scriptParsed", (m) => scripts.set(m.params.scriptId, m.params.url));
-      s.once("Debugger.paused", (m) => {
-        const frames = m.params.callFrames.map((f) => ({ functionName: f.functionName, url: f.url || scripts.get(f.location.scriptId) || "" }));
+      s.once("Debugger.paused", (m) => void (async () => {
+        const frames: PausedFrame[] = [];
+        for (const f of m.params.callFrames) {
+          const frame: PausedFrame = { functionName: f.functionName, url: f.url || scripts.get(f.location.scriptId) || "" };
+          if (needsLine(frame)) frame.line = (await source(s, f.location.scriptId)).split("\n")[f.location.lineNumber] ?? "";
+          frames.push(frame);
+        }
         // Read while the main thread stands still. A main thread that handled the signal while the pause
         // was on its way is running something else now (perhaps the next cell, which nothing would end).
         const allow = Atomics.load(shared, W.ALLOW);
@@ -119,7 +144,7 @@ function terminator(data: TerminatorData): void {
         Atomics.add(shared, W.TERMINATED, 1);
         s.post("Runtime.terminateExecution", () => undefined);
         s.post("Debugger.resume", () => s.post("Debugger.disable", () => done("terminated", "")));
-      });
+      })());
       s.post("Debugger.enable", () => s.post("Debugger.pause"));
     } catch (e) {
       done("failed", (e as Error).message);

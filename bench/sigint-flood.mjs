@@ -23,6 +23,7 @@ const arg = (name, dflt) => {
 
 async function child(signals) {
   const { createSession } = await import(pathToFileURL(join(root, "dist", "kernel", "session", "index.js")).href);
+  const { processInterrupter } = await import(pathToFileURL(join(root, "dist", "kernel", "session", "interrupt.js")).href);
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-flood-"));
   const session = await createSession({ historyFile: join(dir, "history.jsonl"), cwd: dir, catchProcessErrors: false, warmLanguageService: false });
   const sink = { stream() {}, display() {}, updateDisplay() {}, clearOutput() {}, input: () => Promise.reject(new Error("no stdin")) };
@@ -43,8 +44,10 @@ async function child(signals) {
     else seen.other++;
   }
   const last = await session.execute({ code: "40 + 2", silent: false, storeHistory: false, allowStdin: false }, sink);
+  // taken by the listeners, delivered to the session, main-thread terminations sent and skipped
+  const interrupter = processInterrupter().stats();
   await session.shutdown();
-  process.stdout.write(JSON.stringify({ ...seen, answers: last.status === "ok" && last.result?.["text/plain"] === "42" }) + "\n");
+  process.stdout.write(JSON.stringify({ ...seen, answers: last.status === "ok" && last.result?.["text/plain"] === "42", interrupter }) + "\n");
   process.exit(0);
 }
 

@@ -50,6 +50,8 @@ const ACK_TIMEOUT_MS = 150;
 /** between attempts while the main thread's stack is not safe to unwind, and how long to keep trying */
 const RETRY_MS = 50;
 const GIVE_UP_MS = 10_000;
+/** how long the worker threads get to end by themselves when the interrupter stops */
+const STOP_GRACE_MS = 6_000;
 
 interface Armed {
   shared: Int32Array;
@@ -130,11 +132,6 @@ class Interrupter {
     Atomics.store(this.armed.shared, W.ALLOW, terminationIsSafe() ? (running ? 1 : 0) : -1);
   }
 
-  /** Listener threads armed right now (0 before they start and after they stop). */
-  get armedListeners(): number {
-    return this.armed ? Atomics.load(this.armed.shared, W.ARMED) : 0;
-  }
-
   stats(): InterruptStats {
     const s = this.armed?.shared;
     return { taken: s ? Atomics.load(s, W.TAKEN) : 0, delivered: this.delivered, terminated: s ? Atomics.load(s, W.TERMINATED) : 0, skipped: s ? Atomics.load(s, W.SKIPPED) : 0 };
@@ -166,7 +163,15 @@ class Interrupter {
   private async stopWorkers(armed: Armed): Promise<void> {
     Atomics.store(armed.shared, W.STOP, 1);
     for (const word of [W.STOP, W.TAKEN, W.ACK]) Atomics.notify(armed.shared, word);
-    await Promise.all(armed.workers.map((w) => w.terminate()));
+    // They end by themselves on STOP; terminate() only those that do not: terminating the terminator
+    // while its inspector session holds the main thread paused is not safe.
+    await Promise.all(armed.workers.map((w) => new Promise<void>((resolve) => {
+      const late = setTimeout(() => void w.terminate().then(() => resolve(), () => resolve()), STOP_GRACE_MS);
+      w.once("exit", () => {
+        clearTimeout(late);
+        resolve();
+      });
+    })));
     if (this.armed) return;
     // The last breakOnSigint ending made Node set SIGINT to "exit the process", over libuv's handler.
     // Listeners added again make libuv install its handler again, so process listeners work as before.

@@ -1,8 +1,8 @@
 // A SIGINT listener thread of the interrupter (interrupt.ts). It spends its life in a breakOnSigint-guarded
 // Atomics.wait: Node's SIGINT watchdog stops that wait on a signal, the listener counts the signal and goes
-// straight back (the terminator tells the main thread). The interrupter runs two of these: Node gives each
+// straight back (the terminator tells the main thread). The interrupter runs several: Node gives each
 // signal to the newest breakOnSigint only, and while none is armed its disposition for SIGINT is "exit the
-// process", so the second one keeps the process covered while the first re-arms.
+// process", so the others keep the process covered while one re-arms.
 import { workerData, isMainThread } from "node:worker_threads";
 import vm from "node:vm";
 import type { ListenerData } from "./interrupt-words.js";
@@ -23,11 +23,11 @@ function listen(data: ListenerData): void {
   };
   const context = vm.createContext({ park });
   const script = new vm.Script("park()", { filename: "mlx-ts-interrupt-listener" });
-  // Both arm together: one armed alone would leave the process to "exit" in its re-arm gap. Until then
+  // All arm together: one armed alone would leave the process to "exit" in its re-arm gap. Until then
   // the interrupter's process listener takes the signals.
   Atomics.add(shared, W.READY, 1);
   Atomics.notify(shared, W.READY);
-  for (let r = Atomics.load(shared, W.READY); r < 2 && Atomics.load(shared, W.STOP) === 0; r = Atomics.load(shared, W.READY)) {
+  for (let r = Atomics.load(shared, W.READY); r < data.listeners && Atomics.load(shared, W.STOP) === 0; r = Atomics.load(shared, W.READY)) {
     Atomics.wait(shared, W.READY, r, 1000);
   }
   const disarmed = (): void => {

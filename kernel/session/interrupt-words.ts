@@ -11,12 +11,12 @@ export const WORDS = {
   ALLOW: 2,
   /** 1 makes the workers exit */
   STOP: 3,
-  /** listeners armed in breakOnSigint right now (0, 1 or 2) */
+  /** listeners armed in breakOnSigint right now */
   ARMED: 4,
   /** terminations sent, and terminations skipped because of what was on the main thread's stack */
   TERMINATED: 5,
   SKIPPED: 6,
-  /** listeners ready to arm: each waits for the other, so neither is ever the only one armed for long */
+  /** listeners ready to arm: each waits for the others, so none is ever the only one armed for long */
   READY: 7,
 } as const;
 export const WORD_COUNT = 8;
@@ -26,6 +26,8 @@ export type Words = typeof WORDS;
 export interface ListenerData {
   buffer: SharedArrayBuffer;
   words: Words;
+  /** how many listeners there are (they arm together) */
+  listeners: number;
 }
 
 export interface TerminatorData {

@@ -4,7 +4,7 @@
 // is told once per signal.
 //
 // How a signal gets through while the main thread spins in `while (true) {}`:
-// - two listener threads (interrupt-listener.ts) wait in breakOnSigint; Node's SIGINT watchdog wakes the
+// - listener threads (interrupt-listener.ts) wait in breakOnSigint; Node's SIGINT watchdog wakes the
 //   newest, which counts the signal and re-arms at once;
 // - the terminator thread (interrupt-terminator.ts) posts the count to the main thread, gives it a moment
 //   to handle that message;
@@ -45,6 +45,11 @@ export function terminationIsSafe(): boolean {
 /** The url every cell script has (Session names them `mlx-ts-cell-<n>.js`). */
 export const CELL_URL = "(^|/)mlx-ts-cell-\\d+\\.js$";
 
+/**
+ * Listener threads. Two keep one armed while the other re-arms; a third covers both being in that gap
+ * at once, which a loaded machine made happen (a thread preempted between taking a signal and re-arming).
+ */
+const LISTENERS = 3;
 /** how long the main thread may take to handle a SIGINT before the terminator stops its JavaScript */
 const ACK_TIMEOUT_MS = 150;
 /** between attempts while the main thread's stack is not safe to unwind, and how long to keep trying */
@@ -104,8 +109,8 @@ class Interrupter {
         for (let i = 0; i < m.count; i++) this.deliver();
       });
       armed.workers.push(terminator);
-      const listener: ListenerData = { buffer, words: W };
-      for (let i = 0; i < 2; i++) armed.workers.push(start("interrupt-listener", listener));
+      const listener: ListenerData = { buffer, words: W, listeners: LISTENERS };
+      for (let i = 0; i < LISTENERS; i++) armed.workers.push(start("interrupt-listener", listener));
     } catch (e) {
       this.arms--;
       void this.stopWorkers(armed);

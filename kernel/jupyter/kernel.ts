@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { processInterrupter } from "../session/interrupt.js";
 import type { SessionApi } from "../session/types.js";
 import { readConnectionFile } from "./connection.js";
 import { cutOffLiveGenerations } from "../display/token-stream.js";
@@ -50,14 +51,10 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   const sessionId = randomUUID();
   let session: SessionApi | undefined;
   let shell: Shell | undefined;
-  let sessionHandlesSigint = false;
 
-  // Node's default SIGINT action kills the process; an interrupt must only stop the running cell.
-  // vm's breakOnSigint takes the signal while synchronous cell code runs; this listener covers the rest.
-  process.on("SIGINT", () => {
-    shell?.onInterrupt();
-    if (session && !sessionHandlesSigint) session.interrupt();
-  });
+  // SIGINT (also what the wire process turns interrupt_request into) belongs to the session's interrupter,
+  // from the first moment so an early one does not end the process; the session stops its cell itself.
+  processInterrupter().subscribe(() => shell?.onInterrupt());
 
   // The sockets come up while the session loads (importing TypeScript alone takes about a second).
   const init: WorkerInit = { connection, session: sessionId, shutdownGraceMs: 1500 };
@@ -110,15 +107,12 @@ export async function runKernel(connectionFile: string, createSession: SessionFa
   });
   ready.catch(() => undefined); // observed below; a bind failure must not surface as an unhandled rejection first
 
-  const sigintListeners = process.listenerCount("SIGINT");
   try {
     session = await createSession();
   } catch (e) {
     worker.kill();
     throw e;
   }
-  // The real session listens for SIGINT itself; calling interrupt() again would be a second interrupt.
-  sessionHandlesSigint = process.listenerCount("SIGINT") > sigintListeners;
   const kernelInfo = kernelInfoContent(session.banner());
   out.send({ type: "kernel-info", content: kernelInfo });
   const sh = new Shell({

@@ -250,8 +250,8 @@ async function onControl(msg: JupyterMessage): Promise<void> {
       return;
     case "interrupt_request":
       await status(msg, "busy");
-      // A signal is the one thing that reaches a main thread spinning in synchronous code:
-      // the session runs cells with breakOnSigint and also cancels pending awaits on SIGINT.
+      // A signal is the one thing that reaches a main thread spinning in synchronous code: the
+      // session's interrupter takes it (kernel/session/interrupt.ts) and stops the cell.
       process.kill(kernelPid, "SIGINT");
       await reply("control", msg, "interrupt_reply", { status: "ok" });
       await status(msg, "idle");

@@ -2,7 +2,7 @@
 // fires after the cell ended still reach the sink of the cell that scheduled it.
 //
 // Not AsyncLocalStorage: on Node 20 it enables promise hooks, and a main thread whose JavaScript was
-// stopped by the interrupt watchdog (Runtime.terminateExecution, see interrupt.ts) then aborts on Node's
+// stopped by the interrupter's terminator (Runtime.terminateExecution, see interrupt.ts) then aborts on Node's
 // async-id stack check. Instead the context's timers capture the scheduling cell and restore it around the
 // callback; code resumed by a promise belongs to the running cell, or else to the latest one.
 import type { OutputSink } from "./types.js";

@@ -81,11 +81,12 @@ export function createCellContext(hooks: ContextHooks): CellContext {
   });
 
   // Timer callbacks run as code of the cell that scheduled them; their errors are reported to that cell
-  // instead of crashing the kernel.
+  // instead of crashing the kernel. Those of a cell that was interrupted do not run: Stop ends the cell's
+  // code, and `await sleep(20); for (;;) {}` interrupted during the sleep must not start its loop later.
   const guard = <A extends unknown[]>(cb: unknown): ((...a: A) => void) => {
     if (typeof cb !== "function") throw new TypeError(`The "callback" argument must be a function, got ${typeof cb}`);
     const owner = cellStorage.getStore();
-    return (...a: A) => cellStorage.run(owner, () => {
+    return (...a: A) => owner?.controller.signal.aborted ? undefined : cellStorage.run(owner, () => {
       try {
         const r = (cb as (...x: A) => unknown)(...a);
         if (r && typeof (r as Promise<unknown>).then === "function") {

@@ -1,22 +1,24 @@
-// Interrupts. Three cases, three mechanisms:
-// 1. the cell's synchronous start runs inside runInContext({ breakOnSigint: true }): SIGINT stops it there;
-// 2. the cell waits (await): interrupt() rejects the pending race and aborts the cell's signal;
-// 3. the cell spins in synchronous code AFTER an await: that code runs from the microtask queue, outside
-//    runInContext, and a JS SIGINT handler on the main thread never gets to run. For this a listener worker
-//    sits in a breakOnSigint-guarded Atomics.wait (so Node's SIGINT watchdog wakes it) and tells the main
-//    thread; if the main thread does not answer while a cell runs, a terminator worker stops the main
-//    thread's JavaScript with the inspector's Runtime.terminateExecution (connectToMainThread). V8 cancels
-//    the termination when the outermost call returns, so the event loop, the context and its variables
-//    survive; the terminated cell's promise never settles, which the session's race with interrupt()
-//    handles. Before terminating, the terminator pauses the main thread (Debugger.pause) and checks that no
-//    Node internals are on its stack, and tries again a moment later if there are. Limits: a loop inside a
-//    timer/immediate callback (Node frames below the cell's code), or anywhere while promise hooks are on
-//    (see terminationIsSafe), is not terminated; the loop keeps the thread until it ends by itself.
-// The listener and the main thread never sit in breakOnSigint together (the main thread parks the listener
-// around its own call): two at once leave the signal with the main thread's event loop, and the process
-// dies of the next one. watchdog-workers.ts holds the two workers and the hand-over.
-import { Worker } from "node:worker_threads";
-import { ACK, ARMED, LISTENER_SOURCE, LISTENING, PAUSE, RUNNING, SLEEP, SLOTS, TAKEN, TERMINATOR_SOURCE } from "./watchdog-workers.js";
+// The interrupter: the one owner of SIGINT in the process. Ctrl-C in the REPL, Jupyter's signal interrupt
+// and its interrupt_request (the wire process turns it into a SIGINT for the kernel) all arrive here, and
+// every subscriber (the session, which stops its cell; the kernel's shell, which ends a pending input())
+// is told once per signal.
+//
+// How a signal gets through while the main thread spins in `while (true) {}`:
+// - listener threads (interrupt-listener.ts) wait in breakOnSigint; Node's SIGINT watchdog wakes the
+//   newest, which counts the signal and re-arms at once;
+// - the terminator thread (interrupt-terminator.ts) posts the count to the main thread, gives it a moment
+//   to handle that message;
+//   if it does not, it stops the main thread's JavaScript with the inspector, when the stack shows that
+//   what runs is a cell's code (see stackVerdict). The main thread then handles the message.
+// The main thread itself never uses breakOnSigint: vm takes the process's SIGINT listeners off around such
+// a call, and libuv then resets SIGINT to "exit". A cell's synchronous start is therefore just a promise
+// reaction the terminator can stop like any other cell code (see Session.runCode).
+// Before the listeners are armed, and if they cannot be started, a plain process listener takes the signal
+// (it can stop awaits, not loops). Limits: a loop inside a timer/immediate callback, or anywhere while
+// promise hooks are on (terminationIsSafe), is not stopped; it keeps the thread until it ends by itself.
+import type { Worker } from "node:worker_threads";
+import type { StartInterruptWorker } from "./interrupt-workers.js";
+import { WORD_COUNT, WORDS as W, type ListenerData, type SigintMessage, type TerminatorData } from "./interrupt-words.js";
 
 export class InterruptError extends Error {
   constructor() {
@@ -30,145 +32,167 @@ export function isVmInterrupt(e: unknown): boolean {
   return typeof e === "object" && e !== null && (e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
 }
 
-// Only CPU time for the listener stands between a pause and its answer; on a loaded machine that can
-// take a while, and giving up means the cell's synchronous start runs without breakOnSigint.
-const PAUSE_TIMEOUT_MS = 2000;
-
 /**
- * Whether the watchdog may terminate the main thread's JavaScript. Termination skips Node's bookkeeping
- * of async contexts: safe for a cell's code resumed from the microtask queue while no promise hooks run,
- * fatal ("async hook stack has become corrupted") inside a timer/immediate callback or once promise hooks
- * are on (AsyncLocalStorage or async_hooks used anywhere in the process). Promise hooks show as async-id
- * symbols on new promises.
+ * Whether the main thread's JavaScript may be terminated at all. Termination skips Node's bookkeeping of
+ * async contexts, which is fatal ("async hook stack has become corrupted") once promise hooks are on
+ * (AsyncLocalStorage or async_hooks used anywhere in the process). Promise hooks show as async-id symbols
+ * on new promises.
  */
 export function terminationIsSafe(): boolean {
   return !Object.getOwnPropertySymbols(Promise.resolve()).some((s) => s.description === "async_id_symbol");
 }
 
-class WatchdogCore {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
-  private readonly workers: Worker[];
-  /** "sigint" messages received from the listener, and SIGINTs acted on (by message or by takePendingSigint) */
-  private messages = 0;
-  private accounted = 0;
+/** The url every cell script has (Session names them `mlx-ts-cell-<n>.js`). */
+export const CELL_URL = "(^|/)mlx-ts-cell-\\d+\\.js$";
 
-  constructor(onSigint: () => void) {
-    // execArgv: [] so the process's --import/--require hooks are not loaded again in the watchdog
-    const start = (source: string): Worker => {
-      const w = new Worker(source, { eval: true, execArgv: [], workerData: { buffer: this.shared.buffer } });
+/**
+ * Listener threads. Two keep one armed while the other re-arms; a third covers both being in that gap
+ * at once, which a loaded machine made happen (a thread preempted between taking a signal and re-arming).
+ */
+const LISTENERS = 3;
+/** how long the main thread may take to handle a SIGINT before the terminator stops its JavaScript */
+const ACK_TIMEOUT_MS = 150;
+/** between attempts while the main thread's stack is not safe to unwind, and how long to keep trying */
+const RETRY_MS = 50;
+const GIVE_UP_MS = 10_000;
+/** how long the worker threads get to end by themselves when the interrupter stops */
+const STOP_GRACE_MS = 6_000;
+
+interface Armed {
+  shared: Int32Array;
+  workers: Worker[];
+}
+
+export interface InterruptStats {
+  /** SIGINTs the listeners took */
+  taken: number;
+  /** interrupts delivered to subscribers (SIGINTs, from a listener or the fallback listener) */
+  delivered: number;
+  terminated: number;
+  skipped: number;
+}
+
+class Interrupter {
+  private readonly subscribers = new Set<() => void>();
+  private armed: Armed | undefined;
+  private arms = 0;
+  private stopping: Promise<void> = Promise.resolve();
+  private delivered = 0;
+  private listening = false;
+  private readonly onProcessSigint = (): void => this.deliver();
+
+  /** `fn` runs on the main thread for every SIGINT. Returns the unsubscribe. */
+  subscribe(fn: () => void): () => void {
+    this.subscribers.add(fn);
+    this.listen();
+    return () => {
+      this.subscribers.delete(fn);
+      this.unlistenIfIdle();
+    };
+  }
+
+  /** Starts the listener and terminator threads (shared by every caller until the last disarm). */
+  arm(start: StartInterruptWorker): void {
+    this.arms++;
+    if (this.armed) return;
+    this.listen();
+    const shared = new Int32Array(new SharedArrayBuffer(WORD_COUNT * 4));
+    const armed: Armed = { shared, workers: [] };
+    try {
+      const buffer = shared.buffer as SharedArrayBuffer;
+      const data: TerminatorData = { buffer, words: W, ackTimeoutMs: ACK_TIMEOUT_MS, retryMs: RETRY_MS, giveUpMs: GIVE_UP_MS, cellUrl: CELL_URL };
+      const terminator = start("interrupt-terminator", data);
+      terminator.on("message", (m: SigintMessage) => {
+        if (m.type !== "sigint") return;
+        Atomics.add(shared, W.ACK, m.count);
+        Atomics.notify(shared, W.ACK);
+        for (let i = 0; i < m.count; i++) this.deliver();
+      });
+      armed.workers.push(terminator);
+      const listener: ListenerData = { buffer, words: W, listeners: LISTENERS };
+      for (let i = 0; i < LISTENERS; i++) armed.workers.push(start("interrupt-listener", listener));
+    } catch (e) {
+      this.arms--;
+      void this.stopWorkers(armed);
+      throw e;
+    }
+    for (const w of armed.workers) {
       w.unref();
       w.on("error", () => undefined);
-      return w;
-    };
-    const listener = start(LISTENER_SOURCE);
-    this.workers = [listener, start(TERMINATOR_SOURCE)];
-    listener.on("message", (m: string) => {
-      if (m !== "sigint") return;
-      Atomics.add(this.shared, ACK, 1);
-      Atomics.notify(this.shared, ACK);
-      // a SIGINT already taken by takePendingSigint() must not interrupt a later cell
-      if (++this.messages <= this.accounted) return;
-      this.accounted = this.messages;
-      // This thread answers, so nothing needs terminating: what runs from here on is the session ending
-      // the cell (terminating that would leave the cell without a reply).
-      Atomics.store(this.shared, RUNNING, 0);
-      // The listener took the signal, so Node never ran the process's SIGINT listeners: run them all
-      // (the session's among them, and e.g. a front end's that cancels a pending input request).
-      if (process.listenerCount("SIGINT") > 0) process.emit("SIGINT", "SIGINT");
-      else onSigint();
-    });
-  }
-
-  /** Returns the previous state, so nested callers can restore it. */
-  setRunning(running: boolean): boolean {
-    return Atomics.exchange(this.shared, RUNNING, running ? 1 : 0) === 1;
-  }
-
-  /**
-   * Takes the listener out of its breakOnSigint wait so the main thread may use breakOnSigint itself.
-   * Returns false when the listener did not step aside in time: the caller must not use breakOnSigint then.
-   */
-  pause(): boolean {
-    Atomics.store(this.shared, PAUSE, 1);
-    Atomics.notify(this.shared, PAUSE);
-    const deadline = Date.now() + PAUSE_TIMEOUT_MS;
-    while (Atomics.load(this.shared, LISTENING) === 1) {
-      if (Date.now() > deadline) return false;
-      Atomics.wait(this.shared, LISTENING, 1, 10);
     }
-    return true;
+    this.armed = armed;
   }
 
-  resume(): void {
-    Atomics.store(this.shared, PAUSE, 0);
-    Atomics.notify(this.shared, PAUSE);
-    const deadline = Date.now() + PAUSE_TIMEOUT_MS;
-    while (Atomics.load(this.shared, ARMED) === 0 && Atomics.load(this.shared, PAUSE) === 0) {
-      if (Date.now() > deadline) return;
-      Atomics.wait(this.shared, ARMED, 0, 10);
+  async disarm(): Promise<void> {
+    if (this.arms === 0 || --this.arms > 0 || !this.armed) return this.stopping;
+    const armed = this.armed;
+    this.armed = undefined;
+    this.stopping = this.stopping.then(() => this.stopWorkers(armed));
+    return this.stopping;
+  }
+
+  /** Tells the terminator whether a cell runs now (so the session's frames below its code may be unwound). */
+  setCellRunning(running: boolean): void {
+    if (!this.armed) return;
+    Atomics.store(this.armed.shared, W.ALLOW, terminationIsSafe() ? (running ? 1 : 0) : -1);
+  }
+
+  stats(): InterruptStats {
+    const s = this.armed?.shared;
+    return { taken: s ? Atomics.load(s, W.TAKEN) : 0, delivered: this.delivered, terminated: s ? Atomics.load(s, W.TERMINATED) : 0, skipped: s ? Atomics.load(s, W.SKIPPED) : 0 };
+  }
+
+  private deliver(): void {
+    this.delivered++;
+    for (const fn of [...this.subscribers]) {
+      try {
+        fn();
+      } catch (e) {
+        process.stderr.write(`mlx-ts: an interrupt handler failed: ${(e as Error).stack ?? String(e)}\n`);
+      }
     }
   }
 
-  /**
-   * True (once) when the listener took a SIGINT whose message has not reached the main thread yet: a cell about to
-   * start synchronous code must treat it as an interrupt now, because a `while (true) {}` would keep the
-   * message from ever being handled.
-   */
-  takePendingSigint(): boolean {
-    const taken = Atomics.load(this.shared, TAKEN);
-    if (taken <= this.accounted) return false;
-    this.accounted = taken;
-    return true;
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    process.on("SIGINT", this.onProcessSigint);
   }
 
-  async stop(): Promise<void> {
-    Atomics.store(this.shared, SLEEP, 1);
-    Atomics.store(this.shared, PAUSE, 2); // neither 0 nor 1: ends whichever wait the listener is in
-    for (const slot of [PAUSE, TAKEN, ACK]) Atomics.notify(this.shared, slot);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  private unlistenIfIdle(): void {
+    if (!this.listening || this.subscribers.size || this.arms) return;
+    this.listening = false;
+    process.off("SIGINT", this.onProcessSigint);
+  }
+
+  private async stopWorkers(armed: Armed): Promise<void> {
+    Atomics.store(armed.shared, W.STOP, 1);
+    for (const word of [W.STOP, W.TAKEN, W.ACK]) Atomics.notify(armed.shared, word);
+    // They end by themselves on STOP; terminate() only those that do not: terminating the terminator
+    // while its inspector session holds the main thread paused is not safe.
+    await Promise.all(armed.workers.map((w) => new Promise<void>((resolve) => {
+      const late = setTimeout(() => void w.terminate().then(() => resolve(), () => resolve()), STOP_GRACE_MS);
+      w.once("exit", () => {
+        clearTimeout(late);
+        resolve();
+      });
+    })));
+    if (this.armed) return;
+    // The last breakOnSigint ending made Node set SIGINT to "exit the process", over libuv's handler.
+    // Listeners added again make libuv install its handler again, so process listeners work as before.
+    const listeners = process.rawListeners("SIGINT") as ((...a: unknown[]) => void)[];
+    process.removeAllListeners("SIGINT");
+    for (const l of listeners) process.on("SIGINT", l);
+    this.unlistenIfIdle();
   }
 }
 
-// One watchdog per process: two threads in breakOnSigint at once kill the process on SIGINT, so sessions
-// (a process may hold several, e.g. in tests) share one worker.
-let shared: { core: WatchdogCore; listeners: Set<() => void> } | undefined;
+let the: Interrupter | undefined;
 
-/** A session's handle on the process's SIGINT watchdog. */
-export class SigintWatchdog {
-  private stopped = false;
-
-  /** `onSigint` runs on the main thread for every SIGINT the watchdog takes (when the process has no SIGINT listener). */
-  constructor(private readonly onSigint: () => void) {
-    if (!shared) {
-      const listeners = new Set<() => void>();
-      shared = { core: new WatchdogCore(() => { for (const l of listeners) l(); }), listeners };
-    }
-    shared.listeners.add(onSigint);
-  }
-
-  setRunning(running: boolean): boolean {
-    return shared?.core.setRunning(running) ?? false;
-  }
-
-  pause(): boolean {
-    return shared ? shared.core.pause() : true;
-  }
-
-  resume(): void {
-    shared?.core.resume();
-  }
-
-  takePendingSigint(): boolean {
-    return shared?.core.takePendingSigint() ?? false;
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped || !shared) return;
-    this.stopped = true;
-    shared.listeners.delete(this.onSigint);
-    if (shared.listeners.size) return;
-    const { core } = shared;
-    shared = undefined;
-    await core.stop();
-  }
+/** The process's interrupter (one per process: Node has one SIGINT, and sessions in one process share it). */
+export function processInterrupter(): Interrupter {
+  the ??= new Interrupter();
+  return the;
 }
+
+export type { Interrupter };

@@ -13,7 +13,8 @@ import { splitCell, type Segment } from "./cell-parse.js";
 import { codePointToUtf16, utf16ToCodePoint } from "./code-points.js";
 import { createCellContext, defineGlobal, type CellContext } from "./context.js";
 import { defaultHistoryFile, HistoryStore } from "./history.js";
-import { InterruptError, isVmInterrupt, SigintWatchdog, terminationIsSafe } from "./interrupt.js";
+import { InterruptError, isVmInterrupt, processInterrupter, type Interrupter } from "./interrupt.js";
+import { startInterruptWorker } from "./interrupt-workers.js";
 import { isComplete } from "./is-complete.js";
 import type { TypeDiagnostic } from "./language-service.js";
 import { LanguageServiceClient } from "./ls-client.js";
@@ -34,7 +35,7 @@ export interface SessionOptions {
   historyFile?: string;
   /** folder cells resolve relative imports and node_modules from; default process.cwd() */
   cwd?: string;
-  /** listen for SIGINT (and run the watchdog that breaks sync loops after an await); default true */
+  /** take SIGINT (through the process's interrupter, which also breaks synchronous loops); default true */
   handleSigint?: boolean;
   /** report unhandled rejections / uncaught exceptions to the cell instead of dying; default true */
   catchProcessErrors?: boolean;
@@ -72,7 +73,8 @@ export class Session implements SessionApi {
   private interruptStarting = false;
   private last: CellState | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private watchdog: SigintWatchdog | undefined;
+  /** the process's interrupter while this session is armed with it */
+  private interrupter: Interrupter | undefined;
   private readonly cleanups: (() => void)[] = [];
   /** %typecheck: on (type errors stop the cell), warn (printed, cell runs), off */
   private typecheckMode: TypecheckMode = "on";
@@ -112,13 +114,13 @@ export class Session implements SessionApi {
     defineGlobal(this.cells, "mx", mx);
 
     if (opts.handleSigint ?? true) {
-      const onSigint = (): void => this.interrupt();
-      process.on("SIGINT", onSigint);
-      this.cleanups.push(() => process.off("SIGINT", onSigint));
+      const interrupter = processInterrupter();
+      this.cleanups.push(interrupter.subscribe(() => this.interrupt()));
       try {
-        this.watchdog = new SigintWatchdog(onSigint);
+        interrupter.arm(startInterruptWorker);
+        this.interrupter = interrupter;
       } catch {
-        this.watchdog = undefined; // no workers/inspector: sync loops after an await cannot be broken
+        // no worker threads or inspector: SIGINT still stops awaits, but not synchronous loops
       }
     }
     // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker
@@ -196,7 +198,7 @@ export class Session implements SessionApi {
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
     } finally {
       this.running = undefined;
-      this.watchdog?.setRunning(false);
+      this.interrupter?.setCellRunning(false);
     }
   }
 
@@ -270,37 +272,29 @@ export class Session implements SessionApi {
     }
     const interrupted = state.interrupted;
     try {
-      // The synchronous start runs inside runInContext with breakOnSigint (the watchdog steps aside for it).
-      // Only once it has returned may the watchdog terminate: what runs later is the cell's code resumed
-      // from the microtask queue (see interrupt.ts for why that, and only that, is safe to terminate). The
-      // start runs from an immediate, so those resumptions are drained by Node's native microtask checkpoint
-      // after it, not inside the JS tick loop of whatever called execute() (terminating there hangs Node).
+      // The cell's synchronous start runs as a promise reaction queued by an immediate, so it (like the
+      // cell's code resumed after an await) runs from a microtask drain with no callback of Node's half done
+      // below it: the one place the interrupter's terminator may stop a loop (see interrupt.ts). Once
+      // terminated, the start never returns; the race with `interrupted` ends the cell.
       let started!: (p: Promise<Done>) => void;
       const promise = new Promise<Done>((resolve) => { started = resolve; });
       const raced = Promise.race([promise, interrupted]);
       raced.catch(() => undefined);
-      setImmediate(() => cellStorage.run(state, () => {
+      setImmediate(() => void Promise.resolve().then(() => {
         // An interrupt that lands while the cell is being prepared has already ended the cell; starting
-        // its code now would run a `while (true) {}` nobody can stop any more.
+        // its code now would run a loop nobody asked for.
         if (state.controller.signal.aborted) {
           started(Promise.reject(state.controller.signal.reason));
           return;
         }
-        const breakOnSigint = this.watchdog ? this.watchdog.pause() : true;
-        if (this.watchdog?.takePendingSigint()) {
-          this.watchdog.resume();
-          this.interrupt();
-          started(Promise.reject(state.controller.signal.reason));
-          return;
-        }
+        this.interrupter?.setCellRunning(true);
         try {
-          started(script.runInContext(this.cells.context, { breakOnSigint }) as Promise<Done>);
+          // not inside cellStorage.run: a terminated start never runs its finally, which would leave
+          // later code attributed to this cell; while it runs, the running cell is the fallback anyway
+          started(script.runInContext(this.cells.context) as Promise<Done>);
         } catch (e) {
           started(Promise.reject(e));
-        } finally {
-          this.watchdog?.resume();
         }
-        this.watchdog?.setRunning(terminationIsSafe());
       }));
       const done = await raced;
       this.ls.addCell(seg.code);
@@ -309,7 +303,7 @@ export class Session implements SessionApi {
       this.ls.addCell(seg.code); // what ran before the error is defined, so later completions should know it
       throw e;
     } finally {
-      this.watchdog?.setRunning(false);
+      this.interrupter?.setCellRunning(false);
     }
   }
 
@@ -513,9 +507,11 @@ export class Session implements SessionApi {
 
   async shutdown(): Promise<void> {
     this.interrupt();
+    // disarmed before unsubscribing: the interrupter keeps its process listener until its threads are gone
+    const interrupter = this.interrupter;
+    this.interrupter = undefined;
+    await interrupter?.disarm();
     for (const c of this.cleanups.splice(0)) c();
-    await this.watchdog?.stop();
-    this.watchdog = undefined;
     await this.ls.close();
   }
 }

@@ -1,5 +1,5 @@
-// Interrupts of the real Session: a pending await, a synchronous loop in the cell's first synchronous
-// part, and a synchronous loop after an await (outside runInContext; the watchdog worker stops it). The
+// Interrupts of the real Session: a pending await, a synchronous loop in the cell's synchronous start, and
+// a synchronous loop after an await (the interrupter's terminator stops both, see interrupt.ts). The
 // SIGINT comes from another process, as the Jupyter front end and the terminal send it.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -103,6 +103,22 @@ describe("interrupt", () => {
     expectInterrupted(r);
     const after = await exec("urls > 0");
     expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
+  });
+
+  it("stops a loop resumed by Node's tick queue (an await on a nextTick)", async () => {
+    // the continuation runs below Node's processTicksAndRejections, which the terminator may unwind only there
+    const [r] = await Promise.all([exec("await new Promise((r) => setTimeout(r, 20))\nawait new Promise((r) => process.nextTick(r))\nlet ticks = 0\nfor (;;) { ticks++ }"), sigintAfter(500)]);
+    expectInterrupted(r);
+    const after = await exec("ticks > 0");
+    expect(after.status === "ok" && after.result?.["text/plain"]).toBe("true");
+  });
+
+  it("a cell interrupted while it sleeps does not start its loop when the sleep ends", async () => {
+    const [r] = await Promise.all([exec("globalThis.woke = false\nawait new Promise((r) => setTimeout(r, 600))\nglobalThis.woke = true\nfor (;;) {}"), sigintAfter(200)]);
+    expectInterrupted(r);
+    await new Promise((res) => setTimeout(res, 900));
+    const after = await exec("woke");
+    expect(after.status === "ok" && after.result?.["text/plain"]).toBe("false");
   });
 
   it("console output still arrives after Stop lands inside console.log", async () => {

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
@@ -21,16 +20,6 @@ std::mutex& mlx_job_mutex() {
 
 namespace {
 
-bool is_gguf(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  if (fs::path(path).extension() == ".gguf") return true;
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  f.read(magic, 4);
-  return std::string(magic, 4) == "GGUF";
-}
-
 size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
   if (dtype && mx::issubdtype(a.dtype(), mx::floating)) return a.size() * mx::size_of(*dtype);
   return a.nbytes();
@@ -39,24 +28,26 @@ size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
 }  // namespace
 
 std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
-  std::error_code ec;
-  if (opts.path.empty() || !fs::exists(opts.path, ec))
-    fail("E_MODEL_NOT_FOUND", "\"" + opts.path + "\" does not exist. Pass a model directory (config.json + *.safetensors) or a .gguf file.");
-  const bool gguf = is_gguf(opts.path);
-  LoadResult r = gguf ? load_gguf_file(opts.path) : load_safetensors_dir(opts.path);
-  const std::string cfg_source = gguf ? opts.path + " (GGUF metadata)" : (fs::path(opts.path) / "config.json").string();
-  ModelConfig cfg = parse_config(r.config, cfg_source);
+  LoadResult r = opts.gguf ? load_gguf_file(opts.path) : load_safetensors_files(opts.path, opts.files);
+  ModelConfig cfg = opts.config;
+  if (opts.gguf) {
+    gguf_to_hf_names(r.weights, cfg);
+    // A GGUF says nothing about tying but ships an output tensor only when the head is untied.
+    if (!cfg.tie_word_embeddings) cfg.tie_word_embeddings = !r.weights.count("lm_head.weight");
+  }
+  cfg = resolve_config(cfg, r.source);
+  const bool tied = *cfg.tie_word_embeddings;
 
   // mlx-lm's sanitize: precomputed rotary tables are unused; a tied head has no lm_head.
   std::erase_if(r.weights, [&](const auto& kv) {
-    return kv.first.find("rotary_emb.inv_freq") != std::string::npos || (cfg.tie_word_embeddings && kv.first.rfind("lm_head.", 0) == 0);
+    return kv.first.find("rotary_emb.inv_freq") != std::string::npos || (tied && kv.first.rfind("lm_head.", 0) == 0);
   });
 
   // GGUF keeps norms in float32 and scales in float16; one dtype throughout is what mlx-lm computes with.
   // float16 on a GPU; float32 on the CPU backend, which has no native half arithmetic (measured: a
   // SmolLM2 forward is ~30x slower in float16 than in float32 there).
   std::optional<mx::Dtype> cast = opts.dtype;
-  if (!cast && gguf) cast = mx::default_device() == mx::Device::cpu ? mx::float32 : mx::float16;
+  if (!cast && opts.gguf) cast = mx::default_device() == mx::Device::cpu ? mx::float32 : mx::float16;
   size_t bytes = 0;
   for (const auto& [k, v] : r.weights) bytes += nbytes_as(v, cast);
   const size_t limit = mx::get_memory_limit();
@@ -81,7 +72,6 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   auto lm = std::make_shared<LoadedModel>();
   lm->model_ = model;
   lm->config_ = std::move(cfg);
-  lm->gguf_ = std::move(r.gguf);
   lm->slot_ = std::make_shared<ModelSlot>();
   lm->slot_->model = model;
   lm->slot_->cache = model->make_cache();
@@ -114,35 +104,21 @@ size_t LoadedModel::num_parameters() const {
   return n;
 }
 
-std::optional<QuantSpec> LoadedModel::quantization() const {
-  if (disposed_) return std::nullopt;
+QuantLayout LoadedModel::quant_layout() const {
+  QuantLayout out;
+  if (disposed_) return out;
   std::map<std::tuple<int, int, std::string>, int> counts;
   for (const auto& [name, l] : std::as_const(*model_).linears())
     if (l->quant) counts[{l->quant->group_size, l->quant->bits, l->quant->mode}]++;
-  if (counts.empty()) return std::nullopt;
+  if (counts.empty()) return out;
   auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-  return QuantSpec{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
-}
-
-Json LoadedModel::current_config() const {
-  Json c = config_.raw.clone();
-  c.erase("quantization");
-  c.erase("quantization_config");
-  auto q = quantization();
-  if (q) {
-    auto spec_json = [](const QuantSpec& s) {
-      return Json(Json::Object{{"group_size", Json(s.group_size)}, {"bits", Json(s.bits)}, {"mode", Json(s.mode)}});
-    };
-    Json qj = spec_json(*q);
-    // Layers that differ from the common spec get a per-module entry, as mlx-lm writes for mixed quantization.
-    for (const auto& [name, l] : std::as_const(*model_).linears()) {
-      if (l->quant && !(*l->quant == *q)) qj.set(name, spec_json(*l->quant));
-      if (!l->quant) qj.set(name, Json(false));
-    }
-    c.set("quantization", qj);
-    c.set("quantization_config", qj.clone());
+  const QuantSpec common{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
+  out.common = common;
+  for (const auto& [name, l] : std::as_const(*model_).linears()) {
+    if (!l->quant) out.modules.emplace_back(name, std::nullopt);
+    else if (!(*l->quant == common)) out.modules.emplace_back(name, *l->quant);
   }
-  return c;
+  return out;
 }
 
 std::string LoadedModel::dtype() const {

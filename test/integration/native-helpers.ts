@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadNative } from "../../kernel/engine/native.js";
-import type { NativeAddon, NativeErrorCode } from "../../kernel/engine/native-types.js";
+import { nativeLoadOptions } from "../../kernel/engine/checkpoint.js";
+import type { NativeAddon, NativeErrorCode, NativeLoadOptions, NativeModel } from "../../kernel/engine/native-types.js";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 export const python = join(root, ".venv", "bin", "python");
@@ -14,6 +15,11 @@ export const smollmGguf = join(root, ".venv", "lib", "python3.11", "site-package
 
 export function addon(): NativeAddon {
   return loadNative();
+}
+
+/** addon.loadModel() with the options the engine would pass (config.json / GGUF metadata read in TypeScript); errors reject. */
+export async function load(mlx: NativeAddon, path: string, dtype?: NativeLoadOptions["dtype"]): Promise<NativeModel> {
+  return mlx.loadModel(nativeLoadOptions(path, { dtype }));
 }
 
 /** Runs a python script (text) with the .venv interpreter; returns stdout. */

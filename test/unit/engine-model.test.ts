@@ -33,7 +33,6 @@ function info(): NativeModelInfo {
 function fakeAddon(script: Script): NativeAddon {
   const model = (): NativeModel => ({
     info,
-    ggufMetadata: () => null,
     generate(prompt: Int32Array, params: NativeGenerateParams, onEvent: (ev: NativeGenerationEvent) => void) {
       script.generated.push({ prompt: [...prompt], params });
       let cancelled = false;

@@ -10,7 +10,7 @@ namespace {
 
 Block load_block(const WeightStore& w, const ModelConfig& c, const ArchOptions& o, int i) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
-  const int hd = c.head_dim;
+  const int hd = *c.head_dim;
   const auto& ao = o.attention;
   Attention a{
       load_linear(w, c, p + "self_attn.q_proj", c.hidden_size, c.num_attention_heads * hd, ao.qkv_bias),
@@ -45,7 +45,7 @@ DecoderModel::DecoderModel(const ModelConfig& cfg, ArchOptions opts, const Weigh
   layers_.reserve(cfg.num_hidden_layers);
   for (int i = 0; i < cfg.num_hidden_layers; ++i) layers_.push_back(load_block(w, cfg, opts_, i));
   norm_ = load_norm(w, "model.norm.weight", cfg.hidden_size, cfg.rms_norm_eps);
-  if (!cfg.tie_word_embeddings) lm_head_ = load_linear(w, cfg, "lm_head", cfg.hidden_size, cfg.vocab_size, false);
+  if (!*cfg.tie_word_embeddings) lm_head_ = load_linear(w, cfg, "lm_head", cfg.hidden_size, cfg.vocab_size, false);
 }
 
 mx::array DecoderModel::forward(const mx::array& tokens, Cache& cache) {
@@ -116,6 +116,22 @@ void DecoderModel::release() {
   }
   layers_.clear();
   norm_.reset();
+}
+
+ModelConfig resolve_config(const ModelConfig& in, const std::string& source) {
+  ModelConfig c = in;
+  const auto& t = c.model_type;
+  // mlx-lm's qwen2 always derives head_dim and ignores the key; qwen3 has no default.
+  if (t == "qwen2") c.head_dim = c.hidden_size / c.num_attention_heads;
+  if (t == "qwen3" && !c.head_dim)
+    fail("E_BAD_CONFIG", source + ": qwen3 config.json needs \"head_dim\" (Qwen3 does not derive it from hidden_size). Add it from the model card.");
+  if (!c.head_dim) c.head_dim = c.hidden_size / c.num_attention_heads;
+  if (!c.rope.theta) c.rope.theta = t == "qwen2" ? 1000000.0f : 10000.0f;
+  if (!c.tie_word_embeddings) c.tie_word_embeddings = true;
+  if (!c.attention_bias) c.attention_bias = false;
+  if (!c.mlp_bias) c.mlp_bias = false;
+  if (*c.head_dim <= 0) fail("E_BAD_CONFIG", source + ": head_dim must be positive.");
+  return c;
 }
 
 const std::vector<std::string>& supported_model_types() {

@@ -14,6 +14,8 @@ namespace mlxts {
 struct ArchOptions {
   // Our implementation name: "llama" | "qwen2" | "qwen3".
   std::string architecture;
+  // transformers' class name, written as config.json "architectures" when the source had none (GGUF).
+  std::string hf_class;
   AttentionOptions attention;
   bool mlp_bias = false;
 };
@@ -51,6 +53,8 @@ class DecoderModel : public Model {
   std::optional<Linear> lm_head_;
 };
 
+// Fills in the keys the TypeScript side left to the architecture (head_dim, rope_theta, tie, biases).
+ModelConfig resolve_config(const ModelConfig& cfg, const std::string& source);
 // Builds the model for cfg.model_type; E_UNSUPPORTED_ARCH lists what is supported.
 std::shared_ptr<DecoderModel> build_model(const ModelConfig& cfg, const WeightStore& w);
 const std::vector<std::string>& supported_model_types();

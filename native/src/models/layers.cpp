@@ -64,7 +64,7 @@ Linear load_linear(const WeightStore& w, const ModelConfig& cfg, const std::stri
     } else {
       q.mode = "affine";
     }
-    if (auto it = cfg.quant_overrides.find(prefix); it != cfg.quant_overrides.end()) q.mode = it->second.mode;
+    if (auto it = cfg.quant_modules.find(prefix); it != cfg.quant_modules.end() && it->second) q.mode = it->second->mode;
     l.scales = *scales;
     if (q.mode == "affine") l.qbiases = w.get(prefix + ".biases", ss);
     l.quant = q;
@@ -88,7 +88,7 @@ Rope make_rope(const RopeConfig& rc, int dims) {
     const float factor = rc.factor;
     const float low_wavelen = rc.original_max_position_embeddings / rc.low_freq_factor;
     const float high_wavelen = rc.original_max_position_embeddings / rc.high_freq_factor;
-    auto freqs = mx::power(mx::array(rc.theta), mx::divide(mx::arange(0, dims, 2), mx::array(static_cast<float>(dims))));
+    auto freqs = mx::power(mx::array(*rc.theta), mx::divide(mx::arange(0, dims, 2), mx::array(static_cast<float>(dims))));
     auto wavelens = mx::multiply(mx::array(static_cast<float>(2 * M_PI)), freqs);
     freqs = mx::where(mx::greater(wavelens, mx::array(low_wavelen)), mx::multiply(freqs, mx::array(factor)), freqs);
     auto is_medium = mx::logical_and(mx::greater(wavelens, mx::array(high_wavelen)), mx::less(wavelens, mx::array(low_wavelen)));
@@ -101,7 +101,7 @@ Rope make_rope(const RopeConfig& rc, int dims) {
     r.base = std::nullopt;
     r.scale = 1.0f;
   } else {
-    r.base = rc.theta;
+    r.base = *rc.theta;
     r.scale = rc.type == "linear" ? 1.0f / rc.factor : 1.0f;
   }
   return r;

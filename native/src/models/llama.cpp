@@ -7,9 +7,10 @@ namespace mlxts {
 ArchOptions llama_options(const ModelConfig& cfg) {
   ArchOptions o;
   o.architecture = "llama";
-  o.attention.qkv_bias = cfg.attention_bias;
-  o.attention.o_bias = cfg.attention_bias;
-  o.mlp_bias = cfg.mlp_bias;
+  o.hf_class = "LlamaForCausalLM";
+  o.attention.qkv_bias = *cfg.attention_bias;
+  o.attention.o_bias = *cfg.attention_bias;
+  o.mlp_bias = *cfg.mlp_bias;
   return o;
 }
 

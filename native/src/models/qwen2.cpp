@@ -6,6 +6,7 @@ namespace mlxts {
 ArchOptions qwen2_options(const ModelConfig&) {
   ArchOptions o;
   o.architecture = "qwen2";
+  o.hf_class = "Qwen2ForCausalLM";
   o.attention.qkv_bias = true;
   return o;
 }

@@ -6,11 +6,10 @@
 
 namespace mlxts {
 
-ArchOptions qwen3_options(const ModelConfig& cfg) {
-  if (!cfg.raw.has("head_dim"))
-    fail("E_BAD_CONFIG", "qwen3 config.json needs \"head_dim\" (Qwen3 does not derive it from hidden_size). Add it from the model card.");
+ArchOptions qwen3_options(const ModelConfig&) {
   ArchOptions o;
   o.architecture = "qwen3";
+  o.hf_class = "Qwen3ForCausalLM";
   o.attention.qk_norm = true;
   return o;
 }

@@ -30,18 +30,15 @@ size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
 std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   LoadResult r = opts.gguf ? load_gguf_file(opts.path) : load_safetensors_files(opts.path, opts.files);
   ModelConfig cfg = opts.config;
+  const Architecture& arch = find_architecture(cfg.model_type, opts.gguf, r.source);
   if (opts.gguf) {
-    gguf_to_hf_names(r.weights, cfg);
+    arch.from_gguf(r.weights, cfg, r.source);
     // A GGUF says nothing about tying but ships an output tensor only when the head is untied.
     if (!cfg.tie_word_embeddings) cfg.tie_word_embeddings = !r.weights.count("lm_head.weight");
+    cfg.model_type = arch.model_types.front();
   }
-  cfg = resolve_config(cfg, r.source);
-  const bool tied = *cfg.tie_word_embeddings;
-
-  // mlx-lm's sanitize: precomputed rotary tables are unused; a tied head has no lm_head.
-  std::erase_if(r.weights, [&](const auto& kv) {
-    return kv.first.find("rotary_emb.inv_freq") != std::string::npos || (tied && kv.first.rfind("lm_head.", 0) == 0);
-  });
+  cfg = arch.resolve(cfg, r.source, opts.gguf);
+  arch.sanitize(r.weights, cfg);
 
   // GGUF keeps norms in float32 and scales in float16; one dtype throughout is what mlx-lm computes with.
   // float16 on a GPU; float32 on the CPU backend, which has no native half arithmetic (measured: a
@@ -61,9 +58,9 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
       if (mx::issubdtype(v.dtype(), mx::floating) && v.dtype() != *cast) v = mx::astype(v, *cast);
 
   WeightStore store(std::move(r.weights), r.source);
-  auto model = build_model(cfg, store);
+  auto model = arch.build(cfg, store);
   try {
-    mx::eval(model->arrays());
+    mx::eval(model->params().arrays());
   } catch (const std::exception& e) {
     model->release();
     throw classify_exception(e, "materialising the weights of " + r.source);
@@ -71,7 +68,6 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
 
   auto lm = std::make_shared<LoadedModel>();
   lm->model_ = model;
-  lm->config_ = std::move(cfg);
   lm->slot_ = std::make_shared<ModelSlot>();
   lm->slot_->model = model;
   lm->slot_->cache = model->make_cache();
@@ -85,36 +81,26 @@ void LoadedModel::check_usable() const {
 size_t LoadedModel::weight_bytes() const {
   if (disposed_) return 0;
   size_t n = 0;
-  for (const auto& [k, v] : model_->export_weights()) n += v.nbytes();
+  for (const auto& a : model_->params().arrays()) n += a.nbytes();
   return n;
 }
 
 size_t LoadedModel::num_parameters() const {
-  if (disposed_) return 0;
   // As mlx-lm's get_total_parameters: quantized layers count their unpacked size.
-  size_t n = 0;
-  auto weights = model_->export_weights();
-  std::set<std::string> counted;
-  for (const auto& [name, l] : std::as_const(*model_).linears()) {
-    n += static_cast<size_t>(l->out_dims) * l->in_dims + (l->bias ? l->bias->size() : 0);
-    for (const char* s : {".weight", ".scales", ".biases", ".bias"}) counted.insert(name + s);
-  }
-  for (const auto& [k, v] : weights)
-    if (!counted.count(k)) n += v.size();
-  return n;
+  return disposed_ ? 0 : model_->params().num_parameters();
 }
 
 QuantLayout LoadedModel::quant_layout() const {
   QuantLayout out;
   if (disposed_) return out;
   std::map<std::tuple<int, int, std::string>, int> counts;
-  for (const auto& [name, l] : std::as_const(*model_).linears())
+  for (const auto& [name, l] : model_->params().linears)
     if (l->quant) counts[{l->quant->group_size, l->quant->bits, l->quant->mode}]++;
   if (counts.empty()) return out;
   auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   const QuantSpec common{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
   out.common = common;
-  for (const auto& [name, l] : std::as_const(*model_).linears()) {
+  for (const auto& [name, l] : model_->params().linears) {
     if (!l->quant) out.modules.emplace_back(name, std::nullopt);
     else if (!(*l->quant == common)) out.modules.emplace_back(name, *l->quant);
   }
@@ -123,9 +109,9 @@ QuantLayout LoadedModel::quant_layout() const {
 
 std::string LoadedModel::dtype() const {
   if (disposed_) return "";
-  auto w = model_->export_weights();
-  auto it = w.find("model.norm.weight");
-  return it != w.end() ? dtype_name(it->second.dtype()) : dtype_name(model_->compute_dtype());
+  for (const auto& [name, t] : model_->params().tensors)
+    if (name == "model.norm.weight") return dtype_name(t->dtype());
+  return dtype_name(model_->compute_dtype());
 }
 
 std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens) {

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "loader.h"
 #include "model.h"
-#include "models/decoder.h"
+#include "models/registry.h"
 
 namespace mlxts {
 
@@ -51,8 +51,9 @@ class LoadedModel {
   static std::shared_ptr<LoadedModel> load(const LoadOptions& opts);
 
   const std::shared_ptr<ModelSlot>& slot() const { return slot_; }
-  std::shared_ptr<DecoderModel> model() const { return model_; }
-  const ModelConfig& config() const { return config_; }
+  std::shared_ptr<Model> model() const { return model_; }
+  // The config as the architecture resolved it.
+  const ModelConfig& config() const { return model_->config(); }
   size_t weight_bytes() const;
   size_t num_parameters() const;
   QuantLayout quant_layout() const;
@@ -70,8 +71,7 @@ class LoadedModel {
 
  private:
   std::shared_ptr<ModelSlot> slot_;
-  std::shared_ptr<DecoderModel> model_;
-  ModelConfig config_;
+  std::shared_ptr<Model> model_;
   bool disposed_ = false;
   // logits/quantize/save/dispose on one model run one at a time (they come from libuv's pool).
   std::mutex op_mu_;

@@ -23,8 +23,6 @@ struct LoadResult {
 LoadResult load_safetensors_files(const std::string& dir, const std::vector<std::string>& files);
 // A .gguf file's tensors under llama.cpp's names (the architecture renames them to HF names).
 LoadResult load_gguf_file(const std::string& path);
-// llama.cpp's tensor names -> HF names (and llama's q/k rows un-permuted), in place.
-void gguf_to_hf_names(WeightMap& weights, const ModelConfig& cfg);
 
 // Checks a .safetensors file's declared header length against its size and returns the byte count of
 // the tensor data that follows it; E_CORRUPT_WEIGHTS when the file is too short for its header.

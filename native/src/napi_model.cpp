@@ -15,8 +15,8 @@ namespace mlxts {
 InfoSnapshot snapshot(const LoadedModel& m) {
   InfoSnapshot s;
   const auto& c = m.config();
-  s.architecture = m.model()->options().architecture;
-  s.hf_class = m.model()->options().hf_class;
+  s.architecture = m.model()->architecture().name;
+  s.hf_class = m.model()->architecture().hf_class;
   s.model_type = c.model_type;
   s.dtype = m.dtype();
   s.num_parameters = static_cast<double>(m.num_parameters());
@@ -65,6 +65,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
         if (k != "quantization" && k != "quantization_config") out.Set(k, src.Get(k));
       }
     }
+    out.Set("model_type", info_.model_type);
     out.Set("tie_word_embeddings", info_.tie);
     if (!out.Has("architectures") && !info_.hf_class.empty()) {
       auto arr = Napi::Array::New(env, 1);

@@ -23,7 +23,7 @@ SaveReport LoadedModel::save(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) fail("E_BAD_ARGUMENT", "save(): \"" + dir + "\" is not an existing directory. Create it first.");
   const fs::path root(dir);
 
-  WeightMap weights = model_->export_weights();
+  WeightMap weights = model_->params().export_weights();
   std::vector<std::string> names;
   for (const auto& [k, v] : weights) names.push_back(k);
   std::sort(names.begin(), names.end());

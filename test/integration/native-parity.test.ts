@@ -1,5 +1,6 @@
 // Our addon's last-position logits against mlx-lm's on the same tiny checkpoints (qwen3, qwen2, llama with
-// llama3 rope scaling, tied llama with linear rope), in float32, bfloat16 and 4-bit; quantize + save
+// llama3 rope scaling, tied llama with linear rope, qwen3_moe with decoder_sparse_step 2), in float32,
+// bfloat16 and 4-bit; quantize + save
 // round-trips through mlx_lm.utils.load_model.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -26,9 +27,9 @@ async function withModel<T>(path: string, fn: (m: NativeModel) => Promise<T>, dt
 
 describe("logits parity with mlx-lm", () => {
   const cases: Array<[string, string]> = [];
-  for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear"]) for (const v of ["fp32", "bf16", "q4"]) cases.push([arch, v]);
-  // per-module quantization overrides, mxfp4, and a sharded checkpoint with an index
-  cases.push(["qwen3", "mixed"], ["llama", "mxfp4"], ["qwen2", "sharded"]);
+  for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear", "qwen3_moe"]) for (const v of ["fp32", "bf16", "q4"]) cases.push([arch, v]);
+  // per-module quantization overrides, mxfp4, a sharded checkpoint with an index, HF's per-expert MoE layout
+  cases.push(["qwen3", "mixed"], ["llama", "mxfp4"], ["qwen2", "sharded"], ["qwen3_moe", "hf"]);
 
   it.each(cases)("%s %s", { timeout: 300_000 }, async (arch, variant) => {
     const path = join(fixtures, `${arch}-${variant}`);

@@ -44,6 +44,9 @@ export function configFromGguf(meta: GgufMetadata, source: string): Json {
   }
   // A MoE GGUF may leave the dense size out; the dense layers (if any) then have none.
   if (c.intermediate_size === undefined) c.intermediate_size = c.moe_intermediate_size ?? 0;
+  // llama.cpp's switch for renormalising the top-k expert weights (GGUF stores booleans as 0/1).
+  const norm = num(meta, `${arch}.expert_weights_norm`);
+  if (norm !== undefined) c.norm_topk_prob = norm !== 0;
   c.rms_norm_eps = num(meta, `${arch}.attention.layer_norm_rms_epsilon`) ?? 1e-6;
   // llama.cpp's own default when a GGUF has no freq_base.
   c.rope_theta = num(meta, `${arch}.rope.freq_base`) ?? 10000;

@@ -27,7 +27,10 @@ async function withModel<T>(path: string, fn: (m: NativeModel) => Promise<T>, dt
 
 describe("logits parity with mlx-lm", () => {
   const cases: Array<[string, string]> = [];
-  for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear", "qwen3_moe"]) for (const v of ["fp32", "bf16", "q4"]) cases.push([arch, v]);
+  // mlx-lm cannot run an unquantized MoE in bfloat16 on the CPU backend (MLX's CPU GatherMM is float32-only).
+  const cpu = addon().runtime().backend === "cpu";
+  for (const arch of ["qwen3", "qwen2", "llama", "llama-tied-linear", "qwen3_moe"])
+    for (const v of ["fp32", "bf16", "q4"]) if (!(cpu && arch === "qwen3_moe" && v === "bf16")) cases.push([arch, v]);
   // per-module quantization overrides, mxfp4, a sharded checkpoint with an index, HF's per-expert MoE layout
   cases.push(["qwen3", "mixed"], ["llama", "mxfp4"], ["qwen2", "sharded"], ["qwen3_moe", "hf"]);
 

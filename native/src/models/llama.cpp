@@ -125,7 +125,7 @@ mx::array unpermute_rows(const mx::array& a, int n_heads) {
   return mx::take(a, idx, 0);
 }
 
-void from_gguf(WeightMap& w, const ModelConfig& c, const std::string& source) {
+void from_gguf(WeightMap& w, ModelConfig& c, const std::string& source) {
   rename_gguf_tensors(w, gguf_decoder_roles(), source);
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     for (const auto& [proj, nh] : {std::pair<std::string, int>{"q_proj", c.num_attention_heads}, {"k_proj", c.num_key_value_heads}}) {

@@ -113,7 +113,7 @@ void sanitize(WeightMap& w, const ModelConfig& c) {
   });
 }
 
-void from_gguf(WeightMap& w, const ModelConfig&, const std::string& source) { rename_gguf_tensors(w, gguf_decoder_roles(), source); }
+void from_gguf(WeightMap& w, ModelConfig&, const std::string& source) { rename_gguf_tensors(w, gguf_decoder_roles(), source); }
 
 std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen2Model>(cfg, w); }
 

@@ -115,7 +115,7 @@ void sanitize(WeightMap& w, const ModelConfig& c) {
   if (*c.tie_word_embeddings) std::erase_if(w, [](const auto& kv) { return kv.first.rfind("lm_head.", 0) == 0; });
 }
 
-void from_gguf(WeightMap& w, const ModelConfig&, const std::string& source) { rename_gguf_tensors(w, gguf_decoder_roles(), source); }
+void from_gguf(WeightMap& w, ModelConfig&, const std::string& source) { rename_gguf_tensors(w, gguf_decoder_roles(), source); }
 
 std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen3Model>(cfg, w); }
 

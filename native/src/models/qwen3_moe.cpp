@@ -192,8 +192,13 @@ void sanitize(WeightMap& w, const ModelConfig& c) {
   }
 }
 
-// llama.cpp stores the experts already stacked ([experts, out, in] after MLX reverses GGUF's dims).
-void from_gguf(WeightMap& w, const ModelConfig&, const std::string& source) {
+// llama.cpp stores the experts already stacked ([experts, out, in] after MLX reverses GGUF's dims). A
+// GGUF has no mlp_only_layers: a layer with a dense ffn_gate and no router is one.
+void from_gguf(WeightMap& w, ModelConfig& c, const std::string& source) {
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    if (w.count(p + "ffn_gate.weight") && !w.count(p + "ffn_gate_inp.weight")) c.mlp_only_layers.push_back(i);
+  }
   GgufRoles roles = gguf_decoder_roles();
   roles.insert(roles.end(), {{"ffn_gate_inp", "mlp.gate"},
                              {"ffn_gate_exps", "mlp.switch_mlp.gate_proj"},

@@ -25,8 +25,9 @@ struct Architecture {
   ModelConfig (*resolve)(ModelConfig cfg, const std::string& source, bool gguf);
   // mlx-lm's sanitize: the checkpoint's tensors -> the names the model loads.
   void (*sanitize)(WeightMap& weights, const ModelConfig& cfg);
-  // llama.cpp's tensor names -> HF names, for GGUF files (nullptr when gguf_architectures is empty).
-  void (*from_gguf)(WeightMap& weights, const ModelConfig& cfg, const std::string& source);
+  // llama.cpp's tensor names -> HF names, for GGUF files (nullptr when gguf_architectures is empty); may
+  // also set what only the tensors tell (which layers are dense).
+  void (*from_gguf)(WeightMap& weights, ModelConfig& cfg, const std::string& source);
   std::shared_ptr<Model> (*build)(const ModelConfig& cfg, const WeightStore& weights);
 };
 

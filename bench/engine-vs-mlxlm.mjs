@@ -123,8 +123,9 @@ function generateOnce(model, ids, gen, prefillStep) {
 
 async function benchOurs(dir, ids, opts) {
   const { loadNative } = await import(join(root, "dist", "kernel", "engine", "native.js"));
+  const { nativeLoadOptions } = await import(join(root, "dist", "kernel", "engine", "checkpoint.js"));
   const addon = loadNative();
-  const model = await addon.loadModel({ path: dir });
+  const model = await addon.loadModel(nativeLoadOptions(dir));
   try {
     await generateOnce(model, ids.slice(0, WARMUP_PROMPT), WARMUP_GEN, opts.prefillStep); // warm-up
     const trials = [];

@@ -71,7 +71,8 @@ async function child(o) {
   const addon = loadNative();
   const rt = addon.runtime();
   const t0 = performance.now();
-  const model = await addon.loadModel({ path: o.model });
+  const { nativeLoadOptions } = await import(join(root, "dist", "kernel", "engine", "checkpoint.js"));
+  const model = await addon.loadModel(nativeLoadOptions(o.model));
   const loadMs = performance.now() - t0;
   let warmupMs = 0;
   if (o.warmup) {

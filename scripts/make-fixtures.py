@@ -10,10 +10,14 @@ save_model, save_config), so the quantized layout is exactly what mlx_lm.convert
 
   qwen3-tiny-{bf16,4bit,8bit}   model_type qwen3, tied embeddings, q_norm/k_norm
   llama-tiny-{bf16,4bit,8bit}   model_type llama, untied lm_head, rope_scaling llama3
+  qwen3-moe-tiny-{bf16,4bit,8bit}  model_type qwen3_moe: 8 experts, top-2, norm_topk_prob, layer 0 dense
+                                (mlp_only_layers); the 4/8-bit ones as mlx-lm quantizes it (router at 8 bits)
   --bench adds qwen3-0.6b-shape-{bf16,4bit}: Qwen3-0.6B's real shapes, random weights (benchmark only)
   --gpu-shapes [--only NAMES] makes qwen3-{0.6b,4b,8b}-shape-{bf16,8bit,4bit} for the GPU benchmark
                 (bench/engine-vs-mlxlm.mjs --device gpu): 1.2 to 16 GB each, about 47 GB in all; meant to
                 run on the GPU machine itself, since no call can carry them there
+  --moe-bench 4bit,bf16 writes qwen3-30b-a3b-shape-<variant>: Qwen3-30B-A3B's shapes, random weights
+                                (GPU benchmark only: ~17 GB at 4-bit, ~61 GB in bf16; never by default)
 
 Idempotent: a directory whose .fixture-stamp matches the spec's stamp is left alone; a stale or
 half-written one is rebuilt (each checkpoint is written to DIR.tmp and renamed into place).
@@ -39,6 +43,8 @@ STAMP_FILE = ".fixture-stamp"
 FINAL_NORM_SCALE = 6.0
 ROW_NORM_SPREAD = 0.15
 OUT_PROJ_STD = 0.2
+# The MoE router gets well-separated logits, so expert choice is not decided by a rounding tie.
+ROUTER_STD = 0.3
 
 QWEN3_EOS = [151645, 151643]  # <|im_end|>, <|endoftext|>
 QWEN3_BOS = 151643
@@ -114,7 +120,35 @@ def base_configs(vocab: int) -> dict[str, dict]:
         intermediate_size=3072,
         vocab_size=151936,
     )
-    return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-0.6b-shape": qwen3_06b}
+    qwen3_moe_tiny = dict(
+        qwen3_tiny,
+        architectures=["Qwen3MoeForCausalLM"],
+        model_type="qwen3_moe",
+        num_experts=8,
+        num_experts_per_tok=2,
+        moe_intermediate_size=128,
+        norm_topk_prob=True,
+        decoder_sparse_step=1,
+        mlp_only_layers=[0],
+        tie_word_embeddings=False,
+    )
+    # Qwen/Qwen3-30B-A3B's config.json shapes.
+    qwen3_30b_a3b = dict(
+        qwen3_moe_tiny,
+        hidden_size=2048,
+        num_hidden_layers=48,
+        num_attention_heads=32,
+        num_key_value_heads=4,
+        head_dim=128,
+        intermediate_size=6144,
+        moe_intermediate_size=768,
+        num_experts=128,
+        num_experts_per_tok=8,
+        mlp_only_layers=[],
+        vocab_size=151936,
+    )
+    return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-moe-tiny": qwen3_moe_tiny,
+            "qwen3-0.6b-shape": qwen3_06b, "qwen3-30b-a3b-shape": qwen3_30b_a3b}
 
 
 def gpu_shape_configs(base: dict) -> dict[str, dict]:
@@ -130,7 +164,7 @@ def gpu_shape_configs(base: dict) -> dict[str, dict]:
 # Smallest first: a GPU bench cut short by its time limit still has whole models.
 GPU_SHAPE_SPECS = [(b, q) for b in ("qwen3-0.6b-shape", "qwen3-8b-shape", "qwen3-4b-shape") for q in ("bf16", "8bit", "4bit")]
 
-TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny") for q in ("bf16", "4bit", "8bit")]
+TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny", "qwen3-moe-tiny") for q in ("bf16", "4bit", "8bit")]
 BENCH_SPECS = [("qwen3-0.6b-shape", q) for q in ("bf16", "4bit")]
 QUANT = {"bf16": None, "4bit": 4, "8bit": 8}
 GROUP_SIZE = 64
@@ -152,6 +186,8 @@ def stamp_for(base: str, variant: str, config: dict) -> str:
     h = hashlib.sha256(_inputs_digest())
     h.update(json.dumps(config, sort_keys=True).encode())
     h.update(f"{base}|{variant}".encode())
+    if "num_experts" in config:
+        h.update(f"router {ROUTER_STD}".encode())
     return f"v{GENERATOR_VERSION} {h.hexdigest()}"
 
 
@@ -184,6 +220,8 @@ def init_weights(model, seed: int) -> None:
             v = 1.0 + 0.1 * noise
         elif name.endswith(("o_proj.weight", "down_proj.weight")):
             v = OUT_PROJ_STD * noise
+        elif name.endswith("mlp.gate.weight"):
+            v = ROUTER_STD * noise
         elif "embed_tokens" in name or "lm_head" in name:
             row_scale = mx.exp(ROW_NORM_SPREAD * mx.random.normal((p.shape[0], 1), key=mx.random.split(keys[i])[0]))
             v = 0.05 * noise * row_scale
@@ -256,6 +294,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--bench-only", action="store_true", help="build only the qwen3-0.6b-shape checkpoints")
     ap.add_argument("--gpu-shapes", action="store_true", help="build only the qwen3-{0.6b,4b,8b}-shape GPU benchmark checkpoints")
     ap.add_argument("--only", help="with --gpu-shapes: comma-separated checkpoint names (e.g. qwen3-8b-shape-4bit)")
+    ap.add_argument("--moe-bench", metavar="VARIANTS", default="",
+                    help="comma-separated variants (4bit, 8bit, bf16) of the qwen3-30b-a3b-shape checkpoint to build")
     ap.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
     args = ap.parse_args(argv)
 
@@ -270,6 +310,11 @@ def main(argv: list[str]) -> int:
     specs = [] if args.bench_only else list(TEST_SPECS)
     if args.bench or args.bench_only:
         specs += BENCH_SPECS
+    for v in filter(None, args.moe_bench.split(",")):
+        if v not in QUANT:
+            print(f"make-fixtures: --moe-bench variant {v!r} is not one of {', '.join(QUANT)}", file=sys.stderr)
+            return 2
+        specs.append(("qwen3-30b-a3b-shape", v))
     args.out.mkdir(parents=True, exist_ok=True)
     for base, variant in specs:
         wrote = make_one(args.out, base, variant, configs[base], args.force)

@@ -104,7 +104,8 @@ export async function runGpuBench(root, python, addon, opts) {
     const ref = startMlxlm(root, python, dir, opts.prefillStep);
     const hello = await ref.ready;
     versions = { ...versions, mlxPython: hello.mlx_version, mlxLm: hello.mlx_lm_version, mlxLmDevice: hello.device };
-    const model = await addon.loadModel({ path: dir });
+    const { nativeLoadOptions } = await import(join(root, "dist", "kernel", "engine", "checkpoint.js"));
+    const model = await addon.loadModel(nativeLoadOptions(dir));
     try {
       for (const prompt of opts.prompts) {
         const ids = randomIds(prompt, config.vocab_size, 1234);

@@ -1,6 +1,7 @@
 // The engine: the loaded models (in load order, which gives the one default-model rule) and the
 // generations running on them, over one native addon. Memory/device calls go to runtime.ts.
 import { resolve as resolvePath } from "node:path";
+import { nativeLoadOptions } from "./checkpoint.js";
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
 import { Generations } from "./generations.js";
@@ -89,7 +90,7 @@ export class MlxEngine implements Engine {
     const addon = this.native;
     let nm: NativeModel;
     try {
-      nm = await addon.loadModel({ path: resolved.path, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
+      nm = await addon.loadModel(nativeLoadOptions(resolved.path, { dtype: opts.dtype, gguf }));
     } catch (e) {
       throw fromNative(e, resolvePath(idOrPath) === resolved.path ? `Loading ${resolved.path}` : `Loading ${idOrPath} from ${resolved.path}`);
     }

@@ -9,7 +9,7 @@ const NATIVE_CODES = new Set<string>([
 
 const HINTS: Record<NativeErrorCode, string> = {
   E_MODEL_NOT_FOUND: "Check the path: a model directory needs config.json and *.safetensors.",
-  E_UNSUPPORTED_ARCH: "Supported architectures are llama (Llama, SmolLM, Mistral), qwen2 and qwen3.",
+  E_UNSUPPORTED_ARCH: "The message above lists the architectures this build runs (native/src/models/registry.cpp); convert the model to one of them or use another model.",
   E_BAD_CONFIG: "Fix config.json or re-download the model.",
   E_CORRUPT_WEIGHTS: "The weights are truncated or damaged: download the model again.",
   E_UNSUPPORTED_GGUF_TYPE: "Use a GGUF quantized as Q4_0, Q4_1, Q8_0, F16 or F32, or the safetensors model.",

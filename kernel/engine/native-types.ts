@@ -42,15 +42,70 @@ export interface NativeQuantization {
   mode: "affine" | "mxfp4" | "mxfp8" | string;
 }
 
+/** rope_scaling as config.json gives it (or nested under rope_parameters), checked by kernel/engine/model-config.ts. */
+export interface NativeRopeScaling {
+  type: "default" | "linear" | "llama3";
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+/** A per-module quantization entry of config.json: its own spec, or false (left unquantized). */
+export type NativeModuleQuantization = NativeQuantization | false;
+
+/**
+ * The architecture's parameters as config.json names them (camelCase), parsed and checked in TypeScript
+ * (kernel/engine/model-config.ts). Keys whose default differs between architectures are optional: the
+ * architecture's native file fills them in, as each mlx-lm ModelArgs does.
+ */
+export interface NativeModelConfig {
+  /** config.json model_type, or GGUF general.architecture (the native registry knows both names) */
+  modelType: string;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  intermediateSize: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim?: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  rmsNormEps: number;
+  /** absent: the architecture's default; for GGUF, tied unless the file has an output (lm_head) tensor */
+  tieWordEmbeddings?: boolean;
+  attentionBias?: boolean;
+  mlpBias?: boolean;
+  ropeTheta?: number;
+  ropeTraditional: boolean;
+  ropeScaling: NativeRopeScaling | null;
+  /** the checkpoint's quantization (config.json "quantization"), or null */
+  quantization: NativeQuantization | null;
+  /** per-module entries of "quantization", keyed by module path ("model.layers.0.mlp.gate") */
+  quantizationModules: Record<string, NativeModuleQuantization>;
+  /** mixture of experts (qwen3_moe); absent for dense models */
+  numExperts?: number;
+  numExpertsPerTok?: number;
+  moeIntermediateSize?: number;
+  normTopkProb?: boolean;
+  decoderSparseStep?: number;
+  mlpOnlyLayers?: number[];
+}
+
 export interface NativeLoadOptions {
-  /** A directory with config.json + *.safetensors, or a path to a .gguf file. */
+  /** What is being loaded, for messages: a model directory or a .gguf file. */
   path: string;
+  format: "safetensors" | "gguf";
+  /** The weight files: the safetensors shards (in order), or the one .gguf file. */
+  files: string[];
+  config: NativeModelConfig;
+  /** The same config in HF config.json form: info().config returns it, save() writes it back, each with the quantization keys the weights now carry. */
+  hfConfig: Record<string, unknown>;
   /** Cast the non-quantized floating weights to this dtype. Default: keep what the file has; GGUF dequantized/float tensors become float32 on the CPU backend (float16 is far slower there) and float16 on GPU. */
   dtype?: "bfloat16" | "float16" | "float32";
 }
 
 export interface NativeModelInfo {
-  /** Our implementation file: "llama" | "qwen2" | "qwen3" */
+  /** The native architecture file that runs it (native/src/models/registry.cpp maps model_type to it) */
   architecture: string;
   /** config.json model_type (or GGUF general.architecture) */
   modelType: string;
@@ -65,7 +120,7 @@ export interface NativeModelInfo {
   /** dtype of the non-quantized weights, e.g. "bfloat16" */
   dtype: string;
   tieWordEmbeddings: boolean;
-  /** the config actually used (config.json as parsed, or the one derived from GGUF metadata), in HF config.json form */
+  /** hfConfig as loaded, with "quantization"/"quantization_config" as the weights now are, tie_word_embeddings as resolved, and "architectures" when it had none */
   config: Record<string, unknown>;
 }
 
@@ -141,8 +196,6 @@ export interface NativeQuantizeReport {
 
 export interface NativeModel {
   info(): NativeModelInfo;
-  /** Only for models loaded from GGUF, else null. */
-  ggufMetadata(): GgufMetadata | null;
   /** Starts generation on the model's worker thread. One generation per model at a time (E_BAD_ARGUMENT otherwise). */
   generate(prompt: Int32Array, params: NativeGenerateParams, onEvent: (ev: NativeGenerationEvent) => void): NativeGeneration;
   /** Float32 logits of the last position for this token sequence (fresh cache; does not touch the generation cache). */

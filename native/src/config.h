@@ -1,12 +1,12 @@
-// The HF-style config.json, parsed into what the architectures need. The original Json is kept so
-// save() writes it back with only the quantization keys changed.
+// The architecture's parameters, handed over typed by the TypeScript side (kernel/engine/model-config.ts
+// parses config.json; native-types.ts NativeModelConfig is the contract). Keys whose default differs
+// between architectures stay optional until the architecture's file fills them in.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
-
-#include "json.h"
+#include <vector>
 
 namespace mlxts {
 
@@ -18,7 +18,7 @@ struct QuantSpec {
 };
 
 struct RopeConfig {
-  float theta = 10000.0f;
+  std::optional<float> theta;
   bool traditional = false;
   // "default" | "linear" | "llama3"
   std::string type = "default";
@@ -29,32 +29,30 @@ struct RopeConfig {
 };
 
 struct ModelConfig {
-  Json raw;
   std::string model_type;
   int hidden_size = 0;
   int num_hidden_layers = 0;
   int intermediate_size = 0;
   int num_attention_heads = 0;
   int num_key_value_heads = 0;
-  int head_dim = 0;
+  std::optional<int> head_dim;
   int vocab_size = 0;
   int max_position_embeddings = 0;
   float rms_norm_eps = 1e-6f;
-  bool tie_word_embeddings = true;
-  bool attention_bias = false;
-  bool mlp_bias = false;
+  std::optional<bool> tie_word_embeddings;
+  std::optional<bool> attention_bias;
+  std::optional<bool> mlp_bias;
   RopeConfig rope;
-  // Top-level "quantization" (or legacy "quantization_config" with bits/group_size) and per-module overrides.
+  // config.json "quantization" and its per-module entries (nullopt = `false`, left unquantized).
   std::optional<QuantSpec> quantization;
-  std::map<std::string, QuantSpec> quant_overrides;
-  // Modules the config names as left unquantized (a per-module `false`).
-  std::map<std::string, bool> quant_disabled;
+  std::map<std::string, std::optional<QuantSpec>> quant_modules;
+  // Mixture of experts; zero/empty for dense models.
+  int num_experts = 0;
+  int num_experts_per_tok = 0;
+  int moe_intermediate_size = 0;
+  std::optional<bool> norm_topk_prob;
+  int decoder_sparse_step = 1;
+  std::vector<int> mlp_only_layers;
 };
-
-// Throws NativeError E_BAD_CONFIG naming the missing/invalid key. `source` names the file for messages.
-ModelConfig parse_config(const Json& raw, const std::string& source);
-
-// Reads and parses a JSON file; E_BAD_CONFIG on syntax errors, E_MODEL_NOT_FOUND if missing.
-Json read_json_file(const std::string& path);
 
 }  // namespace mlxts

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
@@ -21,16 +20,6 @@ std::mutex& mlx_job_mutex() {
 
 namespace {
 
-bool is_gguf(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  if (fs::path(path).extension() == ".gguf") return true;
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  f.read(magic, 4);
-  return std::string(magic, 4) == "GGUF";
-}
-
 size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
   if (dtype && mx::issubdtype(a.dtype(), mx::floating)) return a.size() * mx::size_of(*dtype);
   return a.nbytes();
@@ -39,24 +28,23 @@ size_t nbytes_as(const mx::array& a, std::optional<mx::Dtype> dtype) {
 }  // namespace
 
 std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
-  std::error_code ec;
-  if (opts.path.empty() || !fs::exists(opts.path, ec))
-    fail("E_MODEL_NOT_FOUND", "\"" + opts.path + "\" does not exist. Pass a model directory (config.json + *.safetensors) or a .gguf file.");
-  const bool gguf = is_gguf(opts.path);
-  LoadResult r = gguf ? load_gguf_file(opts.path) : load_safetensors_dir(opts.path);
-  const std::string cfg_source = gguf ? opts.path + " (GGUF metadata)" : (fs::path(opts.path) / "config.json").string();
-  ModelConfig cfg = parse_config(r.config, cfg_source);
-
-  // mlx-lm's sanitize: precomputed rotary tables are unused; a tied head has no lm_head.
-  std::erase_if(r.weights, [&](const auto& kv) {
-    return kv.first.find("rotary_emb.inv_freq") != std::string::npos || (cfg.tie_word_embeddings && kv.first.rfind("lm_head.", 0) == 0);
-  });
+  LoadResult r = opts.gguf ? load_gguf_file(opts.path) : load_safetensors_files(opts.path, opts.files);
+  ModelConfig cfg = opts.config;
+  const Architecture& arch = find_architecture(cfg.model_type, opts.gguf, r.source);
+  if (opts.gguf) {
+    arch.from_gguf(r.weights, cfg, r.source);
+    // A GGUF says nothing about tying but ships an output tensor only when the head is untied.
+    if (!cfg.tie_word_embeddings) cfg.tie_word_embeddings = !r.weights.count("lm_head.weight");
+    cfg.model_type = arch.model_types.front();
+  }
+  cfg = arch.resolve(cfg, r.source, opts.gguf);
+  arch.sanitize(r.weights, cfg);
 
   // GGUF keeps norms in float32 and scales in float16; one dtype throughout is what mlx-lm computes with.
   // float16 on a GPU; float32 on the CPU backend, which has no native half arithmetic (measured: a
   // SmolLM2 forward is ~30x slower in float16 than in float32 there).
   std::optional<mx::Dtype> cast = opts.dtype;
-  if (!cast && gguf) cast = mx::default_device() == mx::Device::cpu ? mx::float32 : mx::float16;
+  if (!cast && opts.gguf) cast = mx::default_device() == mx::Device::cpu ? mx::float32 : mx::float16;
   size_t bytes = 0;
   for (const auto& [k, v] : r.weights) bytes += nbytes_as(v, cast);
   const size_t limit = mx::get_memory_limit();
@@ -70,9 +58,9 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
       if (mx::issubdtype(v.dtype(), mx::floating) && v.dtype() != *cast) v = mx::astype(v, *cast);
 
   WeightStore store(std::move(r.weights), r.source);
-  auto model = build_model(cfg, store);
+  auto model = arch.build(cfg, store);
   try {
-    mx::eval(model->arrays());
+    mx::eval(model->params().arrays());
   } catch (const std::exception& e) {
     model->release();
     throw classify_exception(e, "materialising the weights of " + r.source);
@@ -80,8 +68,6 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
 
   auto lm = std::make_shared<LoadedModel>();
   lm->model_ = model;
-  lm->config_ = std::move(cfg);
-  lm->gguf_ = std::move(r.gguf);
   lm->slot_ = std::make_shared<ModelSlot>();
   lm->slot_->model = model;
   lm->slot_->cache = model->make_cache();
@@ -95,61 +81,37 @@ void LoadedModel::check_usable() const {
 size_t LoadedModel::weight_bytes() const {
   if (disposed_) return 0;
   size_t n = 0;
-  for (const auto& [k, v] : model_->export_weights()) n += v.nbytes();
+  for (const auto& a : model_->params().arrays()) n += a.nbytes();
   return n;
 }
 
 size_t LoadedModel::num_parameters() const {
-  if (disposed_) return 0;
   // As mlx-lm's get_total_parameters: quantized layers count their unpacked size.
-  size_t n = 0;
-  auto weights = model_->export_weights();
-  std::set<std::string> counted;
-  for (const auto& [name, l] : std::as_const(*model_).linears()) {
-    n += static_cast<size_t>(l->out_dims) * l->in_dims + (l->bias ? l->bias->size() : 0);
-    for (const char* s : {".weight", ".scales", ".biases", ".bias"}) counted.insert(name + s);
-  }
-  for (const auto& [k, v] : weights)
-    if (!counted.count(k)) n += v.size();
-  return n;
+  return disposed_ ? 0 : model_->params().num_parameters();
 }
 
-std::optional<QuantSpec> LoadedModel::quantization() const {
-  if (disposed_) return std::nullopt;
+QuantLayout LoadedModel::quant_layout() const {
+  QuantLayout out;
+  if (disposed_) return out;
   std::map<std::tuple<int, int, std::string>, int> counts;
-  for (const auto& [name, l] : std::as_const(*model_).linears())
+  for (const auto& [name, l] : model_->params().linears)
     if (l->quant) counts[{l->quant->group_size, l->quant->bits, l->quant->mode}]++;
-  if (counts.empty()) return std::nullopt;
+  if (counts.empty()) return out;
   auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-  return QuantSpec{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
-}
-
-Json LoadedModel::current_config() const {
-  Json c = config_.raw.clone();
-  c.erase("quantization");
-  c.erase("quantization_config");
-  auto q = quantization();
-  if (q) {
-    auto spec_json = [](const QuantSpec& s) {
-      return Json(Json::Object{{"group_size", Json(s.group_size)}, {"bits", Json(s.bits)}, {"mode", Json(s.mode)}});
-    };
-    Json qj = spec_json(*q);
-    // Layers that differ from the common spec get a per-module entry, as mlx-lm writes for mixed quantization.
-    for (const auto& [name, l] : std::as_const(*model_).linears()) {
-      if (l->quant && !(*l->quant == *q)) qj.set(name, spec_json(*l->quant));
-      if (!l->quant) qj.set(name, Json(false));
-    }
-    c.set("quantization", qj);
-    c.set("quantization_config", qj.clone());
+  const QuantSpec common{std::get<0>(best->first), std::get<1>(best->first), std::get<2>(best->first)};
+  out.common = common;
+  for (const auto& [name, l] : model_->params().linears) {
+    if (!l->quant) out.modules.emplace_back(name, std::nullopt);
+    else if (!(*l->quant == common)) out.modules.emplace_back(name, *l->quant);
   }
-  return c;
+  return out;
 }
 
 std::string LoadedModel::dtype() const {
   if (disposed_) return "";
-  auto w = model_->export_weights();
-  auto it = w.find("model.norm.weight");
-  return it != w.end() ? dtype_name(it->second.dtype()) : dtype_name(model_->compute_dtype());
+  for (const auto& [name, t] : model_->params().tensors)
+    if (name == "model.norm.weight") return dtype_name(t->dtype());
+  return dtype_name(model_->compute_dtype());
 }
 
 std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens) {

@@ -1,5 +1,6 @@
-// In-place quantization of a loaded model, as mlx-lm's quantize_model / nn.quantize do: every Linear
-// and the embedding, except layers whose input dimension does not divide by the group size.
+// In-place quantization of a loaded model, as mlx-lm's quantize_model / nn.quantize do: every Linear,
+// SwitchLinear and the embedding, except layers whose input dimension does not divide by the group
+// size; the architecture's quant_spec_for may give a layer another spec.
 #include "errors.h"
 #include "loaded_model.h"
 
@@ -50,21 +51,24 @@ QuantizeReport LoadedModel::quantize(const QuantSpec& spec) {
   rep.bytes_before = weight_bytes();
   const mx::Dtype dtype = model_->compute_dtype();
   try {
-    for (auto& [name, l] : model_->linears()) {
+    for (auto& [name, l] : model_->params().linears) {
       if (l->in_dims % spec.group_size != 0) {
         rep.skipped_layers.push_back(name);
         continue;
       }
-      if (l->quant && *l->quant == spec) continue;
+      // The architecture may pick another spec for a layer (qwen3_moe's router stays at 8 bits).
+      const auto target = model_->quant_spec_for(name, spec);
+      if (!target) continue;
+      if (l->quant && *l->quant == *target) continue;
       // Already quantized differently (e.g. a GGUF's 8-bit embedding): requantize from the dequantized values.
       auto w = l->dense_weight(dtype);
-      auto q = mx::quantize(w, spec.group_size, spec.bits, spec.mode);
+      auto q = mx::quantize(w, target->group_size, target->bits, target->mode);
       mx::eval(q);
       l->weight = q[0];
       l->scales = q[1];
-      if (q.size() > 2) l->qbiases = q[2];
-      else l->qbiases.reset();
-      l->quant = spec;
+      if (q.size() > 2) l->biases = q[2];
+      else l->biases.reset();
+      l->quant = *target;
       ++rep.quantized_layers;
     }
   } catch (const std::exception& e) {

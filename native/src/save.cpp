@@ -1,9 +1,8 @@
-// save(dir): config.json + model.safetensors (or model-0000i-of-0000n.safetensors) + index, the layout
-// mlx-lm's save_model/save_config write, so mlx_lm.load(dir) reads it as is.
+// save(dir): model.safetensors (or model-0000i-of-0000n.safetensors), sharded as mlx-lm's save_model
+// does; the addon's JS-thread half writes the index and config.json beside them (napi_save.cpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "errors.h"
 #include "loaded_model.h"
@@ -15,27 +14,16 @@ namespace mlxts {
 namespace {
 constexpr size_t kMaxShardBytes = size_t{5} << 30;  // mlx-lm's MAX_FILE_SIZE_GB
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  if (!f || !(f << text)) fail("E_BAD_ARGUMENT", "cannot write " + p.string() + ". Check that the directory is writable and the disk is not full.");
-}
-
-Json sorted(const Json& j) {
-  if (!j.is_object()) return j;
-  auto o = j.as_object();
-  std::sort(o.begin(), o.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return Json(std::move(o));
-}
 }  // namespace
 
-void LoadedModel::save(const std::string& dir) {
+SaveReport LoadedModel::save(const std::string& dir) {
   std::lock_guard lock(op_mu_);
   check_usable();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail("E_BAD_ARGUMENT", "save(): \"" + dir + "\" is not an existing directory. Create it first.");
   const fs::path root(dir);
 
-  WeightMap weights = model_->export_weights();
+  WeightMap weights = model_->params().export_weights();
   std::vector<std::string> names;
   for (const auto& [k, v] : weights) names.push_back(k);
   std::sort(names.begin(), names.end());
@@ -52,8 +40,7 @@ void LoadedModel::save(const std::string& dir) {
     shard_bytes += b;
   }
 
-  Json weight_map = Json::object();
-  size_t total = 0;
+  SaveReport rep;
   try {
     for (size_t i = 0; i < shards.size(); ++i) {
       char fname[64];
@@ -62,8 +49,8 @@ void LoadedModel::save(const std::string& dir) {
       std::unordered_map<std::string, mx::array> shard;
       for (const auto& n : shards[i]) {
         shard.insert_or_assign(n, weights.at(n));
-        weight_map.set(n, Json(std::string(fname)));
-        total += weights.at(n).nbytes();
+        rep.weight_map.emplace_back(n, fname);
+        rep.total_bytes += weights.at(n).nbytes();
       }
       mx::save_safetensors((root / fname).string(), shard, {{"format", "mlx"}});
     }
@@ -72,16 +59,8 @@ void LoadedModel::save(const std::string& dir) {
   } catch (const std::exception& e) {
     throw classify_exception(e, "saving to " + dir);
   }
-
-  Json index = Json::object();
-  index.set("metadata", Json(Json::Object{{"total_size", Json(static_cast<uint64_t>(total))},
-                                          {"total_parameters", Json(static_cast<uint64_t>(num_parameters()))}}));
-  index.set("weight_map", weight_map);
-  write_text(root / "model.safetensors.index.json", index.dump(4));
-
-  Json cfg = current_config();
-  cfg.erase("_name_or_path");
-  write_text(root / "config.json", sorted(cfg).dump(4));
+  rep.total_parameters = num_parameters();
+  return rep;
 }
 
 }  // namespace mlxts

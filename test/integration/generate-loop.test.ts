@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { nativeLoadOptions } from "../../kernel/engine/checkpoint.js";
 import type {
   NativeAddon,
   NativeGenerateParams,
@@ -194,7 +195,7 @@ describe("native generation loop", () => {
     ref = ensureFixture();
     if (!existsSync(ADDON)) throw new Error(`the addon is not built (${ADDON}); run npm run build:native`);
     addon = createRequire(import.meta.url)(ADDON) as NativeAddon;
-    model = await addon.loadModel({ path: FIXTURE });
+    model = await addon.loadModel(nativeLoadOptions(FIXTURE));
   });
 
   afterAll(() => {
@@ -216,7 +217,7 @@ describe("native generation loop", () => {
   });
 
   it("greedy decoding of a bfloat16 model matches mlx-lm, ties included", async () => {
-    const bf16 = await addon.loadModel({ path: join(FIXTURE, "bf16") });
+    const bf16 = await addon.loadModel(nativeLoadOptions(join(FIXTURE, "bf16")));
     try {
       const r = await run(bf16, ref.bf16.prompt, params({ maxTokens: 32 }));
       expect(r.error).toBeUndefined();
@@ -424,7 +425,7 @@ describe("native generation loop", () => {
     const prelude = `
       const addon = require(${JSON.stringify(ADDON)});
       const p = ${JSON.stringify(params({}))};
-      addon.loadModel({ path: ${JSON.stringify(FIXTURE)} }).then((m) => {`;
+      addon.loadModel(${JSON.stringify(nativeLoadOptions(FIXTURE))}).then((m) => {`;
     const finished = spawnSync(
       process.execPath,
       ["-e", `${prelude} m.generate(Int32Array.from([1, 2, 3]), { ...p, maxTokens: 8 }, (ev) => {
@@ -449,7 +450,7 @@ describe("native generation loop", () => {
   });
 
   it("generations on two models run at the same time and both match mlx-lm", async () => {
-    const other = await addon.loadModel({ path: join(FIXTURE, "bf16") });
+    const other = await addon.loadModel(nativeLoadOptions(join(FIXTURE, "bf16")));
     try {
       const [a, b] = await Promise.all([
         run(model, ref.short.prompt, params({ maxTokens: 32 })),

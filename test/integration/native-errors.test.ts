@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addonPath, loadNative } from "../../kernel/engine/native.js";
 import type { NativeAddon, NativeGenerationEvent, NativeModel } from "../../kernel/engine/native-types.js";
-import { addon, ensureFixtures, expectCode, fixtures, py, readJson, root } from "./native-helpers.js";
+import { addon, ensureFixtures, expectCode, fixtures, load, py, readJson, root } from "./native-helpers.js";
 
 let mlx: NativeAddon;
 const work = join(fixtures, "errors");
@@ -28,7 +28,7 @@ function editConfig(dir: string, patch: Record<string, unknown>): void {
 
 /** The next load after a failure still works and computes. */
 async function loadStillWorks(): Promise<void> {
-  const m = await mlx.loadModel({ path: good() });
+  const m = await load(mlx, good());
   const l = await m.logits(Int32Array.from([1, 2, 3]));
   expect(l.length).toBe(256);
   m.dispose();
@@ -44,7 +44,7 @@ beforeAll(async () => {
   mlx = addon();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  survivor = await mlx.loadModel({ path: join(fixtures, "llama-q4") });
+  survivor = await load(mlx, join(fixtures, "llama-q4"));
   survivorLogits = await survivor.logits(SURVIVOR_IDS);
 });
 
@@ -57,7 +57,7 @@ describe("load errors", () => {
   afterEach(loadStillWorks);
 
   it("E_MODEL_NOT_FOUND for a missing path", async () => {
-    const e = await expectCode(mlx.loadModel({ path: join(work, "nope") }), "E_MODEL_NOT_FOUND");
+    const e = await expectCode(load(mlx, join(work, "nope")), "E_MODEL_NOT_FOUND");
     expect(e.message).toContain("nope");
     expect(e.message).toMatch(/does not exist/);
   });
@@ -65,16 +65,16 @@ describe("load errors", () => {
   it("E_MODEL_NOT_FOUND for a directory without config.json or without weights", async () => {
     const empty = join(work, "empty");
     mkdirSync(empty, { recursive: true });
-    expect((await expectCode(mlx.loadModel({ path: empty }), "E_MODEL_NOT_FOUND")).message).toContain("config.json");
+    expect((await expectCode(load(mlx, empty), "E_MODEL_NOT_FOUND")).message).toContain("config.json");
     const noWeights = join(work, "no-weights");
     mkdirSync(noWeights, { recursive: true });
     copyFileSync(join(good(), "config.json"), join(noWeights, "config.json"));
-    expect((await expectCode(mlx.loadModel({ path: noWeights }), "E_MODEL_NOT_FOUND")).message).toContain("safetensors");
+    expect((await expectCode(load(mlx, noWeights), "E_MODEL_NOT_FOUND")).message).toContain("safetensors");
   });
 
   it("E_UNSUPPORTED_ARCH for an unknown model_type, listing the supported ones", async () => {
     const dir = brokenCopy("foo-arch", (d) => editConfig(d, { model_type: "foo" }));
-    const e = await expectCode(mlx.loadModel({ path: dir }), "E_UNSUPPORTED_ARCH");
+    const e = await expectCode(load(mlx, dir), "E_UNSUPPORTED_ARCH");
     expect(e.message).toContain('"foo"');
     expect(e.message).toContain("qwen3");
     expect(e.message).toContain("llama");
@@ -82,13 +82,13 @@ describe("load errors", () => {
 
   it("E_BAD_CONFIG for unparsable JSON and for a missing key", async () => {
     const bad = brokenCopy("bad-json", (d) => writeFileSync(join(d, "config.json"), "{ not json"));
-    expect((await expectCode(mlx.loadModel({ path: bad }), "E_BAD_CONFIG")).message).toContain("config.json");
+    expect((await expectCode(load(mlx, bad), "E_BAD_CONFIG")).message).toContain("config.json");
     const missing = brokenCopy("no-hidden", (d) => {
       const cfg = readJson(join(d, "config.json"));
       delete cfg["hidden_size"];
       writeFileSync(join(d, "config.json"), JSON.stringify(cfg));
     });
-    expect((await expectCode(mlx.loadModel({ path: missing }), "E_BAD_CONFIG")).message).toContain("hidden_size");
+    expect((await expectCode(load(mlx, missing), "E_BAD_CONFIG")).message).toContain("hidden_size");
   });
 
   it("E_CORRUPT_WEIGHTS for a truncated safetensors file, naming it", async () => {
@@ -96,16 +96,16 @@ describe("load errors", () => {
       const f = join(d, "model.safetensors");
       truncateSync(f, Math.floor(statSync(f).size * 0.6));
     });
-    const e = await expectCode(mlx.loadModel({ path: dir }), "E_CORRUPT_WEIGHTS");
+    const e = await expectCode(load(mlx, dir), "E_CORRUPT_WEIGHTS");
     expect(e.message).toContain("model.safetensors");
     expect(e.message).toMatch(/truncated/);
   });
 
   it("E_CORRUPT_WEIGHTS for a missing tensor and for a wrong shape, naming the tensor", async () => {
     const moreLayers = brokenCopy("missing-tensor", (d) => editConfig(d, { num_hidden_layers: 3 }));
-    expect((await expectCode(mlx.loadModel({ path: moreLayers }), "E_CORRUPT_WEIGHTS")).message).toContain("model.layers.2.");
+    expect((await expectCode(load(mlx, moreLayers), "E_CORRUPT_WEIGHTS")).message).toContain("model.layers.2.");
     const wrongShape = brokenCopy("wrong-shape", (d) => editConfig(d, { intermediate_size: 96 }));
-    const e = await expectCode(mlx.loadModel({ path: wrongShape }), "E_CORRUPT_WEIGHTS");
+    const e = await expectCode(load(mlx, wrongShape), "E_CORRUPT_WEIGHTS");
     expect(e.message).toContain("mlp.gate_proj");
     expect(e.message).toContain("[96, 64]");
   });
@@ -113,7 +113,7 @@ describe("load errors", () => {
   it("E_UNSUPPORTED_GGUF_TYPE for a GGUF tensor type MLX cannot read", async () => {
     const file = join(work, "iq2.gguf");
     py(WRITE_IQ2_GGUF, [file]);
-    const e = await expectCode(mlx.loadModel({ path: file }), "E_UNSUPPORTED_GGUF_TYPE");
+    const e = await expectCode(load(mlx, file), "E_UNSUPPORTED_GGUF_TYPE");
     expect(e.message).toContain("iq2.gguf");
   });
 
@@ -121,7 +121,7 @@ describe("load errors", () => {
     const prev = mlx.setMemoryLimit(64 * 1024);
     try {
       expect(mlx.memory().limit).toBe(64 * 1024);
-      const e = await expectCode(mlx.loadModel({ path: good() }), "E_MEMORY_LIMIT");
+      const e = await expectCode(load(mlx, good()), "E_MEMORY_LIMIT");
       expect(e.message).toMatch(/memory limit/);
     } finally {
       expect(mlx.setMemoryLimit(prev)).toBe(64 * 1024);
@@ -129,7 +129,7 @@ describe("load errors", () => {
   });
 
   it("E_BAD_ARGUMENT (as a rejection) for a bad dtype or a missing path option", async () => {
-    await expectCode(mlx.loadModel({ path: good(), dtype: "int8" as never }), "E_BAD_ARGUMENT");
+    await expectCode(load(mlx, good(), "int8" as never), "E_BAD_ARGUMENT");
     await expectCode(mlx.loadModel({} as never), "E_BAD_ARGUMENT");
   });
 });
@@ -141,7 +141,7 @@ describe("runtime, memory and device", () => {
     expect(["cpu", "metal", "cuda"]).toContain(rt.backend);
     expect(["cpu", "gpu"]).toContain(rt.device);
     const before = mlx.memory().active;
-    const m = await mlx.loadModel({ path: good() });
+    const m = await load(mlx, good());
     const mem = mlx.memory();
     expect(mem.active - before).toBeGreaterThanOrEqual(m.info().weightBytes);
     expect(mem.peak).toBeGreaterThanOrEqual(mem.active);
@@ -169,7 +169,7 @@ describe("runtime, memory and device", () => {
 
 describe("model method arguments", () => {
   it("logits rejects out-of-vocabulary and empty input; a disposed model refuses work", async () => {
-    const m = await mlx.loadModel({ path: good() });
+    const m = await load(mlx, good());
     await expect(m.logits(Int32Array.from([1, 9999]))).rejects.toMatchObject({ code: "E_BAD_ARGUMENT" });
     await expect(m.logits(new Int32Array(0))).rejects.toMatchObject({ code: "E_BAD_ARGUMENT" });
     await expect(m.save(join(work, "does-not-exist"))).rejects.toMatchObject({ code: "E_BAD_ARGUMENT" });
@@ -180,7 +180,7 @@ describe("model method arguments", () => {
   });
 
   it("quantize is refused with E_BAD_ARGUMENT while a generation runs", async () => {
-    const m = await mlx.loadModel({ path: good() });
+    const m = await load(mlx, good());
     const done = new Promise<NativeGenerationEvent>((resolve) => {
       const gen = m.generate(
         Int32Array.from([1, 2, 3]),
@@ -228,14 +228,21 @@ describe("native.ts", () => {
   });
 });
 
-// A minimal GGUF v3 file by hand: one string KV, one tensor of type IQ2_XXS (16), which MLX cannot read.
+// A minimal GGUF v3 file by hand: the architecture and the shape keys a config needs, and one tensor of
+// type IQ2_XXS (16), which MLX cannot read.
 const WRITE_IQ2_GGUF = String.raw`
 import struct, sys
 def s(x):
     b = x.encode()
     return struct.pack("<Q", len(b)) + b
-out = b"GGUF" + struct.pack("<IQQ", 3, 1, 1)
+def u32(k, v):
+    return s(k) + struct.pack("<II", 4, v)
+shape = {"llama.embedding_length": 256, "llama.block_count": 1, "llama.feed_forward_length": 512,
+         "llama.attention.head_count": 4, "llama.vocab_size": 4}
+out = b"GGUF" + struct.pack("<IQQ", 3, 1, 1 + len(shape))
 out += s("general.architecture") + struct.pack("<I", 8) + s("llama")
+for k, v in shape.items():
+    out += u32(k, v)
 out += s("token_embd.weight") + struct.pack("<I", 2) + struct.pack("<QQ", 256, 4) + struct.pack("<I", 16) + struct.pack("<Q", 0)
 out += b"\0" * ((32 - len(out) % 32) % 32)
 out += b"\0" * 1024

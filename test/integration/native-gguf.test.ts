@@ -6,7 +6,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GgufMetadata, NativeModel } from "../../kernel/engine/native-types.js";
-import { addon, argmax, ensureFixtures, fixtures, mlxlmLogits, py, readJson, relErr, smollmGguf } from "./native-helpers.js";
+import { readGgufMetadata } from "../../kernel/engine/gguf-meta.js";
+import { addon, argmax, ensureFixtures, fixtures, load, mlxlmLogits, py, readJson, relErr, smollmGguf } from "./native-helpers.js";
 
 // Python loads of a 135M GGUF take minutes on a busy 2-core box.
 const PY_TIMEOUT = 600_000;
@@ -23,10 +24,9 @@ const id = (piece: string): number => {
 const promptIds = (): number[] => ["The", "Ġcapital", "Ġof", "ĠFrance", "Ġis"].map(id);
 
 beforeAll(async () => {
-  model = await addon().loadModel({ path: smollmGguf });
-  const m = model.ggufMetadata();
-  if (!m) throw new Error("ggufMetadata() returned null for a GGUF model");
-  meta = m;
+  model = await load(addon(), smollmGguf);
+  // The metadata is read once, in TypeScript; the addon gets the config derived from it.
+  meta = readGgufMetadata(smollmGguf).metadata;
   tokens = meta["tokenizer.ggml.tokens"] as string[];
 });
 
@@ -51,7 +51,7 @@ describe("SmolLM2 GGUF", () => {
     expect(info.weightBytes).toBeLessThan(150e6);
   });
 
-  it("exposes the GGUF metadata with strings, string arrays, numbers and numeric arrays", () => {
+  it("reads the GGUF metadata with strings, string arrays, numbers and numeric arrays", () => {
     expect(meta["general.architecture"]).toBe("llama");
     expect(tokens.length).toBe(49152);
     expect(meta["llama.context_length"]).toBe(8192);
@@ -99,7 +99,7 @@ describe("float GGUF written from a safetensors checkpoint", () => {
     const src = join(fixtures, "llama-tied-linear-fp32");
     const file = join(fixtures, "llama-tied-linear.gguf");
     py(WRITE_F32_GGUF, [src, file]);
-    const m = await addon().loadModel({ path: file, dtype: "float32" });
+    const m = await load(addon(), file, "float32");
     try {
       const info = m.info();
       expect(info.quantization).toBeNull();

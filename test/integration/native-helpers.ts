@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadNative } from "../../kernel/engine/native.js";
-import type { NativeAddon, NativeErrorCode } from "../../kernel/engine/native-types.js";
+import { nativeLoadOptions } from "../../kernel/engine/checkpoint.js";
+import type { NativeAddon, NativeErrorCode, NativeLoadOptions, NativeModel } from "../../kernel/engine/native-types.js";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 export const python = join(root, ".venv", "bin", "python");
@@ -14,6 +15,11 @@ export const smollmGguf = join(root, ".venv", "lib", "python3.11", "site-package
 
 export function addon(): NativeAddon {
   return loadNative();
+}
+
+/** addon.loadModel() with the options the engine would pass (config.json / GGUF metadata read in TypeScript); errors reject. */
+export async function load(mlx: NativeAddon, path: string, dtype?: NativeLoadOptions["dtype"]): Promise<NativeModel> {
+  return mlx.loadModel(nativeLoadOptions(path, { dtype }));
 }
 
 /** Runs a python script (text) with the .venv interpreter; returns stdout. */
@@ -39,7 +45,7 @@ from mlx.utils import tree_map, tree_flatten
 from mlx_lm.utils import save_model, save_config, quantize_model, _get_classes
 
 out = Path(sys.argv[1])
-VERSION = "4"
+VERSION = "5"
 stamp = out / "stamp"
 if stamp.exists() and stamp.read_text() == VERSION:
     sys.exit(0)
@@ -54,6 +60,10 @@ configs = {
                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
     "llama-tied-linear": dict(base, model_type="llama", rope_theta=10000.0, tie_word_embeddings=True,
                               rope_scaling={"type": "linear", "factor": 2.0}),
+    # Every second layer sparse (decoder_sparse_step 2: layer 0 dense, layer 1 MoE), weights not renormalised.
+    "qwen3_moe": dict(base, model_type="qwen3_moe", head_dim=16, rope_theta=1000000.0, tie_word_embeddings=False,
+                      num_experts=4, num_experts_per_tok=2, moe_intermediate_size=64, norm_topk_prob=False,
+                      decoder_sparse_step=2, mlp_only_layers=[]),
 }
 
 def build(cfg, seed):
@@ -108,6 +118,21 @@ for i, part in enumerate([names[:half], names[half:]]):
     index["weight_map"].update({k: fname for k in part})
 (d / "model.safetensors.index.json").write_text(json.dumps(index))
 save_config(copy.deepcopy(configs["qwen2"]), d / "config.json")
+
+# HF's layout: one tensor per expert (mlp.experts.E.*), which both loaders' sanitize stack into switch_mlp.
+model = build(configs["qwen3_moe"], 80)
+d = out / "qwen3_moe-hf"
+d.mkdir(parents=True, exist_ok=True)
+hf = {}
+for k, v in tree_flatten(model.parameters()):
+    if ".mlp.switch_mlp." in k:
+        pre, rest = k.split(".mlp.switch_mlp.")
+        for e in range(v.shape[0]):
+            hf[f"{pre}.mlp.experts.{e}.{rest}"] = v[e]
+    else:
+        hf[k] = v
+mx.save_safetensors(str(d / "model.safetensors"), hf, metadata={"format": "pt"})
+save_config(copy.deepcopy(configs["qwen3_moe"]), d / "config.json")
 
 stamp.write_text(VERSION)
 `;

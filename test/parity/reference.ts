@@ -33,6 +33,8 @@ export interface ReferenceRequest {
   steps?: number;
   f32Steps?: number;
   logits?: boolean;
+  /** the dtype the reference logits are computed in: float32 (default) or the checkpoint's own */
+  logitsDtype?: "float32" | "native";
   prefillStepSize?: number;
   /** raw text whose mlx-lm encoding to report as well */
   encode?: string;
@@ -65,7 +67,7 @@ export async function mlxlmReference(req: ReferenceRequest): Promise<Reference> 
   const args = [SCRIPT, "--model", req.model, "--steps", String(req.steps ?? 0), "--f32-steps", String(req.f32Steps ?? 0)];
   if (typeof req.prompt === "string") args.push("--text", req.prompt);
   else args.push("--ids", req.prompt.join(","));
-  if (req.logits) args.push("--logits", "--logits-dtype", "float32");
+  if (req.logits) args.push("--logits", "--logits-dtype", req.logitsDtype ?? "float32");
   if (req.encode !== undefined) args.push("--encode", req.encode);
   if (req.extra !== undefined) {
     args.push("--extra-ids", req.extra.ids.join(","), "--extra-steps", String(req.extra.steps));

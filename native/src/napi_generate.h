@@ -1,4 +1,4 @@
-// The generation loop: prefill in chunks, decode pipelined with async_eval, on a worker thread of its own.
+// The N-API entry of a generation (the loop itself is generation_loop.cpp, its threads generation_pool.cpp).
 #pragma once
 
 #include <memory>

@@ -1,55 +1,20 @@
-// Mirrors mlx_lm.generate.generate_step + stream_generate: chunked prefill that evaluates only the
-// cache, then a decode loop that builds step t+1 and async_evals it before reading token t, so graph
-// construction on this thread overlaps the compute of the previous step.
-#include "generate.h"
+// generate() of NativeModel: argument checks, the worker hand-off and the events JS receives through a
+// thread-safe function (kernel/engine/native-types.ts NativeGenerationEvent).
+#include "napi_generate.h"
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <cstdlib>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-#include <deque>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "errors.h"
-#include "sampling.h"
+#include "generation_loop.h"
+#include "generation_pool.h"
 
 namespace mlxts {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct GenParams {
-  int max_tokens = 256;
-  SamplingParams sampling;
-  std::vector<int32_t> eos;
-  int prefill_step = 2048;
-  bool reuse_prefix = false;
-};
-
-struct Stats {
-  int prompt_tokens = 0;
-  int reused_tokens = 0;
-  int generated_tokens = 0;
-  double ttft_ms = 0, prefill_ms = 0, decode_ms = 0, prompt_tps = 0, generation_tps = 0;
-  double peak_memory = 0;
-  const char* stop_reason = "error";
-};
-
-struct Outcome {
-  Stats stats;
-  std::optional<NativeError> error;
-};
 
 struct GenState;
 void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* data);
@@ -95,110 +60,6 @@ class BusyGuard {
   std::shared_ptr<ModelSlot> slot_;
 };
 
-// MLX gives each thread that runs ops a stream of its own, and on the CPU a stream is an OS thread that
-// lives until the process ends (clear_streams() does not stop it). A fresh std::thread per generation
-// would leave one behind per generation, so generations run on long-lived workers that are reused; the
-// pool grows only to the number of generations that ever ran at once (one per model).
-//
-// The process may exit (process.exit, a kernel shutdown) while a worker is in the middle of a step: exit()
-// then destroys MLX's static scheduler and allocator under it, and the process died of SIGSEGV or abort
-// in about one exit in five. An atexit handler, registered after MLX's statics exist so it runs before
-// their destructors, stops every generation at its next check and waits for the workers to leave MLX.
-class GenerationPool {
- public:
-  static GenerationPool& instance() {
-    // Never destroyed: idle detached workers may still wait on it while the process exits.
-    static GenerationPool* pool = [] {
-      auto* p = std::make_unique<GenerationPool>().release();
-      std::atexit([] { instance().stop_for_exit(); });
-      return p;
-    }();
-    return *pool;
-  }
-
-  /** true once the process is exiting: generations end as if cancelled */
-  static bool exiting() { return exiting_.load(std::memory_order_relaxed); }
-
-  // Runs `task` on an idle worker, starting one when none is idle, so a generation never queues behind
-  // another. Throws std::system_error when no thread can be started.
-  void submit(std::function<void()> task) {
-    std::unique_lock lk(mu_);
-    tasks_.push_back(std::move(task));
-    if (idle_ < tasks_.size()) {
-      try {
-        std::thread([this] { loop(); }).detach();
-      } catch (...) {
-        tasks_.pop_back();
-        throw;
-      }
-    }
-    lk.unlock();
-    cv_.notify_one();
-  }
-
- private:
-  void loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lk(mu_);
-        ++idle_;
-        cv_.wait(lk, [this] { return !tasks_.empty(); });
-        --idle_;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-        ++running_;
-      }
-      task();
-#if defined(__GLIBC__)
-      // Hand the pages a generation freed back to the system (off the JS thread, after "done" was
-      // posted): a long session otherwise keeps glibc's high-water mark as RSS.
-      malloc_trim(0);
-#endif
-      {
-        std::lock_guard lk(mu_);
-        --running_;
-      }
-      done_.notify_all();
-    }
-  }
-
-  void stop_for_exit() {
-    exiting_.store(true);
-    std::unique_lock lk(mu_);
-    // A step takes milliseconds to seconds; a worker stuck longer than this is left to the exit.
-    done_.wait_for(lk, std::chrono::seconds(5), [this] { return running_ == 0; });
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  size_t idle_ = 0;
-  size_t running_ = 0;
-  std::condition_variable done_;
-  static inline std::atomic<bool> exiting_{false};
-};
-
-// This worker's own stream on the current default device, made the thread's default so every op of the
-// model and the sampler runs on it. Created once per worker and device.
-mx::Stream worker_stream() {
-  thread_local std::vector<mx::Stream> streams;
-  const mx::Device dev = mx::default_device();
-  for (const auto& s : streams) {
-    if (s.device == dev) {
-      mx::set_default_stream(s);
-      return s;
-    }
-  }
-  streams.push_back(mx::new_stream(dev));
-  mx::set_default_stream(streams.back());
-  return streams.back();
-}
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 void emit_token(GenState& st, int32_t token) {
   bool post = false;
   {
@@ -209,167 +70,6 @@ void emit_token(GenState& st, int32_t token) {
   }
   // One queued call drains everything that arrives before it runs, so a busy JS thread gets batches.
   if (post) st.tsfn.NonBlockingCall();
-}
-
-void eval_cache(const Cache& cache) {
-  std::vector<mx::array> states;
-  states.reserve(cache.size() * 2);
-  for (const auto& c : cache)
-    for (auto& a : c.state()) states.push_back(a);
-  if (!states.empty()) mx::eval(states);
-}
-
-// The loop proper. Runs on the worker with slot->mu held. Never throws.
-Outcome generate(GenState& st, Clock::time_point t_start) {
-  Outcome out;
-  Stats& s = out.stats;
-  ModelSlot& slot = *st.slot;
-  const std::vector<int32_t>& prompt = st.prompt;
-  const GenParams& p = st.params;
-  const int total = static_cast<int>(prompt.size());
-  s.prompt_tokens = total;
-
-  std::vector<int32_t> fed;  // exactly the tokens whose K/V the cache holds, in order
-  bool cache_consistent = false;
-  std::optional<Clock::time_point> t_first;
-  Clock::time_point t_last = t_start;
-  std::optional<mx::Stream> stream;
-
-  try {
-    stream = worker_stream();
-    mx::reset_peak_memory();
-    // Our own reference: the model object outlives this generation even if the slot drops it.
-    const std::shared_ptr<Model> model_ref = slot.model;
-    if (!model_ref) fail("E_BAD_ARGUMENT", "this model was disposed; load it again.");
-    Model& model = *model_ref;
-
-    if (static_cast<int>(slot.cache.size()) != model.num_layers()) {
-      slot.cache = model.make_cache();
-      slot.cached_tokens.clear();
-    }
-    if (!slot.cache.empty() && slot.cache[0].offset() != static_cast<int>(slot.cached_tokens.size())) {
-      for (auto& c : slot.cache) c.reset();
-      slot.cached_tokens.clear();
-    }
-
-    int reuse = 0;
-    if (p.reuse_prefix) {
-      const auto& old = slot.cached_tokens;
-      const size_t lim = std::min(old.size(), prompt.size());
-      size_t lcp = 0;
-      while (lcp < lim && old[lcp] == prompt[lcp]) ++lcp;
-      // The last prompt token is always recomputed: its logits give the first generated token.
-      reuse = static_cast<int>(std::min<size_t>(lcp, prompt.size() - 1));
-    }
-    // trim_to(0) keeps the allocated buffers, so a cold start does not reallocate the cache.
-    for (auto& c : slot.cache) c.trim_to(reuse);
-    slot.cached_tokens.clear();
-    fed.assign(prompt.begin(), prompt.begin() + reuse);
-    s.reused_tokens = reuse;
-    cache_consistent = true;
-
-    Sampler sampler(p.sampling, prompt, model.vocab_size());
-    auto step = [&](const mx::array& input) {
-      auto logits = model.forward(input, slot.cache);
-      const int t = logits.shape(1);
-      const int v = logits.shape(2);
-      auto last = mx::reshape(mx::slice(logits, {0, t - 1, 0}, {1, t, v}), {1, v});
-      return sampler.sample(last);
-    };
-
-    bool cancelled = false;
-    int pos = reuse;
-    while (total - pos > 1) {
-      if (st.cancel.load(std::memory_order_relaxed) || GenerationPool::exiting()) {
-        cancelled = true;
-        break;
-      }
-      const int n = std::min(p.prefill_step, total - pos - 1);
-      mx::array chunk(prompt.data() + pos, mx::Shape{1, n}, mx::int32);
-      // Only the cache is evaluated: the chunk's logits stay an unevaluated graph and are never computed.
-      cache_consistent = false;
-      model.forward(chunk, slot.cache);
-      eval_cache(slot.cache);
-      fed.insert(fed.end(), prompt.begin() + pos, prompt.begin() + pos + n);
-      cache_consistent = true;
-      pos += n;
-      mx::clear_cache();
-    }
-
-    if (cancelled) {
-      s.stop_reason = "cancelled";
-    } else {
-      cache_consistent = false;
-      mx::array y = step(mx::array(prompt.data() + pos, mx::Shape{1, total - pos}, mx::int32));
-      mx::async_eval({y});
-      fed.insert(fed.end(), prompt.begin() + pos, prompt.end());
-
-      for (int n = 0;; ++n) {
-        const bool stop_requested = st.cancel.load(std::memory_order_relaxed) || GenerationPool::exiting();
-        const bool more = !stop_requested && n + 1 < p.max_tokens;
-        std::optional<mx::array> next;
-        if (more) {
-          auto y_in = mx::reshape(y, {1, 1});
-          sampler.observe(y_in);
-          next = step(y_in);
-          mx::async_eval({*next});
-        }
-        const int32_t token = y.item<int32_t>();
-        t_last = Clock::now();
-        if (n == 0) t_first = t_last;
-        if (more) fed.push_back(token);  // step(y) is queued, so y's K/V will be in the cache
-        ++s.generated_tokens;
-        if (std::find(p.eos.begin(), p.eos.end(), token) != p.eos.end()) {
-          s.stop_reason = "eos";
-          break;
-        }
-        emit_token(st, token);
-        if (n + 1 >= p.max_tokens) {
-          s.stop_reason = "length";
-          break;
-        }
-        if (stop_requested) {
-          s.stop_reason = "cancelled";
-          break;
-        }
-        if (n % 256 == 0) mx::clear_cache();
-        y = *next;
-      }
-      // A step queued for a token we then stopped on still writes that token's K/V: wait for it so the
-      // cache holds concrete arrays (and matches `fed`) before the next generation, on another thread.
-      eval_cache(slot.cache);
-      cache_consistent = true;
-    }
-  } catch (const std::exception& e) {
-    out.error = classify_exception(e, "generation failed");
-    s.stop_reason = "error";
-    cache_consistent = false;
-  }
-
-  const auto t_end = Clock::now();
-  if (stream) {
-    try {
-      mx::synchronize(*stream);
-    } catch (const std::exception&) {
-      cache_consistent = false;  // the error is already reported (or the cache state is unknown)
-    }
-  }
-  if (cache_consistent && !slot.cache.empty() && slot.cache[0].offset() == static_cast<int>(fed.size())) {
-    slot.cached_tokens = std::move(fed);
-  } else {
-    for (auto& c : slot.cache) c.reset();
-    slot.cached_tokens.clear();
-  }
-
-  const double prefill_end_ms = ms_between(t_start, t_first.value_or(t_end));
-  s.prefill_ms = prefill_end_ms;
-  s.ttft_ms = t_first ? ms_between(st.t_call, *t_first) : 0.0;
-  s.decode_ms = t_first ? ms_between(*t_first, t_last) : 0.0;
-  if (s.prefill_ms > 0 && t_first) s.prompt_tps = (s.prompt_tokens - s.reused_tokens) / (s.prefill_ms / 1000.0);
-  // As mlx-lm reports it: every generated token over the time since the first one.
-  if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
-  s.peak_memory = static_cast<double>(mx::get_peak_memory());
-  return out;
 }
 
 void mark_worker_done(GenState& st) {
@@ -385,7 +85,8 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   Outcome out;
   {
     std::unique_lock lk(st->slot->mu);
-    out = generate(*st, t_start);
+    GenerationRequest req{st->prompt, st->params, st->cancel, [&st](int32_t t) { emit_token(*st, t); }, st->t_call};
+    out = run_generation(*st->slot, req, t_start);
   }
   // Free the model before "done" reaches JS, so its handler can start the next generation at once.
   guard.release();

@@ -1,0 +1,54 @@
+// The generation loop, free of N-API: mirrors mlx_lm.generate.generate_step + stream_generate.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "errors.h"
+#include "loaded_model.h"
+#include "sampling.h"
+
+namespace mlxts {
+
+using Clock = std::chrono::steady_clock;
+
+struct GenParams {
+  int max_tokens = 256;
+  SamplingParams sampling;
+  std::vector<int32_t> eos;
+  int prefill_step = 2048;
+  bool reuse_prefix = false;
+};
+
+struct Stats {
+  int prompt_tokens = 0;
+  int reused_tokens = 0;
+  int generated_tokens = 0;
+  double ttft_ms = 0, prefill_ms = 0, decode_ms = 0, prompt_tps = 0, generation_tps = 0;
+  double peak_memory = 0;
+  const char* stop_reason = "error";
+};
+
+struct Outcome {
+  Stats stats;
+  std::optional<NativeError> error;
+};
+
+// One generation's inputs. `emit` is called on the worker for every token not stopped on.
+struct GenerationRequest {
+  const std::vector<int32_t>& prompt;
+  const GenParams& params;
+  const std::atomic<bool>& cancel;
+  std::function<void(int32_t)> emit;
+  Clock::time_point t_call;
+};
+
+// Runs on a pool worker with slot.mu held; never throws (errors come back in Outcome). Leaves the slot's
+// cache and cached_tokens consistent for prefix reuse by the next generation.
+Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::time_point t_start);
+
+}  // namespace mlxts

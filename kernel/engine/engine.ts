@@ -2,7 +2,7 @@
 // generations running on them, over one native addon. Memory/device calls go to runtime.ts.
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
-import { Generations } from "./generations.js";
+import { Generations, type GenerationEvent } from "./generations.js";
 import { warmUp, warmUpWanted } from "./gpu-warmup.js";
 import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
@@ -142,6 +142,14 @@ export class MlxEngine implements Engine {
       throw new MlxTsError("E_NOT_LOADED", `${user} needs a model and none is loaded. Load one first: \`%load smollm2\` or \`await session.load("smollm2")\`.`);
     }
     return last;
+  }
+
+  isGenerating(name: string): boolean {
+    return this.generations.running(name);
+  }
+
+  watchGenerations(fn: (e: GenerationEvent) => void): () => void {
+    return this.generations.watch(fn);
   }
 
   cancelAll(): void {

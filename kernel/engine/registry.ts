@@ -7,7 +7,7 @@ import { estimateCheckpoint, kvFromConfig, type CheckpointEstimate } from "./est
 import { validateRegistration, parseRegistrationFile, type FileEntryError, type RegisterInput, type Registration } from "./registration.js";
 import { resolveModel } from "./resolve.js";
 import { MlxTsError, type Engine, type GenerationStats, type LoadedModel, type LoadOptions } from "./types.js";
-import { formatBytes } from "../magics/args.js";
+import { formatBytes } from "../util/bytes.js";
 
 /** How a model gets loaded: the engine's load, or a magic's load with a progress bar. */
 export type Loader = (idOrPath: string, opts: LoadOptions) => Promise<LoadedModel>;
@@ -59,7 +59,6 @@ interface Usage {
   kvPositions: number;
 }
 
-const isGenerating = (m: LoadedModel | undefined): boolean => m !== undefined && "generating" in m && (m as { generating: unknown }).generating === true;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
 
 export class ModelRegistry {
@@ -73,7 +72,17 @@ export class ModelRegistry {
   private queue: Promise<unknown> = Promise.resolve();
   evictWaitMs = DEFAULT_EVICT_WAIT_MS;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine) {
+    // Every generation counts as a use, wherever it started (a magic, session.generate, model.stream).
+    engine.watchGenerations((e) => {
+      if (e.phase === "start") this.touch(e.model);
+      else if (e.stats) this.noteGeneration(e.model, e.stats);
+    });
+  }
+
+  private generating(name: string): boolean {
+    return this.engine.models.has(name) && this.engine.isGenerating(name);
+  }
 
   // ---- registrations ----
 
@@ -212,7 +221,7 @@ export class ModelRegistry {
     return [...this.engine.models.values()].map((m) => {
       const c = this.residentCharge(m);
       const r = this.regs.get(m.name);
-      return { name: m.name, priority: r?.priority ?? 0, lastUsed: this.usage.get(m.name)?.seq ?? 0, generating: isGenerating(m), bytes: c.weights + c.reserve };
+      return { name: m.name, priority: r?.priority ?? 0, lastUsed: this.usage.get(m.name)?.seq ?? 0, generating: this.generating(m.name), bytes: c.weights + c.reserve };
     });
   }
 
@@ -304,7 +313,7 @@ export class ModelRegistry {
   /** Waits until none of `names` is generating, at most the time-out (or until the signal aborts). */
   private async waitIdle(names: string[], opts: EnsureOptions): Promise<void> {
     const deadline = performance.now() + (opts.waitMs ?? this.evictWaitMs);
-    const busy = (): boolean => names.some((n) => isGenerating(this.engine.models.get(n)));
+    const busy = (): boolean => names.some((n) => this.generating(n));
     while (busy() && performance.now() < deadline && !opts.signal?.aborted) {
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -353,7 +362,7 @@ export class ModelRegistry {
       const base = { name: r.name, ...(r.role ? { role: r.role } : {}), priority: r.priority, path: r.path, generations: u?.generations ?? 0, ...(u && m ? { lastUsed: u.at } : u?.generations ? { lastUsed: u.at } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) };
       if (m) {
         const c = this.residentCharge(m);
-        out.push({ ...base, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: isGenerating(m) });
+        out.push({ ...base, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name) });
       } else {
         let est: { weights: number; total: number; context: number } | undefined;
         try {
@@ -373,15 +382,14 @@ export class ModelRegistry {
   }
 }
 
-// Keyed by the engine's model map: front ends may hand out wrappers around one engine, and the map is
-// the same object behind each of them.
-const registries = new WeakMap<object, ModelRegistry>();
+const registries = new WeakMap<Engine, ModelRegistry>();
 
+/** The one registry of an engine. */
 export function registryOf(engine: Engine): ModelRegistry {
-  let r = registries.get(engine.models);
+  let r = registries.get(engine);
   if (!r) {
     r = new ModelRegistry(engine);
-    registries.set(engine.models, r);
+    registries.set(engine, r);
   }
   return r;
 }

@@ -109,6 +109,10 @@ export interface Engine {
   model(name?: string, user?: string): LoadedModel;
   /** generations running on this engine's models (started from anywhere: cells, magics, code) */
   readonly activeGenerations: number;
+  /** whether a generation runs on the model `name` now */
+  isGenerating(name: string): boolean;
+  /** Calls `fn` when a generation starts or ends on any model (the model registry's usage counts); returns the unsubscribe. */
+  watchGenerations(fn: (e: import("./generations.js").GenerationEvent) => void): () => void;
   /** Cancels every running generation; each ends after the token (or prefill chunk) in progress. */
   cancelAll(): void;
   /** Waits, at most `ms`, until no generation runs. */

@@ -146,7 +146,7 @@ function estimateDir(dir: string, o: EstimateOptions): CheckpointEstimate {
   };
 }
 
-// ggml types MLX loads as affine-quantized arrays (group 32, 16-bit scales and biases); the rest it dequantizes.
+// ggml types MLX loads as affine-quantized arrays (group 32, a scale and a bias per group); the rest it dequantizes.
 const GGUF_QUANT_BITS: Record<number, number> = { 2: 4, 3: 4, 8: 8 };
 
 function estimateGguf(path: string, o: EstimateOptions): CheckpointEstimate {
@@ -162,7 +162,8 @@ function estimateGguf(path: string, o: EstimateOptions): CheckpointEstimate {
     const n = numel(t.dims);
     const bits = GGUF_QUANT_BITS[t.type];
     if (bits !== undefined) {
-      weightBytes += (n * bits) / 8 + (n / 32) * 4;
+      // the addon casts the scales and biases like every float array: float32 on the CPU backend
+      weightBytes += (n * bits) / 8 + (n / 32) * 2 * floatBytes;
       quantBits ??= bits;
     } else weightBytes += n * floatBytes;
     // GGUF writes the innermost dimension first: dims[0] is the input size.

@@ -17,9 +17,11 @@ const when = (d: Date | undefined): string => (d ? d.toISOString().slice(11, 19)
 
 export function fleetTableData(rows: ModelRow[]): TableData {
   return {
-    columns: ["name", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"],
+    columns: ["name", "architecture", "quantization", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"],
     rows: rows.map((r) => [
       r.name,
+      r.architecture,
+      r.quantization,
       r.role ?? "",
       String(r.priority),
       r.resident ? (r.generating ? "yes (generating)" : "yes") : "no",

@@ -11,6 +11,8 @@ import { MlxTsError } from "./types.js";
 export interface CheckpointEstimate {
   path: string;
   kind: "dir" | "gguf";
+  /** config.json model_type, or GGUF general.architecture */
+  architecture: string;
   parameters: number;
   params: ParamSplit;
   /** the weights as MLX will hold them after this load (with its dtype / quantization options) */
@@ -137,6 +139,7 @@ function estimateDir(dir: string, o: EstimateOptions): CheckpointEstimate {
   return {
     path: dir,
     kind: "dir",
+    architecture: typeof cfg.model_type === "string" ? cfg.model_type : "unknown",
     parameters: params.quantizable + params.other,
     params,
     weightBytes,
@@ -183,7 +186,7 @@ function estimateGguf(path: string, o: EstimateOptions): CheckpointEstimate {
     weightBytes = weightBytesAt(params, o.quant.bits, o.quant.groupSize ?? GROUP) + params.other * (floatBytes - 2);
     quantization = { bits: o.quant.bits, groupSize: o.quant.groupSize ?? GROUP };
   }
-  return { path, kind: "gguf", parameters: params.quantizable + params.other, params, weightBytes: Math.round(weightBytes), quantization, kv, contextLength: m("context_length") ?? 4096 };
+  return { path, kind: "gguf", architecture: arch, parameters: params.quantizable + params.other, params, weightBytes: Math.round(weightBytes), quantization, kv, contextLength: m("context_length") ?? 4096 };
 }
 
 export function estimateCheckpoint(resolved: { kind: "dir" | "gguf"; path: string }, o: EstimateOptions): CheckpointEstimate {

@@ -19,6 +19,10 @@ export const DEFAULT_EVICT_WAIT_MS = 30_000;
 
 export interface ModelRow {
   name: string;
+  /** architecture (model_type) as MLX loaded it, or from the checkpoint's config */
+  architecture: string;
+  /** "4-bit, group 64", or "none (bfloat16)" */
+  quantization: string;
   role?: string;
   priority: number;
   resident: boolean;
@@ -100,8 +104,8 @@ export class ModelRegistry {
   }
 
   private put(r: Registration): void {
-    const old = this.regs.get(r.name);
-    if (old && old.path !== r.path) this.estimates.delete(r.name);
+    // a new path or new load options make the cached estimate stale
+    this.estimates.delete(r.name);
     this.regs.set(r.name, r);
   }
 
@@ -246,9 +250,7 @@ export class ModelRegistry {
       this.touch(name);
       return Promise.resolve({ model: m, loaded: false, evicted: [] });
     }
-    const run = this.queue.then(() => this.loadUnderBudget(name, opts));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.enqueue(() => this.loadUnderBudget(name, opts));
   }
 
   /** %load / session.load: registers (keeping an earlier role/priority unless given) and loads under the budget. */
@@ -268,18 +270,25 @@ export class ModelRegistry {
       ...(how.dtype ? { dtype: how.dtype } : {}),
       ...(how.quant ? { quant: how.quant } : {}),
     }, `%load ${idOrPath}`);
-    // %load of a resident name reloads it (new options, or a new checkpoint): the old copy goes first.
-    if (this.engine.models.has(name)) {
-      await this.waitIdle([name], {});
-      this.engine.unload(name);
-    }
     const load: Loader | undefined = loader ?? (onProgress ? (p, o) => this.engine.load(p, { ...o, onProgress }) : undefined);
+    // %load of a resident name loads it again (new options, or a new checkpoint). The old copy stays
+    // until the new one works (the engine swaps them), so the budget must hold both meanwhile.
+    if (this.engine.models.has(name)) {
+      this.estimates.delete(name);
+      return this.enqueue(() => this.loadUnderBudget(name, load ? { load } : {}, true));
+    }
     return this.ensure(name, load ? { load } : {});
   }
 
-  private async loadUnderBudget(name: string, opts: EnsureOptions): Promise<EnsureResult> {
+  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async loadUnderBudget(name: string, opts: EnsureOptions, replacing = false): Promise<EnsureResult> {
     const existing = this.engine.models.get(name);
-    if (existing) return { model: existing, loaded: false, evicted: [] };
+    if (existing && !replacing) return { model: existing, loaded: false, evicted: [] };
     const r = this.regs.get(name);
     if (!r) throw this.unknown(name);
     const need = await this.estimatedCharge(name);
@@ -290,10 +299,16 @@ export class ModelRegistry {
         `and the whole budget is ${formatBytes(budget)}. Nothing was unloaded. Raise the budget (%limit models ${formatBytes(Math.ceil(need.total * 1.1)).replace(" ", "")}), ` +
         `register a quantized copy (%fit ${name} shows the sizes at 8 and 4 bits), or register it with a smaller --context.`);
     }
-    let plan = planEviction(this.residentCharges(), need.total, budget);
+    const keep = new Set(replacing ? [name] : []);
+    let plan = planEviction(this.residentCharges(), need.total, budget, keep);
     if (!plan.fits && plan.blockedBy.length) {
       await this.waitIdle(plan.blockedBy, opts);
-      plan = planEviction(this.residentCharges(), need.total, budget);
+      plan = planEviction(this.residentCharges(), need.total, budget, keep);
+    }
+    if (!plan.fits && replacing) {
+      throw new MlxTsError("E_MEMORY_LIMIT",
+        `Loading ${name} again (about ${formatBytes(need.total)}) while its current copy (kept until the new one works) and the other resident models are in memory would pass the model budget of ${formatBytes(budget)}. ` +
+        `%unload ${name} first, then %load it; or raise the budget with %limit models SIZE.`);
     }
     if (!plan.fits) {
       const busy = this.residentCharges().filter((c) => c.generating).map((c) => `${c.name} (${formatBytes(c.bytes)})`);
@@ -362,15 +377,20 @@ export class ModelRegistry {
       const base = { name: r.name, ...(r.role ? { role: r.role } : {}), priority: r.priority, path: r.path, generations: u?.generations ?? 0, ...(u && m ? { lastUsed: u.at } : u?.generations ? { lastUsed: u.at } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) };
       if (m) {
         const c = this.residentCharge(m);
-        out.push({ ...base, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name) });
+        const info = m.info();
+        const q = info.quantization;
+        out.push({ ...base, architecture: info.architecture, quantization: q ? `${q.bits}-bit, group ${q.groupSize}` : `none (${info.dtype})`, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name) });
       } else {
         let est: { weights: number; total: number; context: number } | undefined;
+        let e: CheckpointEstimate | undefined;
         try {
           est = await this.estimatedCharge(r.name);
+          e = await this.estimate(r.name);
         } catch {
           est = undefined; // an unreadable checkpoint shows as 0 here; loading it reports why
         }
-        out.push({ ...base, resident: false, weightBytes: est?.weights ?? 0, weightsEstimated: true, kvBytes: 0, charge: est?.total ?? 0, context: est?.context ?? r.context ?? DEFAULT_CONTEXT, generating: false });
+        const quantization = e?.quantization ? `${e.quantization.bits}-bit, group ${e.quantization.groupSize}` : e ? "none" : "?";
+        out.push({ ...base, architecture: e?.architecture ?? "?", quantization, resident: false, weightBytes: est?.weights ?? 0, weightsEstimated: true, kvBytes: 0, charge: est?.total ?? 0, context: est?.context ?? r.context ?? DEFAULT_CONTEXT, generating: false });
       }
     }
     return out;

@@ -3,8 +3,8 @@
 // and `session.route` do. Loads started here show the progress bar in the running cell's output.
 import { startLoadProgress } from "../display/load-progress.js";
 import type { FileEntryError, RegisterInput, Registration } from "../engine/registration.js";
-import { registryOf, type Loader, type ModelRow } from "../engine/registry.js";
-import type { Engine, LoadedModel } from "../engine/types.js";
+import { registryOf, type Loader, type ModelRegistry, type ModelRow } from "../engine/registry.js";
+import { MlxTsError, type Engine, type LoadedModel } from "../engine/types.js";
 import { cellStorage } from "./cell-state.js";
 
 /** `session.models`: the resident models by name (oldest first), and the registry behind them. */
@@ -54,36 +54,52 @@ export async function residentFor(engine: Engine, o: { model?: string; task?: st
   return { name, ...(reason ? { reason } : {}) };
 }
 
+/**
+ * A Map (cells and tests may check `instanceof Map`) that reads through to the engine's own model map,
+ * so it is always current; writing to it is refused: models come and go by load, unload and eviction.
+ */
+class ModelsView extends Map<string, LoadedModel> implements CellModels {
+  private readonly reg: ModelRegistry;
+
+  constructor(private readonly engine: Engine) {
+    super();
+    this.reg = registryOf(engine);
+  }
+
+  override get size(): number { return this.engine.models.size; }
+  override get(k: string): LoadedModel | undefined { return this.engine.models.get(k); }
+  override has(k: string): boolean { return this.engine.models.has(k); }
+  override keys(): MapIterator<string> { return this.engine.models.keys(); }
+  override values(): MapIterator<LoadedModel> { return this.engine.models.values(); }
+  override entries(): MapIterator<[string, LoadedModel]> { return this.engine.models.entries(); }
+  override [Symbol.iterator](): MapIterator<[string, LoadedModel]> { return this.engine.models.entries(); }
+  override forEach(cb: (v: LoadedModel, k: string, m: Map<string, LoadedModel>) => void): void {
+    for (const [k, m] of this.engine.models) cb(m, k, this);
+  }
+  override set(): this { throw readOnly(); }
+  override delete(): boolean { throw readOnly(); }
+  override clear(): void { throw readOnly(); }
+
+  register(entry: RegisterInput): Registration { return this.reg.register(entry, "session.models.register"); }
+  registerFile(path: string): { registered: Registration[]; errors: FileEntryError[] } { return this.reg.registerFile(path); }
+  unregister(name: string): void { this.reg.unregister(name); }
+  get budget(): number | undefined { return this.reg.budget; }
+  set budget(bytes: number | undefined) {
+    if (bytes === undefined) this.reg.resetBudget();
+    else this.reg.budget = bytes;
+  }
+  get evictWaitMs(): number { return this.reg.evictWaitMs; }
+  set evictWaitMs(ms: number) { this.reg.evictWaitMs = ms; }
+  list(): Promise<ModelRow[]> { return this.reg.rows(); }
+  async ensure(name: string): Promise<LoadedModel> {
+    await residentFor(this.engine, { model: name });
+    return this.engine.get(name);
+  }
+  explainRoute(role: string): Promise<{ name: string; reason: string }> { return this.reg.route(role); }
+}
+
+const readOnly = (): MlxTsError => new MlxTsError("E_BAD_ARGUMENT", "session.models is read-only: load with %load or session.load(), unload with %unload or engine.unload(), register with session.models.register().");
+
 export function cellModels(engine: Engine): CellModels {
-  const reg = registryOf(engine);
-  const map = engine.models;
-  const models: CellModels = {
-    get size() { return map.size; },
-    get: (k: string) => map.get(k),
-    has: (k: string) => map.has(k),
-    keys: () => map.keys(),
-    values: () => map.values(),
-    entries: () => map.entries(),
-    forEach: (cb: (v: LoadedModel, k: string, m: ReadonlyMap<string, LoadedModel>) => void) => {
-      for (const [k, m] of map) cb(m, k, models);
-    },
-    [Symbol.iterator]: () => map.entries(),
-    register: (entry) => reg.register(entry, "session.models.register"),
-    registerFile: (path) => reg.registerFile(path),
-    unregister: (name) => reg.unregister(name),
-    get budget() { return reg.budget; },
-    set budget(bytes: number | undefined) {
-      if (bytes === undefined) reg.resetBudget();
-      else reg.budget = bytes;
-    },
-    get evictWaitMs() { return reg.evictWaitMs; },
-    set evictWaitMs(ms: number) { reg.evictWaitMs = ms; },
-    list: () => reg.rows(),
-    ensure: async (name) => {
-      await residentFor(engine, { model: name });
-      return engine.get(name);
-    },
-    explainRoute: (role) => reg.route(role),
-  };
-  return models;
+  return new ModelsView(engine);
 }

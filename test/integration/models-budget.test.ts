@@ -81,9 +81,11 @@ describe("a registry file and a budget that fits two of three models", () => {
   it("%models lists registered models that are not resident, with estimated bytes and the budget's basis", async () => {
     const sink = await cell("%models");
     const t = sink.outputs[0]![TABLE_MIME] as TableData;
-    expect(t.columns).toEqual(["name", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"]);
-    expect(t.rows.map((r) => [r[0], r[1], r[2], r[3]])).toEqual([["big", "reason", "1", "no"], ["mid", "reason", "0", "no"], ["small", "chat", "0", "no"]]);
-    expect(t.rows[0]![4]).toMatch(/MB \(est\.\)/);
+    expect(t.columns).toEqual(["name", "architecture", "quantization", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"]);
+    expect(t.rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]])).toEqual([
+      ["big", "qwen3", "none", "reason", "1", "no"], ["mid", "llama", "4-bit, group 64", "reason", "0", "no"], ["small", "qwen3", "4-bit, group 64", "chat", "0", "no"],
+    ]);
+    expect(t.rows[0]![6]).toMatch(/MB \(est\.\)/);
     expect(String(sink.outputs[0]!["text/plain"])).toMatch(/Model budget .* \(75% of RAM \(CPU backend\)\)/);
   });
 

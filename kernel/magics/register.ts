@@ -7,8 +7,8 @@ import type { RegisterInput } from "../engine/registration.js";
 import { MagicArgError } from "../util/args.js";
 import { defineMagic, num, str } from "./define.js";
 
-/** The file %register --from reads when given no path. */
-export const DEFAULT_REGISTRY_FILE = join("notebooks", "models.json");
+/** The files plain %register reads, first found: models.json beside the notebook (the kernel's working directory), or notebooks/models.json from the repository root. */
+export const DEFAULT_REGISTRY_FILES = ["models.json", join("notebooks", "models.json")];
 
 defineMagic({
   spec: {
@@ -24,12 +24,13 @@ defineMagic({
       { name: "priority", type: "int", help: "higher stays resident longer (default 0); ties evict the least recently used", metavar: "N" },
       { name: "context", type: "int", min: 1, help: "KV cache positions the budget reserves for it (default min(its context length, 4096))", metavar: "TOKENS" },
       { name: "fallback", type: "string", help: "model to answer when this one cannot fit even after eviction", metavar: "NAME" },
-      { name: "from", type: "string", help: `register every entry of a JSON file (default ${DEFAULT_REGISTRY_FILE}): [{"name", "path", "role", "priority", "context", "fallback"}, ...]`, metavar: "FILE" },
+      { name: "from", type: "string", help: `register every entry of a JSON file: [{"name", "path", "role", "priority", "context", "fallback"}, ...] (plain %register reads ${DEFAULT_REGISTRY_FILES.join(" or ")})`, metavar: "FILE" },
     ],
     examples: [
       "%register fast smollm2 --role chat --priority 1",
       "%register coder ./models/Qwen2.5-Coder-1.5B-4bit --role code --context 8192",
       "%register --from notebooks/models.json",
+      "%register          (reads models.json, or notebooks/models.json)",
     ],
   },
   async run(a, _body, ctx) {
@@ -37,9 +38,9 @@ defineMagic({
     const reg = registryOf(engine);
     const from = str(a, "from");
     if (from !== undefined || (a.positional.length === 0 && Object.keys(a.flags).length === 0)) {
-      const file = from ?? DEFAULT_REGISTRY_FILE;
       if (a.positional.length) throw new MagicArgError("%register: give either NAME PATH or --from FILE, not both.");
-      if (from === undefined && !existsSync(file)) throw new MagicArgError(`%register: give NAME PATH, or --from FILE (no ${file} here to read by default).`);
+      const file = from ?? DEFAULT_REGISTRY_FILES.find((f) => existsSync(f));
+      if (file === undefined) throw new MagicArgError(`%register: give NAME PATH, or --from FILE (no ${DEFAULT_REGISTRY_FILES.join(" or ")} in ${process.cwd()} to read by default).`);
       const { registered, errors } = reg.registerFile(file);
       const lines = [`Registered ${registered.length} model${registered.length === 1 ? "" : "s"} from ${file}${registered.length ? `: ${registered.map((r) => r.name).join(", ")}` : ""}.`];
       for (const e of errors) lines.push(`  skipped entry ${e.index}${e.name ? ` (${e.name})` : ""}: ${e.message}`);

@@ -101,7 +101,8 @@ describe("models, memory and runtime magics", () => {
 
   it("%memory shows MLX's counters, limits and each model's weights", async () => {
     const { sink } = await h.run("%memory");
-    const t = last(sink.outputs)[TABLE_MIME] as { rows: string[][] };
+    // first MLX's own counters; then the per-model table and chart (test/integration/models-budget.test.ts)
+    const t = sink.outputs[0]![TABLE_MIME] as { rows: string[][] };
     const names = t.rows.map((r) => r[0]);
     expect(names).toEqual(["active", "peak", "cache", "memory limit", "cache limit", "weights: q"]);
     expect(t.rows[5]![1]).toBe(`${(h.engine.get("q").info().weightBytes / 1e6).toFixed(1)} MB`);

@@ -193,14 +193,14 @@ export class ModelRegistry {
     return this.regs.get(name)?.context ?? Math.min(modelContext, DEFAULT_CONTEXT);
   }
 
-  /** The header estimate of a registered model's checkpoint (cached per path). */
-  async estimate(name: string): Promise<CheckpointEstimate> {
+  /** The header estimate of a registered model's checkpoint (cached per registration). `offline`: never download (an HF id not in the cache fails). */
+  async estimate(name: string, offline = false): Promise<CheckpointEstimate> {
     this.sync();
     const r = this.regs.get(name);
     if (!r) throw this.unknown(name);
     const hit = this.estimates.get(name);
     if (hit) return hit;
-    const resolved = await resolveModel(r.path);
+    const resolved = await resolveModel(r.path, offline ? { env: { ...process.env, HF_HUB_OFFLINE: "1" } } : {});
     const e = estimateCheckpoint(resolved, { backend: this.backend(), ...(r.dtype ? { dtype: r.dtype } : {}), ...(r.quant ? { quant: r.quant } : {}) });
     this.estimates.set(name, e);
     return e;
@@ -230,8 +230,8 @@ export class ModelRegistry {
   }
 
   /** What loading a registered model would be charged: estimated weights + KV at its context. */
-  async estimatedCharge(name: string): Promise<{ weights: number; kv: number; context: number; total: number }> {
-    const e = await this.estimate(name);
+  async estimatedCharge(name: string, offline = false): Promise<{ weights: number; kv: number; context: number; total: number }> {
+    const e = await this.estimate(name, offline);
     const context = this.contextOf(name, e.contextLength);
     const kv = kvBytes(e.kv, context);
     return { weights: e.weightBytes, kv, context, total: e.weightBytes + kv };
@@ -374,7 +374,7 @@ export class ModelRegistry {
     for (const r of this.regs.values()) {
       const m = this.engine.models.get(r.name);
       const u = this.usage.get(r.name);
-      const base = { name: r.name, ...(r.role ? { role: r.role } : {}), priority: r.priority, path: r.path, generations: u?.generations ?? 0, ...(u && m ? { lastUsed: u.at } : u?.generations ? { lastUsed: u.at } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) };
+      const base = { name: r.name, ...(r.role ? { role: r.role } : {}), priority: r.priority, path: r.path, generations: u?.generations ?? 0, ...(u ? { lastUsed: u.at } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) };
       if (m) {
         const c = this.residentCharge(m);
         const info = m.info();
@@ -384,8 +384,9 @@ export class ModelRegistry {
         let est: { weights: number; total: number; context: number } | undefined;
         let e: CheckpointEstimate | undefined;
         try {
-          est = await this.estimatedCharge(r.name);
-          e = await this.estimate(r.name);
+          // a listing never downloads: an HF id not in the cache shows "?"
+          est = await this.estimatedCharge(r.name, true);
+          e = await this.estimate(r.name, true);
         } catch {
           est = undefined; // an unreadable checkpoint shows as 0 here; loading it reports why
         }

@@ -1,9 +1,8 @@
 // The generations running on one engine's models, wherever they were started (a cell, a magic, plain
 // code): what an interrupt cancels and then waits for, so the next cell finds the models idle.
-import type { GenerationStats, GenerationStream } from "./types.js";
+import type { GenerationEvent, GenerationStream } from "./types.js";
 
-/** A generation starting or ending on the named model (the model registry counts uses from these). */
-export type GenerationEvent = { model: string; phase: "start" } | { model: string; phase: "end"; stats?: GenerationStats };
+export type { GenerationEvent } from "./types.js";
 
 export class Generations {
   private readonly active = new Map<GenerationStream, string>();

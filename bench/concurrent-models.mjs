@@ -16,6 +16,7 @@ const arg = (name, dflt) => {
 const models = arg("models", `smollm2,${join(root, "test", ".fixtures", "models", "qwen3-tiny-bf16")}`).split(",");
 const gen = Number(arg("gen", "32"));
 const rounds = Number(arg("rounds", "3"));
+const label = (m) => (m.includes("/") ? m.split("/").filter(Boolean).pop() : m);
 const command = `node bench/concurrent-models.mjs ${process.argv.slice(2).join(" ")}`.trim();
 
 const { createEngine } = await import(join(root, "dist", "kernel", "engine", "index.js"));
@@ -46,7 +47,7 @@ const tokens = gen * loaded.length;
 const rows = [
   { mode: "one at a time", wallMs: median(seq), minMs: Math.min(...seq), maxMs: Math.max(...seq) },
   { mode: "at once (Promise.all)", wallMs: median(par), minMs: Math.min(...par), maxMs: Math.max(...par) },
-].map((r) => ({ ...r, tokPerSec: tokens / (r.wallMs / 1000), backend: rt.backend, device: rt.device, mlx: rt.mlxVersion, models: models.join(" + "), gen, rounds, command }));
+].map((r) => ({ ...r, tokPerSec: tokens / (r.wallMs / 1000), backend: rt.backend, device: rt.device, mlx: rt.mlxVersion, models: models.map(label).join(" + "), gen, rounds, command }));
 console.log(`| backend | device | models | tokens each | mode | wall ms median (min–max) | tok/s (both) | same tokens |`);
 console.log(`|---|---|---|---|---|---|---|---|`);
 for (const r of rows) console.log(`| ${r.backend} | ${r.device} | ${r.models} | ${gen} | ${r.mode} | ${r.wallMs.toFixed(0)} (${r.minMs.toFixed(0)}–${r.maxMs.toFixed(0)}) | ${r.tokPerSec.toFixed(1)} | ${same} |`);

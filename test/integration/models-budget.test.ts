@@ -44,7 +44,7 @@ async function unloadAll(): Promise<void> {
 }
 /** A cell snippet that waits (at most 5 s) until NAME is generating. */
 const untilGenerating = (name: string): string =>
-  `for (let i = 0; i < 500 && !(await session.models.list()).find((x) => x.name === "${name}").generating; i++) await new Promise((r) => setTimeout(r, 10));`;
+  `for (let i = 0; i < 500 && !(await session.models.list()).find((x) => x.name === "${name}")?.generating; i++) await new Promise((r) => setTimeout(r, 10));`;
 
 beforeAll(async () => {
   ensureFixtures();
@@ -165,9 +165,9 @@ describe("eviction during a generation", () => {
       session.models.evictWaitMs = 300;
       const g = session.generate("Count to a thousand.", { model: "big", maxTokens: 120, ignoreEos: true });
       ${untilGenerating("big")}
-      const generatingAtEnsure = (await session.models.list()).find((x) => x.name === "big").generating;
+      const generatingAtEnsure = (await session.models.list()).find((x) => x.name === "big")?.generating;
       let err = "";
-      try { await session.models.ensure("small"); } catch (e) { err = e.message; }
+      try { await session.models.ensure("small"); } catch (e) { err = (e as Error).message; }
       const res = await g;
       console.log(JSON.stringify({ err, stop: res.stats.stopReason, n: res.tokens.length, generatingAtEnsure }));
     `);

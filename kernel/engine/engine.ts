@@ -4,7 +4,7 @@ import { resolve as resolvePath } from "node:path";
 import { nativeLoadOptions } from "./checkpoint.js";
 import { readGgufMetadata } from "./gguf-meta.js";
 import { fromNative } from "./errors.js";
-import { Generations } from "./generations.js";
+import { Generations, type GenerationEvent } from "./generations.js";
 import { warmUp, warmUpWanted } from "./gpu-warmup.js";
 import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
@@ -144,6 +144,14 @@ export class MlxEngine implements Engine {
       throw new MlxTsError("E_NOT_LOADED", `${user} needs a model and none is loaded. Load one first: \`%load smollm2\` or \`await session.load("smollm2")\`.`);
     }
     return last;
+  }
+
+  isGenerating(name: string): boolean {
+    return this.generations.running(name);
+  }
+
+  watchGenerations(fn: (e: GenerationEvent) => void): () => void {
+    return this.generations.watch(fn);
   }
 
   cancelAll(): void {

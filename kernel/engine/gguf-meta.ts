@@ -1,5 +1,5 @@
-// A pure-TypeScript reader of a GGUF file's header and key/value metadata. It stops before the tensor
-// infos and never touches tensor data, so inspecting a multi-GB file costs only the metadata bytes.
+// A pure-TypeScript reader of a GGUF file's header and key/value metadata (and, on request, the tensor
+// infos). It never touches tensor data, so inspecting a multi-GB file costs only the header bytes.
 import { closeSync, openSync, readSync } from "node:fs";
 import type { GgufMetadata } from "./native-types.js";
 import { MlxTsError } from "./types.js";
@@ -94,6 +94,23 @@ export interface GgufHeader {
  * as in the addon's `ggufMetadata()`, so either source can feed the tokenizer builder.
  */
 export function readGgufMetadata(path: string): GgufHeader {
+  return readGguf(path, false);
+}
+
+/** One tensor as the GGUF tensor-info table describes it (dims innermost first, as GGUF writes them). */
+export interface GgufTensorInfo {
+  name: string;
+  dims: number[];
+  /** ggml type id: 0 F32, 1 F16, 2 Q4_0, 3 Q4_1, 8 Q8_0, 30 BF16, ... */
+  type: number;
+}
+
+/** The header, the metadata and the tensor infos (still no tensor data): for size estimates. */
+export function readGgufTensorInfos(path: string): GgufHeader & { tensors: GgufTensorInfo[] } {
+  return readGguf(path, true) as GgufHeader & { tensors: GgufTensorInfo[] };
+}
+
+function readGguf(path: string, withTensors: boolean): GgufHeader & { tensors?: GgufTensorInfo[] } {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -132,7 +149,18 @@ export function readGgufMetadata(path: string): GgufHeader {
         }
       } else metadata[key] = cur.scalar(type);
     }
-    return { version, tensorCount, metadata };
+    if (!withTensors) return { version, tensorCount, metadata };
+    const tensors: GgufTensorInfo[] = [];
+    for (let i = 0; i < tensorCount; i++) {
+      const name = cur.string();
+      const nDims = cur.u32();
+      if (nDims > 8) throw new MlxTsError("E_CORRUPT_WEIGHTS", `GGUF tensor ${name} in ${path} claims ${nDims} dimensions: the file is corrupt.`);
+      const dims = Array.from({ length: nDims }, () => cur.u64());
+      const type = cur.u32();
+      cur.u64(); // data offset
+      tensors.push({ name, dims, type });
+    }
+    return { version, tensorCount, metadata, tensors };
   } finally {
     closeSync(fd);
   }

@@ -133,7 +133,7 @@ export class EngineModel implements LoadedModel {
     // A stream that settled during construction (an already-aborted signal) leaves the model idle.
     if (!stream.isSettled) {
       this.active = stream;
-      this.parts.generations?.track(stream);
+      this.parts.generations?.track(stream, this.name);
     }
     return stream;
   }

@@ -95,6 +95,9 @@ export interface LoadedModel {
   resetCache(): void;
 }
 
+/** A generation starting or ending on the named model (the model registry counts uses from these). */
+export type GenerationEvent = { model: string; phase: "start" } | { model: string; phase: "end"; stats?: GenerationStats };
+
 /** Owns the loaded models and the generations running on them; the session, magics and cells all go through it. */
 export interface Engine {
   /** loaded models by name, in load order (oldest first) */
@@ -109,6 +112,10 @@ export interface Engine {
   model(name?: string, user?: string): LoadedModel;
   /** generations running on this engine's models (started from anywhere: cells, magics, code) */
   readonly activeGenerations: number;
+  /** whether a generation runs on the model `name` now */
+  isGenerating(name: string): boolean;
+  /** Calls `fn` when a generation starts or ends on any model (the model registry's usage counts); returns the unsubscribe. */
+  watchGenerations(fn: (e: GenerationEvent) => void): () => void;
   /** Cancels every running generation; each ends after the token (or prefill chunk) in progress. */
   cancelAll(): void;
   /** Waits, at most `ms`, until no generation runs. */

@@ -5,6 +5,7 @@ import type { ChatMessage } from "../engine/types.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, str } from "./define.js";
 import { SAMPLING_FLAGS, samplingOptions } from "./generate.js";
+import { residentModel } from "./resident.js";
 import { stateOf } from "./state.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
 
@@ -24,7 +25,7 @@ defineMagic({
   modelFlags: ["model"],
   async run(a, body, ctx) {
     const engine = await ctx.engine();
-    const model = engine.model(str(a, "model"), "%%chat");
+    const { model, note } = await residentModel(ctx, engine, { model: str(a, "model") }, "%%chat");
     const chats = stateOf(engine).chats;
     const system = str(a, "system");
     if (bool(a, "reset") || system !== undefined) chats.delete(model.name);
@@ -44,7 +45,7 @@ defineMagic({
       ...conv.messages,
       { role: "user", content: text },
     ];
-    const result = await streamIntoView(ctx, model, messages, samplingOptions(a));
+    const result = await streamIntoView(ctx, model, messages, samplingOptions(a), note);
     // An interrupted turn is not kept: the conversation stays as it was before this cell.
     if (result.stats.stopReason !== "cancelled") {
       conv.messages.push({ role: "user", content: text }, { role: "assistant", content: result.answer.trim() });

@@ -1,5 +1,8 @@
 // The magics over the engine. Importing this module registers them all (kernel/magics/index.ts imports it).
 import "./load.js";
+import "./register.js";
+import "./models.js";
+import "./fit.js";
 import "./generate.js";
 import "./chat.js";
 import "./quantize.js";

@@ -3,6 +3,7 @@ import type { GenerateOptions } from "../engine/types.js";
 import type { FlagSpec } from "../util/args.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, num, str } from "./define.js";
+import { residentModel } from "./resident.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
 import type { ParsedArgs } from "../util/args.js";
 
@@ -40,23 +41,25 @@ defineMagic({
     kind: "cell",
     summary: "Generate from the cell body as the prompt, streaming tokens live, then the stats line",
     flags: [
-      { name: "model", type: "string", help: "model to use (default: the most recently loaded)", metavar: "NAME" },
+      { name: "model", type: "string", help: "model to use (default: the most recently loaded); a registered one that is not resident is loaded", metavar: "NAME" },
+      { name: "task", type: "string", help: "route to the registered model for this role (see %register --role, %models)", metavar: "ROLE" },
       ...SAMPLING_FLAGS,
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
     ],
-    examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors."],
+    examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors.", "%%generate --task code\nWrite fizzbuzz in TypeScript."],
   },
   modelFlags: ["model"],
   async run(a, body, ctx) {
     const prompt = (body ?? "").trim();
     if (!prompt) throw new MagicArgError("%%generate: the cell body is the prompt and it is empty. Write the prompt on the lines below %%generate.");
     const engine = await ctx.engine();
-    const model = engine.model(str(a, "model"), "%%generate");
+    if (str(a, "model") !== undefined && str(a, "task") !== undefined) throw new MagicArgError("%%generate: give --model NAME or --task ROLE, not both.");
+    const { model, note } = await residentModel(ctx, engine, { model: str(a, "model"), task: str(a, "task") }, "%%generate");
     const opts: GenerateOptions = { ...samplingOptions(a), raw: bool(a, "raw") };
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;
-    const result = await streamIntoView(ctx, model, prompt, opts);
+    const result = await streamIntoView(ctx, model, prompt, opts, note);
     publishResult(ctx, result);
     return undefined;
   },

@@ -45,7 +45,7 @@ function summaryTable(s: QuantizeSummary): TableData {
 
 async function quantizeCopy(ctx: MagicContext, engine: Engine, source: LoadedModel, as: string, q: Required<QuantizeOptions>, cardId: string): Promise<LoadedModel> {
   const how = stateOf(engine).loadedWith.get(source.name);
-  return loadWithProgress(ctx, engine, how?.idOrPath ?? source.source, { as, ...(how?.opts.dtype ? { dtype: how.opts.dtype } : {}), quant: q }, cardId);
+  return loadWithProgress(ctx, engine, how?.idOrPath ?? source.source, { as, ...(how?.opts.dtype ? { dtype: how.opts.dtype } : {}), quant: q }, undefined, cardId);
 }
 
 /** A --save target must be new, an empty directory, or replaced on purpose (--overwrite). */

@@ -2,6 +2,7 @@
 // interfaces so that compiling the project itself is not affected; the language service adds the
 // `declare var` lines that bind them (see language-service.ts).
 import type { Engine, GenerateOptions, GenerationResult, GenerationStream, ChatMessage, LoadOptions, LoadedModel } from "../engine/types.js";
+import type { CellModels } from "./session-models.js";
 
 export interface CellDisplayHandle {
   readonly id: string;
@@ -48,16 +49,18 @@ export interface CellDisplay {
 
 /** The `session` global: the loaded models and the engine of this kernel. */
 export interface CellSession {
-  /** Models loaded in this session, by name, oldest first. */
-  readonly models: ReadonlyMap<string, LoadedModel>;
+  /** Resident models by name, oldest first, plus the registry: register, budget, list, ensure. */
+  readonly models: CellModels;
   /** The MLX engine (its addon loads on first use). */
   readonly engine: Engine;
   /** Loads a model: an alias ("smollm2"), a local directory, a .gguf file, or an HF id in the HF cache. */
-  load(idOrPath: string, opts?: LoadOptions): Promise<LoadedModel>;
-  /** Generates with `opts.model`, else the default model (the most recently loaded one still loaded; the same as %%generate's). */
-  generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): Promise<GenerationResult>;
-  /** Streams tokens from `opts.model`, else the default model (as generate). */
-  stream(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string }): GenerationStream;
+  load(idOrPath: string, opts?: LoadOptions & { role?: string; priority?: number; context?: number }): Promise<LoadedModel>;
+  /** Generates with `opts.model` (reloaded if it was evicted), or the model routed for `opts.task` (a role), else the default model (the most recently loaded one still loaded; the same as %%generate's). */
+  generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string }): Promise<GenerationResult & { answeredBy?: { model: string; reason: string } }>;
+  /** The registered model for a role, made resident (its best model if it fits the budget, else a smaller one or its fallback). */
+  route(role: string): Promise<LoadedModel>;
+  /** Streams tokens from `opts.model`, else the default model (as generate). It cannot load or route: see session.models.ensure, session.route. */
+  stream(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string }): GenerationStream;
   /** Execution count of the running cell. */
   readonly executionCount: number;
 }

@@ -1,22 +1,38 @@
 // The `session` global of cells: a plain object over the engine. The engine keeps the models, the default
-// model and the running generations, so cells, magics and the interrupt all see the same ones.
+// model and the running generations, so cells, magics and the interrupt all see the same ones; the model
+// registry (session-models.ts) adds registrations, the budget, reloads and routing.
 import type { Engine } from "../engine/index.js";
+import { registryOf } from "../engine/registry.js";
+import { MlxTsError } from "../protocol.js";
 import type { CellSession } from "./globals.js";
+import { cellLoader, cellModels, residentFor } from "./session-models.js";
 
 export function cellSession(engine: Engine, executionCount: () => number): CellSession {
+  const models = cellModels(engine);
   return {
     get models() {
-      return engine.models;
+      return models;
     },
     engine,
-    load: (idOrPath, opts) => engine.load(idOrPath, opts),
+    // through the registry: registers the model, and evicts others when the model budget needs it
+    load: async (idOrPath, opts) => (await registryOf(engine).load(idOrPath, opts, opts?.onProgress ? undefined : cellLoader(engine, "session.load"))).model,
     async generate(prompt, opts) {
-      const { model, ...rest } = opts ?? {};
-      return engine.model(model, "session.generate()").generate(prompt, rest);
+      const { model, task, ...rest } = opts ?? {};
+      const r = await residentFor(engine, { model, task });
+      const result = await engine.model(r.name ?? model, "session.generate()").generate(prompt, rest);
+      return r.reason ? { ...result, answeredBy: { model: r.name!, reason: r.reason } } : result;
     },
     stream(prompt, opts) {
-      const { model, ...rest } = opts ?? {};
+      const { model, task, ...rest } = opts ?? {};
+      if (task !== undefined) throw new MlxTsError("E_BAD_ARGUMENT", `session.stream cannot route (it returns at once): get the model first, \`const m = await session.route(${JSON.stringify(task)})\`, then m.stream(...).`);
+      if (model !== undefined && !engine.models.has(model) && registryOf(engine).registration(model)) {
+        throw new MlxTsError("E_NOT_LOADED", `${model} is registered but not resident. \`await session.models.ensure(${JSON.stringify(model)})\` loads it (evicting by the budget), then stream; session.generate does it by itself.`);
+      }
       return engine.model(model, "session.stream()").stream(prompt, rest);
+    },
+    async route(role) {
+      const r = await residentFor(engine, { task: role });
+      return engine.get(r.name!);
     },
     get executionCount() {
       return executionCount();

@@ -55,7 +55,7 @@ describe("magic arguments and missing models", () => {
       ["%quantize q --bits 7", /--bits must be one of 2, 3, 4, 5, 6, 8 \(got 7\)/],
       ["%bench -p 12x", /--prompt-tokens needs whole numbers separated by commas/],
       ["%limit memory lots", /'lots' is not a size/],
-      ["%limit disk 4GB", /WHICH must be one of memory, cache \(got 'disk'\)/],
+      ["%limit disk 4GB", /WHICH must be one of memory, cache, models \(got 'disk'\)/],
       ["%memtrace sideways", /ACTION must be one of on, off, show/],
       ["%cache purge", /must be one of clear/],
       ["%device tpu", /must be one of cpu, gpu/],
@@ -126,15 +126,17 @@ describe("models, memory and runtime magics", () => {
 
     const m = await h.run("%models");
     const table = last(m.sink.outputs)[TABLE_MIME] as { columns: string[]; rows: string[][] };
-    expect(table.columns).toEqual(["name", "architecture", "parameters", "quantization", "bytes", "device", "context length"]);
+    expect(table.columns).toEqual(["name", "architecture", "quantization", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"]);
     expect(table.rows[0]!.slice(0, 2)).toEqual(["q", "qwen3"]);
-    expect(table.rows[0]![3]).toBe("none (bfloat16)");
+    expect(table.rows[0]![2]).toBe("none (bfloat16)");
+    expect(table.rows[0]![5]).toBe("yes");
     expect(String(last(m.sink.outputs)["text/html"])).toContain("<table>");
   });
 
   it("%memory shows MLX's counters, limits and each model's weights", async () => {
     const { sink } = await h.run("%memory");
-    const t = last(sink.outputs)[TABLE_MIME] as { rows: string[][] };
+    // first MLX's own counters; then the per-model table and chart (test/integration/models-budget.test.ts)
+    const t = sink.outputs[0]![TABLE_MIME] as { rows: string[][] };
     const names = t.rows.map((r) => r[0]);
     expect(names).toEqual(["active", "peak", "cache", "memory limit", "cache limit", "weights: q"]);
     expect(t.rows[5]![1]).toBe(`${(h.engine.get("q").info().weightBytes / 1e6).toFixed(1)} MB`);

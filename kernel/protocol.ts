@@ -21,8 +21,8 @@ export interface OutputSink {
   input(prompt: string, password: boolean): Promise<string>;
 }
 
-export type ErrorCode =
-  // raised by the native addons (kernel/engine/native-types.ts NativeErrorCode is a subset)
+/** Codes the native addons raise (native/src/errors.h). */
+export type NativeErrorCode =
   | "E_MODEL_NOT_FOUND" // path missing, or no weights/config inside it
   | "E_UNSUPPORTED_ARCH" // model_type / general.architecture we do not implement
   | "E_BAD_CONFIG" // config.json missing keys or unparsable
@@ -31,7 +31,10 @@ export type ErrorCode =
   | "E_MEMORY_LIMIT" // would exceed / exceeded the MLX memory limit
   | "E_CANCELLED" // cancelled by the caller
   | "E_BAD_ARGUMENT" // invalid argument
-  | "E_MLX" // any other MLX error (message carries MLX's text)
+  | "E_MLX"; // any other MLX error (message carries MLX's text)
+
+export type ErrorCode =
+  | NativeErrorCode
   // raised in TypeScript
   | "E_NATIVE_UNAVAILABLE" // an addon could not be loaded
   | "E_TOKENIZER" // tokenizer/chat template missing or broken

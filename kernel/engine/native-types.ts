@@ -2,16 +2,8 @@
 // native/src/addon.cpp implements exactly this; kernel/engine/native.ts loads the addon and types it.
 // Numbers of bytes are JS numbers (exact up to 2^53). Token ids are int32.
 
-export type NativeErrorCode =
-  | "E_MODEL_NOT_FOUND" // path missing, or no weights/config inside it
-  | "E_UNSUPPORTED_ARCH" // model_type / general.architecture we do not implement
-  | "E_BAD_CONFIG" // config.json missing keys or unparsable
-  | "E_CORRUPT_WEIGHTS" // truncated/corrupt safetensors or gguf, missing tensor, wrong shape
-  | "E_UNSUPPORTED_GGUF_TYPE" // a GGUF tensor type MLX cannot read
-  | "E_MEMORY_LIMIT" // would exceed / exceeded the MLX memory limit
-  | "E_CANCELLED" // cancelled by the caller
-  | "E_BAD_ARGUMENT" // invalid parameter from JS
-  | "E_MLX"; // any other MLX error (message carries MLX's text)
+import type { NativeErrorCode } from "../protocol.js";
+export type { NativeErrorCode };
 
 /** Native functions throw (or reject with) an Error carrying one of these codes in `.code`. */
 export interface NativeError extends Error {

@@ -92,7 +92,9 @@ export class MlxEngine implements Engine {
     try {
       nm = await addon.loadModel(nativeLoadOptions(resolved.path, { dtype: opts.dtype, gguf }));
     } catch (e) {
-      throw fromNative(e, resolvePath(idOrPath) === resolved.path ? `Loading ${resolved.path}` : `Loading ${idOrPath} from ${resolved.path}`);
+      // Name what the user loaded: the registry loads by path, with the name they gave as `as`.
+      const what = opts.as ?? idOrPath;
+      throw fromNative(e, resolvePath(what) === resolved.path ? `Loading ${resolved.path}` : `Loading ${what} from ${resolved.path}`);
     }
     const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations });
     if (opts.quant) {

@@ -277,7 +277,13 @@ export class ModelRegistry {
       this.estimates.delete(name);
       return this.enqueue(() => this.loadUnderBudget(name, load ? { load } : {}, true));
     }
-    return this.ensure(name, load ? { load } : {});
+    try {
+      return await this.ensure(name, load ? { load } : {});
+    } catch (e) {
+      // A %load that fails leaves no registration it made itself (a later %models would list a model that never loaded).
+      if (!prev && this.regs.has(name) && !this.engine.models.has(name)) this.unregister(name);
+      throw e;
+    }
   }
 
   private enqueue<T>(f: () => Promise<T>): Promise<T> {

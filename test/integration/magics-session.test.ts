@@ -88,7 +88,7 @@ describe("magic arguments and missing models", () => {
     } finally {
       var restored = await h.run("%limit memory default");
     }
-    expect(e).toMatch(/^E_MEMORY_LIMIT: Loading smollm2 from \S+ failed: its weights need [\d.]+ MB, but [\d.]+ (B|KB|MB|GB) are in use and the MLX memory limit is 1\.00 KB\. /);
+    expect(e).toMatch(/^E_MEMORY_LIMIT: Loading tight from \S+ failed: its weights need [\d.]+ MB, but [\d.]+ (B|KB|MB|GB) are in use and the MLX memory limit is 1\.00 KB\. /);
     expect(e).toContain("%limit memory SIZE");
     expect(e).not.toContain("with setMemoryLimit");
     expect(e).not.toMatch(DOUBLED_STOP);

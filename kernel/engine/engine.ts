@@ -92,8 +92,8 @@ export class MlxEngine implements Engine {
     try {
       nm = await addon.loadModel(nativeLoadOptions(resolved.path, { dtype: opts.dtype, gguf }));
     } catch (e) {
-      // Name what the user loaded: the registry loads by path, with the name they gave as `as`.
-      const what = opts.as ?? idOrPath;
+      // Name what the user loaded: an alias as typed; a path the registry loads by, as the name it was given.
+      const what = resolvePath(idOrPath) === resolved.path && opts.as ? opts.as : idOrPath;
       throw fromNative(e, resolvePath(what) === resolved.path ? `Loading ${resolved.path}` : `Loading ${what} from ${resolved.path}`);
     }
     const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations });

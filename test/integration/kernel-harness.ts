@@ -236,7 +236,7 @@ export async function startKernel(env: NodeJS.ProcessEnv = {}, transport: "tcp" 
   const conn = await makeConnection(transport);
   const file = join(dir, "connection.json");
   writeFileSync(file, JSON.stringify(conn));
-  const proc = spawn(process.execPath, kernelArgv(file), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...kernelSpecEnv(), ...env } });
+  const proc = spawn(process.execPath, kernelArgv(file), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: kernelEnv(env) });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   proc.stdout!.on("data", (d: Buffer) => (err += d.toString()));
@@ -337,4 +337,11 @@ export async function startJupyterServer(env: NodeJS.ProcessEnv, rootDir: string
       clearTimeout(t);
     },
   };
+}
+
+// The kernel as Jupyter starts it: CI's FORCE_COLOR=0 (set for vitest's own output) must not reach it.
+function kernelEnv(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...kernelSpecEnv(), ...env };
+  if (env?.FORCE_COLOR === undefined) delete e.FORCE_COLOR;
+  return e;
 }

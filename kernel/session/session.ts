@@ -19,6 +19,7 @@ import { isComplete } from "./is-complete.js";
 import type { TypeDiagnostic } from "./language-service.js";
 import { LanguageServiceClient } from "./ls-client.js";
 import { repoRoot } from "../util/repo-root.js";
+import { singleStops } from "../util/sentences.js";
 import { CellModules } from "./modules.js";
 import { cellSession } from "./session-global.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
@@ -170,6 +171,10 @@ export class Session implements SessionApi {
     this.last = state;
     this.running = state;
     this.starting--;
+    // A running cell keeps the process alive. Without it a REPL, whose input is paused while a cell runs,
+    // exits when the cell waits on nothing Node counts: an await that never settles, or a start the
+    // terminator stopped whose SIGINT message (on an unref'd worker port) is not handled yet.
+    const alive = setInterval(() => undefined, 1 << 30);
     // Stop pressed between the request arriving and the cell starting: it applies to this cell.
     if (this.interruptStarting) {
       this.interruptStarting = false;
@@ -197,6 +202,7 @@ export class Session implements SessionApi {
       const rep = this.describe(err);
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
     } finally {
+      clearInterval(alive);
       this.running = undefined;
       this.interrupter?.setCellRunning(false);
     }
@@ -217,7 +223,7 @@ export class Session implements SessionApi {
       diags = await Promise.race([this.ls.diagnostics(code), state.interrupted]);
     } catch (e) {
       if (e instanceof InterruptError) throw e;
-      state.sink.stream("stderr", `Type check skipped: ${(e as Error).message}. The cell runs unchecked.\n`);
+      state.sink.stream("stderr", singleStops(`Type check skipped: ${(e as Error).message}. The cell runs unchecked.\n`));
       return;
     }
     if (!diags.length) return;

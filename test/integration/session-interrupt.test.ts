@@ -114,7 +114,13 @@ describe("interrupt", () => {
   });
 
   it("a cell interrupted while it sleeps does not start its loop when the sleep ends", async () => {
-    const [r] = await Promise.all([exec("globalThis.woke = false\nawait new Promise((r) => setTimeout(r, 600))\nglobalThis.woke = true\nfor (;;) {}"), sigintAfter(200)]);
+    // the SIGINT goes once the cell has started (its type check can take longer than the sleep on a loaded box)
+    expect((await exec("let woke = false")).status).toBe("ok");
+    let started!: () => void;
+    const running = new Promise<void>((res) => (started = res));
+    const cell = session.execute({ code: "console.log('asleep')\nawait new Promise((r) => setTimeout(r, 600))\nwoke = true\nfor (;;) {}", silent: false, storeHistory: true, allowStdin: false }, { ...sink, stream: () => started() });
+    await running;
+    const [r] = await Promise.all([cell, sigintAfter(100)]);
     expectInterrupted(r);
     await new Promise((res) => setTimeout(res, 900));
     const after = await exec("woke");

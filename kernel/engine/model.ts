@@ -152,10 +152,14 @@ export class EngineModel implements LoadedModel {
     this.active?.cancel();
   }
 
-  async logits(tokens: number[]): Promise<Float32Array> {
+  async logits(tokens: number[], opts: { positions?: number } = {}): Promise<Float32Array> {
     this.assertAlive();
+    const positions = opts.positions ?? 1;
+    if (!Number.isInteger(positions) || positions < 1 || positions > tokens.length) {
+      throw new MlxTsError("E_BAD_ARGUMENT", `logits: positions must be an integer from 1 to the number of tokens (${tokens.length}), got ${String(positions)}. Pass e.g. { positions: 1 } for the last position only.`);
+    }
     try {
-      return await this.native.logits(Int32Array.from(tokens));
+      return await this.native.logits(Int32Array.from(tokens), positions);
     } catch (e) {
       throw fromNative(e, `Computing logits on ${this.name}`);
     }

@@ -190,8 +190,8 @@ export interface NativeModel {
   info(): NativeModelInfo;
   /** Starts generation on the model's worker thread. One generation per model at a time (E_BAD_ARGUMENT otherwise). */
   generate(prompt: Int32Array, params: NativeGenerateParams, onEvent: (ev: NativeGenerationEvent) => void): NativeGeneration;
-  /** Float32 logits of the last position for this token sequence (fresh cache; does not touch the generation cache). */
-  logits(tokens: Int32Array): Promise<Float32Array>;
+  /** Float32 logits of the last `positions` (default 1) positions for this token sequence, row after row (fresh cache; does not touch the generation cache). */
+  logits(tokens: Int32Array, positions?: number): Promise<Float32Array>;
   /** Quantize in place (replaces the weights). */
   quantize(opts: NativeQuantizeOptions): Promise<NativeQuantizeReport>;
   /** Write config.json (with "quantization" when quantized) and model.safetensors (+ index when sharded) into dir, in the layout mlx-lm loads. Dir must exist. Tokenizer files are the façade's job. */

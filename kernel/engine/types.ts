@@ -87,8 +87,8 @@ export interface LoadedModel {
   applyChatTemplate(messages: ChatMessage[], opts?: { enableThinking?: boolean }): string;
   stream(prompt: string | ChatMessage[], opts?: GenerateOptions): GenerationStream;
   generate(prompt: string | ChatMessage[], opts?: GenerateOptions): Promise<GenerationResult>;
-  /** Float32 logits of the last position, for the raw token sequence. */
-  logits(tokens: number[]): Promise<Float32Array>;
+  /** Float32 logits of the last position, for the raw token sequence; with `positions`, of that many last positions, row after row ([positions × vocab]). */
+  logits(tokens: number[], opts?: { positions?: number }): Promise<Float32Array>;
   quantize(opts: QuantizeOptions): Promise<NativeQuantizeReport>;
   /** Atomic: writes into DIR.tmp-XXXX, then renames to DIR. Includes tokenizer files. Refuses a non-empty DIR unless opts.overwrite. */
   save(dir: string, opts?: { overwrite?: boolean }): Promise<void>;

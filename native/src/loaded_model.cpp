@@ -114,10 +114,12 @@ std::string LoadedModel::dtype() const {
   return dtype_name(model_->compute_dtype());
 }
 
-std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens) {
+std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens, int last) {
   std::lock_guard lock(op_mu_);
   check_usable();
   if (tokens.empty()) fail("E_BAD_ARGUMENT", "logits() needs at least one token.");
+  if (last < 1 || last > static_cast<int>(tokens.size()))
+    fail("E_BAD_ARGUMENT", "logits(): positions must be from 1 to the number of tokens (" + std::to_string(tokens.size()) + "), got " + std::to_string(last) + ".");
   for (int32_t t : tokens)
     if (t < 0 || t >= model_->vocab_size())
       fail("E_BAD_ARGUMENT", "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(model_->vocab_size()) + ").");
@@ -127,10 +129,10 @@ std::vector<float> LoadedModel::logits(const std::vector<int32_t>& tokens) {
     auto out = model_->forward(ids, cache);
     const int T = out.shape(1);
     const int V = out.shape(2);
-    auto last = mx::astype(mx::reshape(mx::slice(out, {0, T - 1, 0}, {1, T, V}), {V}), mx::float32);
-    mx::eval(last);
-    const float* p = last.data<float>();
-    return std::vector<float>(p, p + V);
+    auto rows = mx::astype(mx::reshape(mx::slice(out, {0, T - last, 0}, {1, T, V}), {last * V}), mx::float32);
+    mx::eval(rows);
+    const float* p = rows.data<float>();
+    return std::vector<float>(p, p + static_cast<size_t>(last) * V);
   } catch (const std::exception& e) {
     throw classify_exception(e, "computing logits");
   }

@@ -59,8 +59,8 @@ class LoadedModel {
   QuantLayout quant_layout() const;
   std::string dtype() const;
 
-  // Float32 logits of the last position, fresh cache.
-  std::vector<float> logits(const std::vector<int32_t>& tokens);
+  // Float32 logits of the last `last` positions ([last, vocab], row-major), fresh cache.
+  std::vector<float> logits(const std::vector<int32_t>& tokens, int last = 1);
   QuantizeReport quantize(const QuantSpec& spec);
   // Writes the safetensors shards into dir (which must exist); config.json and the index are the caller's.
   SaveReport save(const std::string& dir);

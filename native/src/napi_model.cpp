@@ -131,8 +131,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
       throw to_js_error(env, "E_BAD_ARGUMENT", "logits(tokens) needs an Int32Array of token ids.");
     auto arr = cb[0].As<Napi::Int32Array>();
     std::vector<int32_t> tokens(arr.Data(), arr.Data() + arr.ElementLength());
+    int last = 1;
+    if (cb.Length() > 1 && !cb[1].IsUndefined()) {
+      if (!cb[1].IsNumber()) throw to_js_error(env, "E_BAD_ARGUMENT", "logits(tokens, positions): positions must be a number.");
+      last = cb[1].As<Napi::Number>().Int32Value();
+    }
     return run_async<std::vector<float>>(
-        env, [m, tokens] { return m->logits(tokens); },
+        env, [m, tokens, last] { return m->logits(tokens, last); },
         [](Napi::Env e, std::vector<float>& v) -> Napi::Value {
           auto out = Napi::Float32Array::New(e, v.size());
           std::copy(v.begin(), v.end(), out.Data());

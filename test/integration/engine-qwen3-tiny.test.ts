@@ -70,6 +70,22 @@ print(json.dumps(out))
     expect(r.text).toBe(q3.detokenize(r.tokens.filter((t) => t !== 151645 && t !== 151643)));
   });
 
+  it("logits with positions gives each of the last positions' rows, as logits of each prefix does", async () => {
+    const ids = q3.tokenize("one two three four five");
+    const rows = await q3.logits(ids, { positions: 3 });
+    const vocab = (await q3.logits(ids)).length;
+    expect(rows.length).toBe(3 * vocab);
+    for (let k = 0; k < 3; k++) {
+      const alone = await q3.logits(ids.slice(0, ids.length - 2 + k));
+      const row = rows.subarray(k * vocab, (k + 1) * vocab);
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < vocab; i++) { worst = Math.max(worst, Math.abs(row[i]! - alone[i]!)); scale = Math.max(scale, Math.abs(alone[i]!)); }
+      expect(worst / scale).toBeLessThan(0.02); // bf16 compute: a longer sequence may round differently
+    }
+    await expect(q3.logits(ids, { positions: ids.length + 1 })).rejects.toMatchObject({ code: "E_BAD_ARGUMENT" });
+  });
+
   it("quantize updates info; save copies the tokenizer files; the saved dir loads in mlx-lm and here", async () => {
     const rep = await q3.quantize({ bits: 4, groupSize: 64 });
     expect(rep.bytesAfter).toBeLessThan(rep.bytesBefore);

@@ -58,24 +58,31 @@ export function parityFor(name: string, opts: ParityOptions = {}): void {
     let oursF32: GenerationResult;
     let ref: Reference;
     let chunked: GenerationResult;
+    let promptIds: number[];
+    let longIds: number[];
 
     beforeAll(async () => {
       engine = createEngine();
       nativeModel = await engine.load(dir, { as: `${name}-native` });
       f32 = await engine.load(dir, { as: `${name}-f32`, dtype: "float32" });
-      ours = await greedy(nativeModel, PROMPT, STEPS);
-      oursF32 = await greedy(f32, PROMPT, STEPS);
-      if (native) chunked = await greedy(nativeModel, LONG_PROMPT, CHUNKED_STEPS, CHUNK);
       // The reference runs on our prompt ids so that a tokenizer difference cannot hide as a model one.
-      ref = await mlxlmReference({
+      // mlx-lm's process runs while our generations do (the two take about as long on a 2-core box).
+      promptIds = nativeModel.tokenize(PROMPT);
+      longIds = nativeModel.tokenize(LONG_PROMPT);
+      const reference = mlxlmReference({
         model: dir,
-        prompt: ours.promptTokens,
+        prompt: promptIds,
         steps: native ? STEPS : 0,
         f32Steps: STEPS,
         logits: true,
         encode: PROMPT,
-        ...(native ? { extra: { ids: chunked.promptTokens, steps: CHUNKED_STEPS, prefillStepSize: CHUNK } } : {}),
+        ...(native ? { extra: { ids: longIds, steps: CHUNKED_STEPS, prefillStepSize: CHUNK } } : {}),
       });
+      reference.catch(() => undefined);
+      ours = await greedy(nativeModel, PROMPT, STEPS);
+      oursF32 = await greedy(f32, PROMPT, STEPS);
+      if (native) chunked = await greedy(nativeModel, LONG_PROMPT, CHUNKED_STEPS, CHUNK);
+      ref = await reference;
     });
 
     afterAll(() => {
@@ -86,6 +93,8 @@ export function parityFor(name: string, opts: ParityOptions = {}): void {
       expect(ours.promptTokens.length).toBeGreaterThan(10);
       expect(ours.promptTokens).toEqual(ref.encoded);
       expect(oursF32.promptTokens).toEqual(ours.promptTokens);
+      expect(ours.promptTokens).toEqual(promptIds); // what the reference was given
+      if (native) expect(chunked.promptTokens).toEqual(longIds);
     });
 
     it.skipIf(!native)(`gives mlx-lm's ${STEPS} greedy tokens in the checkpoint's dtype`, () => {

@@ -24,7 +24,7 @@ const WORDS = "the a model learns small steps from data while loss goes down slo
 function jsonl(): string {
   const rnd = mulberry32(20);
   return Array.from({ length: 8 }, () => {
-    const n = 4 + Math.floor(rnd() * 30);
+    const n = 4 + Math.floor(rnd() * 16);
     return JSON.stringify({ text: Array.from({ length: n }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(" ") });
   }).join("\n") + "\n";
 }

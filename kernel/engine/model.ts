@@ -70,6 +70,12 @@ export class EngineModel implements LoadedModel {
     return this.tok;
   }
 
+  /** The native model, for LoRA training and adapters (finetune.ts), which run beside generate(). */
+  get nativeModel(): NativeModel {
+    this.assertAlive();
+    return this.native;
+  }
+
   info(): NativeModelInfo {
     this.assertAlive();
     try {

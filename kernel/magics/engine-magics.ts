@@ -14,3 +14,4 @@ import "./kernels.js";
 import "./device.js";
 import "./limit.js";
 import "./cache.js";
+import "./finetune.js";

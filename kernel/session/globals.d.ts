@@ -56,7 +56,9 @@ export interface CellSession {
   /** Loads a model: an alias ("smollm2"), a local directory, a .gguf file, or an HF id in the HF cache. */
   load(idOrPath: string, opts?: LoadOptions & { role?: string; priority?: number; context?: number }): Promise<LoadedModel>;
   /** Generates with `opts.model` (reloaded if it was evicted), or the model routed for `opts.task` (a role), else the default model (the most recently loaded one still loaded; the same as %%generate's). */
-  generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string }): Promise<GenerationResult & { answeredBy?: { model: string; reason: string } }>;
+  generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string; /** a LoRA adapter directory (mlx-lm layout) set on the model first, and kept; null removes the model's adapter */ adapter?: string | null }): Promise<GenerationResult & { answeredBy?: { model: string; reason: string } }>;
+  /** LoRA fine-tunes a loaded model (QLoRA when it is quantized); the adapter stays set on it. See %%finetune --help for the options. */
+  finetune(model: string | LoadedModel, opts: import("../engine/finetune.js").FinetuneOptions): Promise<import("../engine/finetune.js").FinetuneResult>;
   /** The registered model for a role, made resident (its best model if it fits the budget, else a smaller one or its fallback). */
   route(role: string): Promise<LoadedModel>;
   /** Streams tokens from `opts.model`, else the default model (as generate). It cannot load or route: see session.models.ensure, session.route. */
@@ -73,6 +75,8 @@ export interface CellMagicResults {
   chatHistory: ChatMessage[];
   /** The last %quantize summary: sizes before/after, quality scores, where it was saved. */
   lastQuantize: import("../magics/quantize.js").QuantizeSummary;
+  /** The last %%finetune run: per-step losses, tokens/s, peak memory, where the adapter went. */
+  lastFinetune: import("../engine/finetune.js").FinetuneResult;
   /** The rows of the last %bench sweep. */
   lastBench: import("../bench/sweep.js").SweepRow[];
 }

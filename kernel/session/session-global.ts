@@ -1,8 +1,10 @@
 // The `session` global of cells: a plain object over the engine. The engine keeps the models, the default
 // model and the running generations, so cells, magics and the interrupt all see the same ones; the model
 // registry (session-models.ts) adds registrations, the budget, reloads and routing.
+import { resolve as resolvePath } from "node:path";
 import type { Engine } from "../engine/index.js";
 import { registryOf } from "../engine/registry.js";
+import { adapterOf, applyAdapter, finetune, removeAdapter } from "../engine/finetune.js";
 import { MlxTsError } from "../protocol.js";
 import type { CellSession } from "./globals.js";
 import { cellLoader, cellModels, residentFor } from "./session-models.js";
@@ -17,9 +19,13 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
     // through the registry: registers the model, and evicts others when the model budget needs it
     load: async (idOrPath, opts) => (await registryOf(engine).load(idOrPath, opts, opts?.onProgress ? undefined : cellLoader(engine, "session.load"))).model,
     async generate(prompt, opts) {
-      const { model, task, ...rest } = opts ?? {};
+      const { model, task, adapter, ...rest } = opts ?? {};
       const r = await residentFor(engine, { model, task });
-      const result = await engine.model(r.name ?? model, "session.generate()").generate(prompt, rest);
+      const m = engine.model(r.name ?? model, "session.generate()");
+      // an adapter given here stays set on the model (as %adapter); null removes it
+      if (adapter === null && adapterOf(m) !== undefined) await removeAdapter(m);
+      else if (typeof adapter === "string" && adapterOf(m) !== resolvePath(adapter)) await applyAdapter(m, adapter);
+      const result = await m.generate(prompt, rest);
       return r.reason ? { ...result, answeredBy: { model: r.name!, reason: r.reason } } : result;
     },
     stream(prompt, opts) {
@@ -30,6 +36,7 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
       }
       return engine.model(model, "session.stream()").stream(prompt, rest);
     },
+    finetune: (model, opts) => finetune(typeof model === "string" ? engine.get(model) : model, opts),
     async route(role) {
       const r = await residentFor(engine, { task: role });
       return engine.get(r.name!);

@@ -17,6 +17,7 @@
 #include "napi_async.h"
 #include "napi_model.h"
 #include "napi_values.h"
+#include "train/napi_train.h"
 
 namespace mlxts {
 
@@ -144,6 +145,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCacheLimit", Napi::Function::New(env, js_set_cache_limit, "setCacheLimit"));
   exports.Set("clearCache", Napi::Function::New(env, js_clear_cache, "clearCache"));
   exports.Set("setDefaultDevice", Napi::Function::New(env, js_set_default_device, "setDefaultDevice"));
+  exports.Set("train", Napi::Function::New(env, js_train, "train"));
+  exports.Set("setAdapter", Napi::Function::New(env, js_set_adapter, "setAdapter"));
   return exports;
 }
 

@@ -47,6 +47,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     info_ = std::move(s);
     hf_config_ = Napi::Persistent(hf_config);
   }
+  const std::shared_ptr<LoadedModel>& loaded() const { return model_; }
 
  private:
   std::shared_ptr<LoadedModel> model_;
@@ -252,6 +253,12 @@ Napi::Object wrap_model(Napi::Env env, std::shared_ptr<LoadedModel> m, InfoSnaps
   auto obj = data->model_ctor.New({});
   ModelHandle::Unwrap(obj)->attach(std::move(m), std::move(info), hf_config);
   return obj;
+}
+
+std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->model_ctor.Value())) return nullptr;
+  return ModelHandle::Unwrap(v.As<Napi::Object>())->loaded();
 }
 
 }  // namespace mlxts

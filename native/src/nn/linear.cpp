@@ -28,6 +28,14 @@ size_t LinearWeights::num_parameters() const {
 
 mx::array Linear::operator()(const mx::array& x) const {
   const auto& w = *w_;
+  if (!w.lora) return base(x);
+  // LoRALinear.__call__: y + (scale * ((x @ a) @ b)).astype(x.dtype)
+  auto z = mx::matmul(mx::matmul(x, w.lora->a), w.lora->b);
+  return mx::add(base(x), mx::astype(mx::multiply(mx::array(w.lora->scale), z), x.dtype()));
+}
+
+mx::array Linear::base(const mx::array& x) const {
+  const auto& w = *w_;
   if (w.quant) {
     auto y = mx::quantized_matmul(x, w.weight, *w.scales, w.biases, true, w.quant->group_size, w.quant->bits, w.quant->mode);
     return w.bias ? mx::add(y, *w.bias) : y;

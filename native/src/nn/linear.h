@@ -17,6 +17,14 @@
 namespace mlxts {
 namespace mx = mlx::core;
 
+// A LoRA adapter on a linear layer (mlx-lm tuner/lora.py LoRALinear): y + scale * ((x @ a) @ b), with
+// a [in, r] and b [r, out]. Set and cleared by src/train/ (training, or an adapter loaded from a file).
+struct LoraWeights {
+  mx::array a;
+  mx::array b;
+  float scale = 1.0f;
+};
+
 struct LinearWeights {
   // [out, in], or [experts, out, in] for a switch layer; packed uint32 when quantized.
   mx::array weight;
@@ -27,6 +35,7 @@ struct LinearWeights {
   int in_dims = 0;
   int out_dims = 0;
   int experts = 0;  // 0: an ordinary layer
+  std::shared_ptr<LoraWeights> lora;  // not saved with the base weights
 
   // The weight as floats ([out, in] or [experts, out, in]) in `dtype`.
   mx::array dense_weight(mx::Dtype dtype) const;
@@ -53,6 +62,7 @@ class Linear {
   const std::shared_ptr<LinearWeights>& shared() const { return w_; }
 
  private:
+  mx::array base(const mx::array& x) const;
   mx::array with_bias(const mx::array& y, const mx::array& indices) const;
   std::shared_ptr<LinearWeights> w_;
 };

@@ -1,0 +1,13 @@
+// train() and setAdapter() of the addon (kernel/engine/finetune-native.ts NativeTrainAddon).
+#pragma once
+
+#include <napi.h>
+
+namespace mlxts {
+
+// train(model, params, onEvent) -> { cancel() }: runs the loop on a generation worker.
+Napi::Value js_train(const Napi::CallbackInfo& cb);
+// setAdapter(model, file | null, config) -> Promise<number of adapted layers>: sets (or clears) a LoRA adapter.
+Napi::Value js_set_adapter(const Napi::CallbackInfo& cb);
+
+}  // namespace mlxts

@@ -1,0 +1,177 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "errors.h"
+#include "generation_pool.h"
+
+namespace mlxts {
+
+namespace {
+
+struct Batch {
+  mx::array tokens;   // [B, T] int32
+  mx::array lengths;  // [B, 2] int32: (offset, length)
+};
+
+// iterate_batches: pad to 1 + the next multiple of 32 above the longest example, at most max_seq_len.
+Batch make_batch(const TrainParams& p, int step) {
+  const int B = p.batch_size;
+  int longest = 0;
+  for (int j = 0; j < B; ++j) longest = std::max<int>(longest, p.examples[p.schedule[step * B + j]].size());
+  constexpr int kPadTo = 32;
+  const int T = std::min(1 + kPadTo * ((longest + kPadTo - 1) / kPadTo), p.max_seq_len);
+  std::vector<int32_t> data(static_cast<size_t>(B) * T, 0);
+  std::vector<int32_t> lens(static_cast<size_t>(B) * 2);
+  for (int j = 0; j < B; ++j) {
+    const int idx = p.schedule[step * B + j];
+    const auto& ex = p.examples[idx];
+    const int n = std::min<int>(ex.size(), p.max_seq_len);
+    std::copy(ex.begin(), ex.begin() + n, data.begin() + static_cast<size_t>(j) * T);
+    lens[2 * j] = p.offsets[idx];
+    lens[2 * j + 1] = n;
+  }
+  return {mx::array(data.data(), {B, T}, mx::int32), mx::array(lens.data(), {B, 2}, mx::int32)};
+}
+
+// default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
+std::vector<mx::array> default_loss(Model& model, const Batch& b) {
+  const int B = b.tokens.shape(0), T = b.tokens.shape(1);
+  auto inputs = mx::slice(b.tokens, {0, 0}, {B, T - 1});
+  auto targets = mx::slice(b.tokens, {0, 1}, {B, T});
+  Cache cache = model.make_cache();
+  auto logits = model.forward(inputs, cache);
+  auto steps = mx::arange(1, T, mx::int32);
+  auto lo = mx::slice(b.lengths, {0, 0}, {B, 1});
+  auto hi = mx::slice(b.lengths, {0, 1}, {B, 2});
+  auto mask = mx::logical_and(mx::greater_equal(steps, lo), mx::less_equal(steps, hi));
+  // nn.losses.cross_entropy: logsumexp(logits) - logits[target]
+  auto score = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);
+  auto ce = mx::multiply(mx::subtract(mx::logsumexp(logits, -1), score), mask);
+  auto ntoks = mx::sum(mask);
+  return {mx::divide(mx::sum(mx::astype(ce, mx::float32)), ntoks), ntoks};
+}
+
+struct AdamState {
+  std::vector<mx::array> m, v;
+};
+
+// mlx.optimizers.Adam (bias_correction=False) / AdamW: w <- w' - lr * m / (sqrt(v) + eps), w' = w * (1 - lr*wd) for AdamW.
+void adam_update(std::vector<mx::array>& params, const std::vector<mx::array>& grads, AdamState& st, const TrainParams& p) {
+  const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& g = grads[i];
+    auto lr = mx::astype(mx::array(p.learning_rate), g.dtype());
+    auto w = params[i];
+    if (p.adamw) w = mx::multiply(w, mx::subtract(mx::array(1.0f), mx::multiply(lr, mx::array(p.weight_decay))));
+    st.m[i] = mx::add(mx::multiply(mx::array(b1), st.m[i]), mx::multiply(mx::array(1.0f - b1), g));
+    st.v[i] = mx::add(mx::multiply(mx::array(b2), st.v[i]), mx::multiply(mx::array(1.0f - b2), mx::square(g)));
+    params[i] = mx::subtract(w, mx::divide(mx::multiply(lr, st.m[i]), mx::add(mx::sqrt(st.v[i]), mx::array(eps))));
+  }
+}
+
+void set_arrays(Adapter& ad, const std::vector<mx::array>& a) {
+  for (size_t i = 0; i < ad.layers.size(); ++i) {
+    ad.layers[i].second->a = a[2 * i];
+    ad.layers[i].second->b = a[2 * i + 1];
+  }
+}
+
+std::string checkpoint_name(int step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%07d_adapters.safetensors", step);
+  return buf;
+}
+
+}  // namespace
+
+void save_adapter(const Adapter& ad, const std::string& file) {
+  auto w = ad.weights();
+  std::unordered_map<std::string, mx::array> m(w.begin(), w.end());
+  mx::save_safetensors(file, m, {{"format", "mlx"}});
+}
+
+TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<bool>& cancel, const std::function<void(const StepReport&)>& on_step) {
+  if (p.batch_size < 1 || p.grad_accum < 1 || p.iters < 0) fail("E_BAD_ARGUMENT", "train: batch size and grad accumulation must be at least 1.");
+  if (p.schedule.size() != static_cast<size_t>(p.iters) * p.batch_size) fail("E_BAD_ARGUMENT", "train: the schedule must hold iters * batch_size example indices.");
+  for (auto i : p.schedule)
+    if (i < 0 || static_cast<size_t>(i) >= p.examples.size()) fail("E_BAD_ARGUMENT", "train: schedule index " + std::to_string(i) + " is outside the examples.");
+  TrainOutcome out;
+  out.adapter = attach_lora(model, p.lora, p.seed, p.init_adapter);
+  Adapter& ad = out.adapter;
+  std::vector<mx::array> params = ad.arrays();
+  if (params.empty()) fail("E_BAD_ARGUMENT", "train: no layer was selected for LoRA (num_layers / targets).");
+  std::vector<int> argnums(params.size());
+  for (size_t i = 0; i < argnums.size(); ++i) argnums[i] = static_cast<int>(i);
+  AdamState st;
+  for (const auto& a : params) {
+    st.m.push_back(mx::zeros_like(a));
+    st.v.push_back(mx::zeros_like(a));
+  }
+  const Batch* current = nullptr;
+  auto loss_fn = [&](const std::vector<mx::array>& xs) {
+    set_arrays(ad, xs);
+    return default_loss(model, *current);
+  };
+  auto vg = mx::value_and_grad(std::function<std::vector<mx::array>(const std::vector<mx::array>&)>(loss_fn), argnums);
+  std::optional<std::vector<mx::array>> accum;
+  double trained = 0, train_s = 0;
+  auto save_to = [&](const std::string& name) {
+    if (p.adapter_dir.empty()) return std::string();
+    const std::string file = p.adapter_dir + "/" + name;
+    save_adapter(ad, file);
+    return file;
+  };
+  mx::reset_peak_memory();
+  for (int it = 1; it <= p.iters; ++it) {
+    if (cancel.load() || GenerationPool::exiting()) {
+      out.cancelled = true;
+      break;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Batch b = make_batch(p, it - 1);
+    current = &b;
+    auto [vals, grads] = vg(params);
+    set_arrays(ad, params);  // the tracer arrays are gone; the layers keep the real values
+    if (accum)
+      for (size_t i = 0; i < grads.size(); ++i) grads[i] = mx::add(grads[i], (*accum)[i]);
+    if (it % p.grad_accum == 0) {
+      if (p.grad_accum > 1)
+        for (auto& g : grads) g = mx::divide(g, mx::array(static_cast<float>(p.grad_accum)));
+      adam_update(params, grads, st, p);
+      set_arrays(ad, params);
+      accum.reset();
+    } else {
+      accum = grads;
+    }
+    std::vector<mx::array> to_eval{vals[0], vals[1]};
+    to_eval.insert(to_eval.end(), params.begin(), params.end());
+    to_eval.insert(to_eval.end(), st.m.begin(), st.m.end());
+    to_eval.insert(to_eval.end(), st.v.begin(), st.v.end());
+    if (accum) to_eval.insert(to_eval.end(), accum->begin(), accum->end());
+    mx::eval(to_eval);
+    current = nullptr;
+    train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    StepReport r;
+    r.step = it;
+    r.loss = vals[0].item<float>();
+    r.tokens = vals[1].item<int32_t>();
+    trained += r.tokens;
+    r.trained_tokens = trained;
+    r.elapsed_s = train_s;
+    r.tokens_per_sec = train_s > 0 ? trained / train_s : 0;
+    r.peak_memory = static_cast<double>(mx::get_peak_memory());
+    out.steps = it;
+    if (p.save_every > 0 && it % p.save_every == 0 && it < p.iters) {
+      save_to("adapters.safetensors");
+      r.saved = save_to(checkpoint_name(it));
+    }
+    on_step(r);
+  }
+  out.saved = save_to("adapters.safetensors");
+  return out;
+}
+
+}  // namespace mlxts

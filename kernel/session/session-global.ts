@@ -6,6 +6,7 @@ import type { Engine } from "../engine/index.js";
 import { registryOf } from "../engine/registry.js";
 import { adapterOf, applyAdapter, finetune, removeAdapter } from "../engine/finetune.js";
 import { MlxTsError } from "../protocol.js";
+import { cellStorage } from "./cell-state.js";
 import type { CellSession } from "./globals.js";
 import { cellLoader, cellModels, residentFor } from "./session-models.js";
 
@@ -36,7 +37,13 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
       }
       return engine.model(model, "session.stream()").stream(prompt, rest);
     },
-    finetune: (model, opts) => finetune(typeof model === "string" ? engine.get(model) : model, opts),
+    // Stop / Ctrl-C in the cell that started it ends the training at its next step (the adapter so far is kept)
+    finetune: (model, opts) => {
+      const cell = cellStorage.getStore()?.controller.signal;
+      const signals = [opts?.signal, cell].filter((s): s is AbortSignal => s !== undefined);
+      const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+      return finetune(typeof model === "string" ? engine.get(model) : model, { ...opts, ...(signal ? { signal } : {}) });
+    },
     async route(role) {
       const r = await residentFor(engine, { task: role });
       return engine.get(r.name!);

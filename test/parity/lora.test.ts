@@ -3,7 +3,7 @@
 // and mlx_lm.tuner.trainer.train's per-step losses beside ours; then each side loads the other's trained
 // adapter and greedy tokens agree.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,10 +59,19 @@ for (const name of ["qwen3-tiny-bf16", "qwen3-tiny-4bit"]) {
       const data = jsonl();
       writeFileSync(join(dir, "data", "train.jsonl"), data);
       const common = ["--rank", "4", "--scale", "10", "--num-layers", "2", "--iters", String(ITERS), "--batch", String(BATCH), "--lr", String(LR)];
-      ref = await py<PyTrain>(["train", "--model", src, "--float32", "--data", join(dir, "data"), "--init-out", join(dir, "init.safetensors"), "--adapter-out", join(dir, "theirs"), ...common]);
+      // mlx-lm writes the initial adapter, then trains while we train from the same file
+      const init = join(dir, "init.safetensors");
+      const reference = py<PyTrain>(["train", "--model", src, "--float32", "--data", join(dir, "data"), "--init-out", init, "--adapter-out", join(dir, "theirs"), ...common]);
+      let failed: unknown;
+      reference.catch((e: unknown) => { failed = e; });
       engine = createEngine();
       model = await engine.load(src, { as: "lora-" + name, dtype: "float32" });
-      ours = await finetune(model, { data, rank: 4, scale: 10, layers: 2, iters: ITERS, batchSize: BATCH, learningRate: LR, initAdapter: join(dir, "init.safetensors"), save: join(dir, "ours") });
+      while (!existsSync(init)) {
+        if (failed) throw failed;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      ours = await finetune(model, { data, rank: 4, scale: 10, layers: 2, iters: ITERS, batchSize: BATCH, learningRate: LR, initAdapter: init, save: join(dir, "ours") });
+      ref = await reference;
     });
 
     afterAll(() => {

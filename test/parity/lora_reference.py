@@ -7,6 +7,7 @@ train:    LoRA layers as linear_to_lora_layers places them, their initial values
 generate: mlx_lm.utils.load(model, adapter_path=...) and --steps greedy tokens after --ids.
 """
 import argparse
+import os
 import json
 import types
 from pathlib import Path
@@ -61,7 +62,11 @@ lora = {"rank": a.rank, "scale": a.scale, "dropout": 0.0}
 if a.keys:
     lora["keys"] = a.keys.split(",")
 linear_to_lora_layers(model, a.num_layers, lora)
-mx.save_safetensors(a.init_out, dict(tree_flatten(model.trainable_parameters())))
+# written under another name and renamed, so the test (which starts training from it while this process
+# trains too) never reads half a file
+part = a.init_out + ".part.safetensors"
+mx.save_safetensors(part, dict(tree_flatten(model.trainable_parameters())))
+os.replace(part, a.init_out)
 
 args = types.SimpleNamespace(data=a.data, train=True, test=False, mask_prompt=False)
 train_set, _, _ = load_dataset(args, tok)

@@ -16,7 +16,7 @@ class SlotClaim {
   SlotClaim(Napi::Env env, std::shared_ptr<ModelSlot> slot, const char* what) : slot_(std::move(slot)) {
     bool expected = false;
     if (!slot_->busy.compare_exchange_strong(expected, true))
-      throw to_js_error(env, "E_BUSY", std::string(what) + ": a generation is running on this model; wait for it to finish (or cancel it) first.");
+      throw to_js_error(env, "E_BAD_ARGUMENT", std::string(what) + ": a generation is running on this model; wait for it to finish (or cancel it) first.");
   }
   SlotClaim(const SlotClaim&) = delete;
   SlotClaim& operator=(const SlotClaim&) = delete;
@@ -29,8 +29,24 @@ class SlotClaim {
 
 struct Saved {
   int tokens = 0;
+  bool ids_known = false;
+  std::vector<std::string> classes;
   size_t bytes = 0;
 };
+
+std::vector<std::string> class_names(const Cache& cache) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& c : cache)
+    if (seen.insert(c.class_name()).second) out.push_back(c.class_name());
+  return out;
+}
+
+Napi::Array strings_to_js(Napi::Env e, const std::vector<std::string>& v) {
+  auto a = Napi::Array::New(e, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
 
 struct Loaded {
   int tokens = 0;
@@ -68,11 +84,13 @@ Napi::Value save_prompt_cache_js(const Napi::CallbackInfo& cb, std::shared_ptr<L
           for (auto t : slot.cached_tokens) unknown = unknown || t < 0;
           if (!unknown) ids = slot.cached_tokens;
           save_prompt_cache(file, slot.cache, ids, metadata);
-          return Saved{slot.cache[0].offset(), cache_nbytes(slot.cache)};
+          return Saved{slot.cache[0].offset(), ids.has_value(), class_names(slot.cache), cache_nbytes(slot.cache)};
         },
         [](Napi::Env e, Saved& s) -> Napi::Value {
           auto o = Napi::Object::New(e);
           o.Set("tokens", s.tokens);
+          o.Set("idsKnown", s.ids_known);
+          o.Set("classes", strings_to_js(e, s.classes));
           o.Set("bytes", static_cast<double>(s.bytes));
           return o;
         });
@@ -94,9 +112,7 @@ Napi::Value load_prompt_cache_js(const Napi::CallbackInfo& cb, std::shared_ptr<L
           Loaded l;
           l.tokens = f.cache.front().offset();
           l.ids_known = f.tokens.has_value();
-          std::set<std::string> seen;
-          for (const auto& c : f.cache)
-            if (seen.insert(c.class_name()).second) l.classes.push_back(c.class_name());
+          l.classes = class_names(f.cache);
           l.bytes = cache_nbytes(f.cache);
           l.metadata = f.metadata;
           slot.cache = std::move(f.cache);
@@ -109,9 +125,7 @@ Napi::Value load_prompt_cache_js(const Napi::CallbackInfo& cb, std::shared_ptr<L
           auto o = Napi::Object::New(e);
           o.Set("tokens", l.tokens);
           o.Set("idsKnown", l.ids_known);
-          auto cls = Napi::Array::New(e, l.classes.size());
-          for (size_t i = 0; i < l.classes.size(); ++i) cls.Set(static_cast<uint32_t>(i), l.classes[i]);
-          o.Set("classes", cls);
+          o.Set("classes", strings_to_js(e, l.classes));
           o.Set("bytes", static_cast<double>(l.bytes));
           auto md = Napi::Object::New(e);
           for (const auto& [k, v] : l.metadata) md.Set(k, v);

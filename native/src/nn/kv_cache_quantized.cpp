@@ -1,5 +1,6 @@
 #include "nn/kv_cache_quantized.h"
 
+#include "errors.h"
 #include "nn/attention.h"
 
 namespace mlxts {
@@ -84,6 +85,9 @@ std::vector<CacheStateEntry> QuantizedKVCache::saved_state() const {
 }
 
 std::unique_ptr<LayerKVCache> PlainKVCache::to_quantized(int group_size, int bits) const {
+  if (keys_ && (keys_->shape(3) % group_size != 0 || values_->shape(3) % group_size != 0))
+    fail("E_BAD_ARGUMENT", "kvGroupSize " + std::to_string(group_size) + " does not divide this model's head dim (" + std::to_string(keys_->shape(3)) +
+                               "), so its KV cache cannot be quantized in such groups. Pass a kvGroupSize that divides it (32, 64 or 128).");
   if (!keys_) {
     auto q = std::make_unique<QuantizedKVCache>(group_size, bits);
     return q;

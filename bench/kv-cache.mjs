@@ -14,8 +14,8 @@ const arg = (name, dflt) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const modelArg = arg("model", join(root, "test", ".fixtures", "models", "qwen3-tiny-bf16"));
-const context = Number(arg("context", "2048"));
-const gen = Number(arg("gen", "64"));
+const context = Number(arg("context", "1024"));
+const gen = Number(arg("gen", "32"));
 const rounds = Number(arg("rounds", "3"));
 // The fixture's head dim is 32, so its cache quantizes in groups of 32 (mlx-lm's default 64 would not divide it).
 const groupSize = Number(arg("group-size", "32"));

@@ -83,8 +83,11 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
       // mlx-lm's can_trim_prompt_cache: a rotating cache that has wrapped cannot go back; prefill afresh.
       if (!slot.cache.empty() && reuse < slot.cache[0].offset() && !can_trim(slot.cache)) reuse = 0;
     }
-    if (base == 0) {
-      // trim_to(0) keeps a plain cache's buffers, so a cold start does not reallocate the cache.
+    if (base == 0 && reuse == 0) {
+      // A cold start: a fresh cache of the options' kind (a plain one keeps its buffers, so it does not reallocate).
+      restart_kv_cache(slot.cache, p.kv);
+      fed.clear();
+    } else if (base == 0) {
       for (auto& c : slot.cache) c.trim_to(reuse);
       fed.assign(prompt.begin(), prompt.begin() + reuse);
     } else {

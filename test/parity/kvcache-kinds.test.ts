@@ -25,6 +25,8 @@ describe(`${NAME}: KV-cache kinds vs mlx-lm`, () => {
   const cases: Record<string, { opts: GenerateOptions; job: Omit<KvJob, "op" | "ids" | "steps"> }> = {
     plain: { opts: {}, job: {} },
     kv8: { opts: { kvBits: 8, kvGroupSize: GROUP, quantizedKvStart: START }, job: { kv_bits: 8, kv_group_size: GROUP, quantized_kv_start: START } },
+    // the same again: a generation that reuses nothing starts from a fresh cache, as mlx-lm's does
+    kv8again: { opts: { kvBits: 8, kvGroupSize: GROUP, quantizedKvStart: START }, job: { kv_bits: 8, kv_group_size: GROUP, quantized_kv_start: START } },
     kv4: { opts: { kvBits: 4, kvGroupSize: GROUP, quantizedKvStart: START }, job: { kv_bits: 4, kv_group_size: GROUP, quantized_kv_start: START } },
     // quantized after the first prefill chunk, so later chunks attend through quantized_matmul with the causal mask
     kv8chunked: {

@@ -16,6 +16,14 @@ Cache make_kv_cache(int num_layers, const KvCacheOptions& o) {
   return c;
 }
 
+void restart_kv_cache(Cache& cache, const KvCacheOptions& o) {
+  for (auto& c : cache) {
+    if (!o.max_size && dynamic_cast<const PlainKVCache*>(&c.impl())) c.trim_to(0);
+    else c.replace(o.max_size ? std::unique_ptr<LayerKVCache>(std::make_unique<RotatingKVCache>(*o.max_size, kRotatingKeep))
+                              : std::make_unique<PlainKVCache>());
+  }
+}
+
 void maybe_quantize(Cache& cache, const KvCacheOptions& o) {
   if (!o.bits) return;
   for (auto& c : cache) {

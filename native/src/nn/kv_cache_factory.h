@@ -21,6 +21,9 @@ inline constexpr int kRotatingKeep = 4;
 
 // mlx-lm's make_prompt_cache.
 Cache make_kv_cache(int num_layers, const KvCacheOptions& o);
+// A generation that reuses nothing starts from what make_kv_cache(o) gives, as every mlx-lm generate does
+// (so its first prefill chunk runs at full precision); plain layers keep their buffers (trimmed to 0).
+void restart_kv_cache(Cache& cache, const KvCacheOptions& o);
 // mlx-lm's maybe_quantize_kv_cache, called after every model call. Throws E_BAD_ARGUMENT for a cache
 // kind mlx-lm cannot quantize (RotatingKVCache).
 void maybe_quantize(Cache& cache, const KvCacheOptions& o);

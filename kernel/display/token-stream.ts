@@ -21,7 +21,7 @@ export interface GenerationView {
 const ms = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
 const tps = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : "–");
 
-/** One line, the same everywhere: prompt tokens (reused), TTFT, prompt tok/s, generation tokens and tok/s, peak memory, stop reason. */
+/** One line, the same everywhere: prompt tokens (reused), TTFT, prompt tok/s, generation tokens and tok/s, peak memory, stop reason, KV-cache bytes. */
 export function statsLine(s: GenerationStats): string {
   const reused = s.reusedTokens > 0 ? ` (${s.reusedTokens} reused)` : "";
   return [
@@ -30,6 +30,8 @@ export function statsLine(s: GenerationStats): string {
     `generation: ${s.generatedTokens} tokens, ${tps(s.generationTps)} tok/s`,
     `peak memory: ${formatBytes(s.peakMemory)}`,
     `stop: ${s.stopReason}`,
+    // kvcache: last, so the fields before keep their places
+    ...(s.kvCacheBytes > 0 ? [`KV cache: ${formatBytes(s.kvCacheBytes)}`] : []),
   ].join(" | ");
 }
 

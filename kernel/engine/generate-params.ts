@@ -35,6 +35,18 @@ export function generateParams(o: GenerateOptions, eosTokenIds: readonly number[
     prefillStepSize: int("prefillStepSize", o.prefillStepSize ?? 2048, 1, INT_MAX, "prompt tokens per prefill chunk", "2048"),
     reusePrefix: o.reusePrefix ?? true,
   };
+  // kvcache: mlx-lm's kv_bits / kv_group_size / quantized_kv_start / max_kv_size
+  if (o.kvBits !== undefined) {
+    if (o.kvBits !== 4 && o.kvBits !== 8) throw bad("kvBits (the KV cache's quantization bits) must be 4 or 8", o.kvBits, "Pass kvBits: 8 (or 4), or leave it out for a full-precision cache.");
+    p.kvBits = o.kvBits;
+  }
+  p.kvGroupSize = int("kvGroupSize", o.kvGroupSize ?? 64, 32, 128, "the KV cache's quantization group size", "64");
+  if (![32, 64, 128].includes(p.kvGroupSize)) throw bad("kvGroupSize (the KV cache's quantization group size) must be 32, 64 or 128", o.kvGroupSize, "Pass e.g. kvGroupSize: 64.");
+  p.quantizedKvStart = int("quantizedKvStart", o.quantizedKvStart ?? 5000, 0, INT_MAX, "positions after which the KV cache is quantized", "5000");
+  if (o.maxKvSize !== undefined) p.maxKvSize = int("maxKvSize", o.maxKvSize, 5, INT_MAX, "positions the rotating KV cache keeps; the first 4 always stay", "4096");
+  if (p.kvBits !== undefined && p.maxKvSize !== undefined) {
+    throw new MlxTsError("E_BAD_ARGUMENT", "kvBits and maxKvSize cannot be combined: mlx-lm has no quantized rotating cache. Pass one of them.");
+  }
   if (o.seed !== undefined) p.seed = int("seed", o.seed, 0, Number.MAX_SAFE_INTEGER, "the sampling seed", "1");
   if (o.stop !== undefined && (!Array.isArray(o.stop) || o.stop.some((s) => typeof s !== "string" || s.length === 0))) {
     throw bad("stop (strings that end the generation) must be an array of non-empty strings", JSON.stringify(o.stop), 'Pass e.g. stop: ["\\n\\n"].');

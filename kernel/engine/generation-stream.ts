@@ -23,7 +23,7 @@ export interface StreamSetup {
 export function emptyStats(promptTokens: number, stopReason: StopReason): GenerationStats {
   return {
     promptTokens, reusedTokens: 0, generatedTokens: 0, ttftMs: 0, prefillMs: 0, decodeMs: 0,
-    promptTps: 0, generationTps: 0, peakMemory: 0, stopReason,
+    promptTps: 0, generationTps: 0, peakMemory: 0, kvCacheBytes: 0, stopReason,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type GenerationResult,
   type GenerationStream,
   type LoadedModel,
+  type PromptCacheInfo,
   type QuantizeOptions,
 } from "./types.js";
 
@@ -227,6 +228,30 @@ export class EngineModel implements LoadedModel {
   resetCache(): void {
     this.assertAlive();
     this.native.resetCache();
+  }
+
+  async savePromptCache(file: string): Promise<PromptCacheInfo> {
+    this.assertAlive();
+    this.assertIdle("savePromptCache");
+    const path = resolvePath(file);
+    // mlx-lm's generate reads "model" (to load it) and "tokenizer_config" from a prompt cache's metadata.
+    const metadata = { model: this.source, tokenizer_config: "{}" };
+    try {
+      return { file: path, ...(await this.native.savePromptCache(path, metadata)), metadata };
+    } catch (e) {
+      throw fromNative(e, `Saving the prompt cache of ${this.name} to ${path}`);
+    }
+  }
+
+  async loadPromptCache(file: string): Promise<PromptCacheInfo> {
+    this.assertAlive();
+    this.assertIdle("loadPromptCache");
+    const path = resolvePath(file);
+    try {
+      return { file: path, ...(await this.native.loadPromptCache(path)) };
+    } catch (e) {
+      throw fromNative(e, `Loading the prompt cache ${path} into ${this.name}`);
+    }
   }
 
   dispose(): void {

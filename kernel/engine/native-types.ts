@@ -139,6 +139,15 @@ export interface NativeGenerateParams {
   prefillStepSize: number;
   /** reuse the longest common prefix between this prompt and the tokens already in the model's KV cache */
   reusePrefix: boolean;
+  // kvcache: the KV cache's kind (mlx-lm's kv_bits, kv_group_size, quantized_kv_start, max_kv_size)
+  /** 4 | 8; absent = full precision */
+  kvBits?: number;
+  /** default 64 */
+  kvGroupSize?: number;
+  /** default 5000 */
+  quantizedKvStart?: number;
+  /** absent = unbounded (plain KVCache); set = RotatingKVCache(max_size, keep 4) */
+  maxKvSize?: number;
 }
 
 export type NativeStopReason = "eos" | "length" | "cancelled" | "error";
@@ -158,6 +167,8 @@ export interface NativeGenerationStats {
   generationTps: number;
   /** mx::get_peak_memory() at the end (peak is reset at the start of each generation) */
   peakMemory: number;
+  /** the KV cache's bytes when the generation ended: mlx-lm's nbytes summed over the layers (arrays as allocated) */
+  kvCacheBytes: number;
   stopReason: NativeStopReason;
 }
 
@@ -198,6 +209,10 @@ export interface NativeModel {
   save(dir: string): Promise<void>;
   /** Drop the KV cache. */
   resetCache(): void;
+  /** Write the KV cache to `file` in mlx-lm's prompt-cache layout, with `metadata` as its user metadata (plus the token ids). */
+  savePromptCache(file: string, metadata: Record<string, string>): Promise<{ tokens: number; idsKnown: boolean; classes: string[]; bytes: number }>;
+  /** Read `file` (ours or mlx-lm's) into the KV cache; the next generation with reusePrefix continues it. */
+  loadPromptCache(file: string): Promise<{ tokens: number; idsKnown: boolean; classes: string[]; bytes: number; metadata: Record<string, string> }>;
   /** Release weights now (model unusable afterwards). */
   dispose(): void;
 }

@@ -30,6 +30,15 @@ export interface GenerateOptions {
   /** Keep generating through end-of-sequence tokens up to maxTokens (benchmarks want a fixed length). Default false. */
   ignoreEos?: boolean;
   signal?: AbortSignal;
+  // kvcache: the KV cache's kind, as mlx-lm's generate (kv_bits, kv_group_size, quantized_kv_start, max_kv_size)
+  /** Quantize the KV cache to 4 or 8 bits once it holds quantizedKvStart positions. Default: not quantized. */
+  kvBits?: number;
+  /** Group size of the KV-cache quantization: 32, 64 or 128. Default 64. */
+  kvGroupSize?: number;
+  /** Positions after which the KV cache is quantized (with kvBits). Default 5000, as mlx-lm. */
+  quantizedKvStart?: number;
+  /** Keep at most this many positions (a rotating cache: the first 4 stay, the rest is a ring). Default: unbounded. */
+  maxKvSize?: number;
 }
 
 export type StopReason = "eos" | "length" | "stop" | "cancelled" | "error";
@@ -93,6 +102,25 @@ export interface LoadedModel {
   /** Atomic: writes into DIR.tmp-XXXX, then renames to DIR. Includes tokenizer files. Refuses a non-empty DIR unless opts.overwrite. */
   save(dir: string, opts?: { overwrite?: boolean }): Promise<void>;
   resetCache(): void;
+  /** Writes the KV cache of the last generation to FILE (.safetensors) in mlx-lm's prompt-cache layout. */
+  savePromptCache(file: string): Promise<PromptCacheInfo>;
+  /** Makes FILE (ours or mlx-lm's) this model's KV cache; the next generation with reusePrefix continues it. */
+  loadPromptCache(file: string): Promise<PromptCacheInfo>;
+}
+
+/** A prompt-cache file written or read. */
+export interface PromptCacheInfo {
+  file: string;
+  /** positions the cache holds */
+  tokens: number;
+  /** whether the file lists the token ids of those positions (ours do; mlx-lm's do not, so the next prompt continues it as a suffix) */
+  idsKnown: boolean;
+  /** mlx-lm cache class names in it: "KVCache", "QuantizedKVCache", "RotatingKVCache" */
+  classes: string[];
+  /** the cache's bytes (mlx-lm's nbytes) */
+  bytes: number;
+  /** the file's user metadata ("model", "tokenizer_config", ...) */
+  metadata: Record<string, string>;
 }
 
 /** A generation starting or ending on the named model (the model registry counts uses from these). */

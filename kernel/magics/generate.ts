@@ -3,6 +3,7 @@ import type { GenerateOptions } from "../engine/types.js";
 import type { FlagSpec } from "../util/args.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, num, str } from "./define.js";
+import { KV_CACHE_FLAGS, kvCacheOptions } from "./kv-flags.js";
 import { residentModel } from "./resident.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
 import type { ParsedArgs } from "../util/args.js";
@@ -44,6 +45,7 @@ defineMagic({
       { name: "model", type: "string", help: "model to use (default: the most recently loaded); a registered one that is not resident is loaded", metavar: "NAME" },
       { name: "task", type: "string", help: "route to the registered model for this role (see %register --role, %models)", metavar: "ROLE" },
       ...SAMPLING_FLAGS,
+      ...KV_CACHE_FLAGS,
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
     ],
@@ -57,6 +59,7 @@ defineMagic({
     if (str(a, "model") !== undefined && str(a, "task") !== undefined) throw new MagicArgError("%%generate: give --model NAME or --task ROLE, not both.");
     const { model, note } = await residentModel(ctx, engine, { model: str(a, "model"), task: str(a, "task") }, "%%generate");
     const opts: GenerateOptions = { ...samplingOptions(a), raw: bool(a, "raw") };
+    Object.assign(opts, kvCacheOptions(a));
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;
     const result = await streamIntoView(ctx, model, prompt, opts, note);

@@ -1,7 +1,7 @@
 // Types of the globals every cell sees, for completion and inspect. Written as a module with exported
 // interfaces so that compiling the project itself is not affected; the language service adds the
 // `declare var` lines that bind them (see language-service.ts).
-import type { Engine, GenerateOptions, GenerationResult, GenerationStream, ChatMessage, LoadOptions, LoadedModel } from "../engine/types.js";
+import type { Engine, GenerateOptions, GenerationResult, GenerationStream, ChatMessage, LoadOptions, LoadedModel, PromptCacheInfo } from "../engine/types.js";
 import type { CellModels } from "./session-models.js";
 
 export interface CellDisplayHandle {
@@ -65,6 +65,10 @@ export interface CellSession {
   stream(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string }): GenerationStream;
   /** Execution count of the running cell. */
   readonly executionCount: number;
+  /** Writes MODEL's KV cache (of its last generation or chat turn) to FILE, a .safetensors in mlx-lm's prompt-cache layout (mlx_lm.generate --prompt-cache-file reads it). */
+  savePromptCache(model: string, file: string): Promise<PromptCacheInfo>;
+  /** Makes FILE (ours, or mlx-lm's save_prompt_cache / mlx_lm.cache_prompt) MODEL's KV cache: the next generation with reusePrefix (the default) continues from it. */
+  loadPromptCache(model: string, file: string): Promise<PromptCacheInfo>;
 }
 
 /** What the magics leave behind for later cells (see language-service.ts for the bindings). */

@@ -51,5 +51,7 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
     get executionCount() {
       return executionCount();
     },
+    savePromptCache: (model, file) => engine.get(model).savePromptCache(file),
+    loadPromptCache: (model, file) => engine.get(model).loadPromptCache(file),
   };
 }

@@ -46,9 +46,22 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
     if (!model_ref) fail("E_BAD_ARGUMENT", "this model was disposed; load it again.");
     Model& model = *model_ref;
 
-    if (static_cast<int>(slot.cache.size()) != model.num_layers()) {
-      slot.cache = model.make_cache();
+    // A cache loaded from a file is continued as it is (its kind came with it); otherwise the cache must be
+    // the kind these options make, or it is made afresh.
+    const bool loaded = slot.cache_loaded && p.reuse_prefix;
+    const bool ids_unknown = loaded && slot.loaded_ids_unknown;
+    slot.cache_loaded = slot.loaded_ids_unknown = false;
+    if (static_cast<int>(slot.cache.size()) != model.num_layers() || (!loaded && !cache_matches(slot.cache, p.kv))) {
+      slot.cache = make_kv_cache(model.num_layers(), p.kv);
       slot.cached_tokens.clear();
+    }
+    if (loaded) {
+      const std::string conflict = loaded_cache_conflict(slot.cache, p.kv);
+      if (!conflict.empty()) {
+        slot.cache = make_kv_cache(model.num_layers(), p.kv);
+        slot.cached_tokens.clear();
+        fail("E_BAD_ARGUMENT", conflict + "; pass the options it was made with, or generate without reusePrefix to drop it.");
+      }
     }
     if (!slot.cache.empty() && slot.cache[0].offset() != static_cast<int>(slot.cached_tokens.size())) {
       for (auto& c : slot.cache) c.reset();
@@ -56,24 +69,38 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
     }
 
     int reuse = 0;
-    if (p.reuse_prefix) {
+    // Positions the cache holds before the prompt: a loaded cache without token ids, which the prompt continues.
+    int base = 0;
+    if (p.reuse_prefix && ids_unknown) {
+      base = static_cast<int>(slot.cached_tokens.size());
+    } else if (p.reuse_prefix) {
       const auto& old = slot.cached_tokens;
       const size_t lim = std::min(old.size(), prompt.size());
       size_t lcp = 0;
       while (lcp < lim && old[lcp] == prompt[lcp]) ++lcp;
       // The last prompt token is always recomputed: its logits give the first generated token.
       reuse = static_cast<int>(std::min<size_t>(lcp, prompt.size() - 1));
+      // mlx-lm's can_trim_prompt_cache: a rotating cache that has wrapped cannot go back; prefill afresh.
+      if (!slot.cache.empty() && reuse < slot.cache[0].offset() && !can_trim(slot.cache)) reuse = 0;
     }
-    // trim_to(0) keeps the allocated buffers, so a cold start does not reallocate the cache.
-    for (auto& c : slot.cache) c.trim_to(reuse);
+    if (base == 0 && reuse == 0) {
+      // A cold start: a fresh cache of the options' kind (a plain one keeps its buffers, so it does not reallocate).
+      restart_kv_cache(slot.cache, p.kv);
+      fed.clear();
+    } else if (base == 0) {
+      for (auto& c : slot.cache) c.trim_to(reuse);
+      fed.assign(prompt.begin(), prompt.begin() + reuse);
+    } else {
+      fed = slot.cached_tokens;
+    }
     slot.cached_tokens.clear();
-    fed.assign(prompt.begin(), prompt.begin() + reuse);
     s.reused_tokens = reuse;
     cache_consistent = true;
 
     Sampler sampler(p.sampling, prompt, model.vocab_size());
     auto step = [&](const mx::array& input) {
       auto logits = model.forward(input, slot.cache);
+      maybe_quantize(slot.cache, p.kv);
       const int t = logits.shape(1);
       const int v = logits.shape(2);
       auto last = mx::reshape(mx::slice(logits, {0, t - 1, 0}, {1, t, v}), {1, v});
@@ -92,6 +119,7 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
       // Only the cache is evaluated: the chunk's logits stay an unevaluated graph and are never computed.
       cache_consistent = false;
       model.forward(chunk, slot.cache);
+      maybe_quantize(slot.cache, p.kv);
       eval_cache(slot.cache);
       fed.insert(fed.end(), prompt.begin() + pos, prompt.begin() + pos + n);
       cache_consistent = true;
@@ -157,6 +185,7 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
       cache_consistent = false;  // the error is already reported (or the cache state is unknown)
     }
   }
+  s.kv_cache_bytes = static_cast<double>(cache_nbytes(slot.cache));
   if (cache_consistent && !slot.cache.empty() && slot.cache[0].offset() == static_cast<int>(fed.size())) {
     slot.cached_tokens = std::move(fed);
   } else {

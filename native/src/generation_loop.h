@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "loaded_model.h"
+#include "nn/kv_cache_factory.h"
 #include "sampling.h"
 
 namespace mlxts {
@@ -22,6 +23,8 @@ struct GenParams {
   std::vector<int32_t> eos;
   int prefill_step = 2048;
   bool reuse_prefix = false;
+  // kvcache: the cache kind (kvBits, kvGroupSize, quantizedKvStart, maxKvSize)
+  KvCacheOptions kv;
 };
 
 struct Stats {
@@ -30,6 +33,8 @@ struct Stats {
   int generated_tokens = 0;
   double ttft_ms = 0, prefill_ms = 0, decode_ms = 0, prompt_tps = 0, generation_tps = 0;
   double peak_memory = 0;
+  // kvcache: the KV cache's bytes when the generation ended (mlx-lm's nbytes over the layers)
+  double kv_cache_bytes = 0;
   const char* stop_reason = "error";
 };
 

@@ -62,6 +62,10 @@ struct ModelSlot {
   std::shared_ptr<Model> model;
   Cache cache;
   std::vector<int32_t> cached_tokens;
+  // Set by loadPromptCache for the next generation: it continues that cache whatever kind it is; when the
+  // file had no token ids (mlx-lm's own), the prompt is a suffix of it, as mlx-lm's --prompt-cache-file.
+  bool cache_loaded = false;
+  bool loaded_ids_unknown = false;
   std::mutex mu;
   std::atomic<bool> busy{false};
 };

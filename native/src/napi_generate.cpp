@@ -110,6 +110,7 @@ Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
   o.Set("promptTps", s.prompt_tps);
   o.Set("generationTps", s.generation_tps);
   o.Set("peakMemory", s.peak_memory);
+  o.Set("kvCacheBytes", s.kv_cache_bytes);
   o.Set("stopReason", s.stop_reason);
   return o;
 }
@@ -213,6 +214,19 @@ GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab) {
   p.prefill_step = read_int(env, o, "prefillStepSize", 2048.0, 1, kIntMax);
   auto reuse = o.Get("reusePrefix");
   p.reuse_prefix = reuse.IsBoolean() && reuse.As<Napi::Boolean>().Value();
+  // kvcache: the cache kind, as mlx-lm's kv_bits / kv_group_size / quantized_kv_start / max_kv_size
+  auto kv_bits = o.Get("kvBits");
+  if (!kv_bits.IsUndefined() && !kv_bits.IsNull()) {
+    p.kv.bits = read_int(env, o, "kvBits", std::nullopt, 1, 8);
+    if (*p.kv.bits != 4 && *p.kv.bits != 8) throw_bad_argument(env, "generate: params.kvBits must be 4 or 8 (the KV cache's bits).");
+  }
+  p.kv.group_size = read_int(env, o, "kvGroupSize", 64.0, 1, kIntMax);
+  if (p.kv.group_size != 32 && p.kv.group_size != 64 && p.kv.group_size != 128)
+    throw_bad_argument(env, "generate: params.kvGroupSize must be 32, 64 or 128.");
+  p.kv.quantized_start = read_int(env, o, "quantizedKvStart", 5000.0, 0, kIntMax);
+  auto max_kv = o.Get("maxKvSize");
+  if (!max_kv.IsUndefined() && !max_kv.IsNull()) p.kv.max_size = read_int(env, o, "maxKvSize", std::nullopt, kRotatingKeep + 1, kIntMax);
+  if (p.kv.bits && p.kv.max_size) throw_bad_argument(env, "generate: params.kvBits and params.maxKvSize cannot be combined (mlx-lm has no quantized rotating cache).");
   auto eos = o.Get("eosTokenIds");
   if (!eos.IsUndefined() && !eos.IsNull()) {
     if (!eos.IsArray()) throw_bad_argument(env, "generate: params.eosTokenIds must be an array of token ids.");

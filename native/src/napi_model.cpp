@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "napi_async.h"
 #include "napi_generate.h"
+#include "napi_prompt_cache.h"
 #include "napi_values.h"
 
 namespace mlxts {
@@ -37,7 +38,9 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
                        {InstanceMethod("info", &ModelHandle::info),
                         InstanceMethod("generate", &ModelHandle::generate), InstanceMethod("logits", &ModelHandle::logits),
                         InstanceMethod("quantize", &ModelHandle::quantize), InstanceMethod("save", &ModelHandle::save),
-                        InstanceMethod("resetCache", &ModelHandle::reset_cache), InstanceMethod("dispose", &ModelHandle::dispose)});
+                        InstanceMethod("resetCache", &ModelHandle::reset_cache), InstanceMethod("dispose", &ModelHandle::dispose),
+                        InstanceMethod("savePromptCache", &ModelHandle::save_prompt_cache),
+                        InstanceMethod("loadPromptCache", &ModelHandle::load_prompt_cache)});
   }
 
   explicit ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {}
@@ -231,6 +234,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
     for (auto& c : slot.cache) c.reset();
     slot.cached_tokens.clear();
     return env.Undefined();
+  }
+
+  Napi::Value save_prompt_cache(const Napi::CallbackInfo& cb) {
+    return as_promise(cb.Env(), [&] { return save_prompt_cache_js(cb, usable(cb.Env())); });
+  }
+  Napi::Value load_prompt_cache(const Napi::CallbackInfo& cb) {
+    return as_promise(cb.Env(), [&] { return load_prompt_cache_js(cb, usable(cb.Env())); });
   }
 
   Napi::Value dispose(const Napi::CallbackInfo& cb) {

@@ -139,6 +139,10 @@ export interface NativeGenerateParams {
   prefillStepSize: number;
   /** reuse the longest common prefix between this prompt and the tokens already in the model's KV cache */
   reusePrefix: boolean;
+  /** speculative decoding: another loaded model with the same vocabulary, locked for the run (E_BUSY when it is generating) */
+  draft?: NativeModel;
+  /** tokens the draft proposes per target step (1..1024, default 2); read only with draft */
+  numDraft?: number;
 }
 
 export type NativeStopReason = "eos" | "length" | "cancelled" | "error";
@@ -159,6 +163,13 @@ export interface NativeGenerationStats {
   /** mx::get_peak_memory() at the end (peak is reset at the start of each generation) */
   peakMemory: number;
   stopReason: NativeStopReason;
+  /** speculative decoding only: tokens the draft proposed, and how many of them the target accepted */
+  draftedTokens?: number;
+  acceptedTokens?: number;
+  /** acceptedTokens / draftedTokens, 0..1 */
+  acceptanceRate?: number;
+  /** generatedTokens / target forward passes in the decode (1 = no gain; at most numDraft + 1) */
+  tokensPerTargetStep?: number;
 }
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */

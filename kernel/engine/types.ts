@@ -30,6 +30,10 @@ export interface GenerateOptions {
   /** Keep generating through end-of-sequence tokens up to maxTokens (benchmarks want a fixed length). Default false. */
   ignoreEos?: boolean;
   signal?: AbortSignal;
+  /** Speculative decoding: the name of another loaded model (same vocabulary and EOS) that proposes tokens for this one to check. */
+  draft?: string;
+  /** Speculative decoding: tokens the draft proposes per target step (default 2, as mlx-lm's num_draft_tokens). Needs `draft`. */
+  numDraft?: number;
 }
 
 export type StopReason = "eos" | "length" | "stop" | "cancelled" | "error";

@@ -4,7 +4,7 @@
 import type { ChatMessage } from "../engine/types.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, str } from "./define.js";
-import { SAMPLING_FLAGS, samplingOptions } from "./generate.js";
+import { DRAFT_FLAGS, SAMPLING_FLAGS, draftOptions, samplingOptions } from "./generate.js";
 import { residentModel } from "./resident.js";
 import { stateOf } from "./state.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
@@ -19,10 +19,11 @@ defineMagic({
       { name: "reset", type: "bool", help: "start a new conversation" },
       { name: "system", type: "string", help: "system message (starts a new conversation)", metavar: "TEXT" },
       ...SAMPLING_FLAGS,
+      ...DRAFT_FLAGS,
     ],
     examples: ["(the turns so far stay in the global chatHistory, the last reply in lastGeneration)", "%%chat --system \"You are terse.\"\nWhat is MLX?", "%%chat\nAnd in one word?", "%%chat --reset"],
   },
-  modelFlags: ["model"],
+  modelFlags: ["model", "draft"],
   async run(a, body, ctx) {
     const engine = await ctx.engine();
     const { model, note } = await residentModel(ctx, engine, { model: str(a, "model") }, "%%chat");
@@ -45,7 +46,7 @@ defineMagic({
       ...conv.messages,
       { role: "user", content: text },
     ];
-    const result = await streamIntoView(ctx, model, messages, samplingOptions(a), note);
+    const result = await streamIntoView(ctx, model, messages, { ...samplingOptions(a), ...draftOptions(a) }, note);
     // An interrupted turn is not kept: the conversation stays as it was before this cell.
     if (result.stats.stopReason !== "cancelled") {
       conv.messages.push({ role: "user", content: text }, { role: "assistant", content: result.answer.trim() });

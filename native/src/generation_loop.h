@@ -22,6 +22,10 @@ struct GenParams {
   std::vector<int32_t> eos;
   int prefill_step = 2048;
   bool reuse_prefix = false;
+  // Speculative decoding (speculative_loop.cpp): the draft model's slot, and how many tokens it proposes
+  // per target step (mlx-lm's num_draft_tokens). No draft = the plain loop.
+  std::shared_ptr<ModelSlot> draft;
+  int num_draft = 2;
 };
 
 struct Stats {
@@ -31,6 +35,10 @@ struct Stats {
   double ttft_ms = 0, prefill_ms = 0, decode_ms = 0, prompt_tps = 0, generation_tps = 0;
   double peak_memory = 0;
   const char* stop_reason = "error";
+  // Speculative decoding only (speculative = true): tokens the draft proposed, how many of them the target
+  // accepted, and how many target forward passes the decode took.
+  bool speculative = false;
+  int drafted_tokens = 0, accepted_tokens = 0, target_steps = 0;
 };
 
 struct Outcome {

@@ -49,6 +49,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   }
 
  private:
+  friend std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v);
   std::shared_ptr<LoadedModel> model_;
   InfoSnapshot info_;
   Napi::ObjectReference hf_config_;
@@ -247,6 +248,12 @@ Napi::Object wrap_model(Napi::Env env, std::shared_ptr<LoadedModel> m, InfoSnaps
   auto obj = data->model_ctor.New({});
   ModelHandle::Unwrap(obj)->attach(std::move(m), std::move(info), hf_config);
   return obj;
+}
+
+std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!v.IsObject() || data == nullptr || !v.As<Napi::Object>().InstanceOf(data->model_ctor.Value())) return nullptr;
+  return ModelHandle::Unwrap(v.As<Napi::Object>())->model_;
 }
 
 }  // namespace mlxts

@@ -28,9 +28,10 @@ export function statsLine(s: GenerationStats): string {
     `prompt: ${s.promptTokens} tokens${reused}, ${tps(s.promptTps)} tok/s`,
     `TTFT: ${ms(s.ttftMs)}`,
     `generation: ${s.generatedTokens} tokens, ${tps(s.generationTps)} tok/s`,
-    ...(s.acceptanceRate !== undefined ? [`draft: ${s.acceptedTokens}/${s.draftedTokens} accepted (${(100 * s.acceptanceRate).toFixed(0)}%), ${(s.tokensPerTargetStep ?? 0).toFixed(2)} tokens/target step`] : []),
     `peak memory: ${formatBytes(s.peakMemory)}`,
     `stop: ${s.stopReason}`,
+    // speculative decoding only (--draft)
+    ...(s.acceptanceRate !== undefined ? [`draft: ${s.acceptedTokens}/${s.draftedTokens} accepted (${(100 * s.acceptanceRate).toFixed(0)}%), ${(s.tokensPerTargetStep ?? 0).toFixed(2)} tokens/target step`] : []),
   ].join(" | ");
 }
 

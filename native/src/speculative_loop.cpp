@@ -203,13 +203,18 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
           s.stop_reason = "cancelled";
           break;
         }
-        const int nd = std::min(p.max_tokens - ntoks, p.num_draft);
+        int nd = std::min(p.max_tokens - ntoks, p.num_draft);
 
-        // The draft proposes nd tokens.
+        // The draft proposes nd tokens. A cancel cuts the proposals short (a long K must not delay it); the
+        // ones made are still checked, so the round ends as any other and the caches stay consistent.
         consistent = false;
         std::vector<mx::array> props;
         mx::array din(dy.data(), mx::Shape{1, static_cast<int>(dy.size())}, mx::int32);
         for (int i = 0; i < nd; ++i) {
+          if (i > 0 && stop_requested(req)) {
+            nd = i;
+            break;
+          }
           auto tok = draft_sampler.sample(last_rows(drf->model.forward(din, drf->slot.cache), 1), history, props);
           mx::async_eval({tok});
           props.push_back(tok);

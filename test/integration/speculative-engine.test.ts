@@ -142,6 +142,21 @@ describe("speculative decoding, sampling", () => {
     const { plain, spec } = await both({ maxTokens: 8, ignoreEos: true, draft: "small" });
     expect(spec.tokens).toEqual(plain.tokens);
   });
+
+  it("a cancel during a long draft (numDraft 1024) cuts the proposals short instead of waiting for all of them", async () => {
+    // 1024 draft steps take over a minute here; the test's timeout is what fails if the cancel waits for them.
+    const ac = new AbortController();
+    const stream = target.stream(PROMPT, { maxTokens: 100_000, ignoreEos: true, draft: "twin", numDraft: 1024, signal: ac.signal, reusePrefix: false });
+    setTimeout(() => ac.abort(), 500);
+    const r = await stream.result;
+    expect(r.stats.stopReason).toBe("cancelled");
+    expect(r.stats.draftedTokens).toBeLessThan(1024);
+    // What was emitted is still the target's greedy output.
+    if (r.tokens.length > 0) {
+      const plain = await target.generate(PROMPT, { maxTokens: r.tokens.length, ignoreEos: true, reusePrefix: false });
+      expect(r.tokens).toEqual(plain.tokens);
+    }
+  }, 30_000);
 });
 
 describe("speculative decoding, bad input", () => {

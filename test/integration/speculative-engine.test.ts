@@ -10,7 +10,7 @@ import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
 import type { GenerateOptions, GenerationResult, LoadedModel } from "../../kernel/engine/types.js";
 import { MlxTsError } from "../../kernel/engine/types.js";
 import { ensureFixtures, FIXTURES } from "./magics-harness.js";
-import { smollmGguf } from "./native-helpers.js";
+import { addon, load, smollmGguf } from "./native-helpers.js";
 
 let engine: MlxEngine;
 let target: LoadedModel;
@@ -189,6 +189,19 @@ describe("speculative decoding, bad input", () => {
     const { plain, spec } = await both({ maxTokens: 8, ignoreEos: true, draft: "small" });
     expect(spec.tokens).toEqual(plain.tokens);
   }, 60_000);
+
+  it("the addon itself refuses a draft that is not a NativeModel, the model itself, or another vocabulary", async () => {
+    const mlx = addon();
+    const m = await load(mlx, join(FIXTURES, "qwen3-tiny-bf16"));
+    const other = await load(mlx, smollmGguf);
+    const params = { maxTokens: 2, temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, repetitionContextSize: 20, eosTokenIds: [], prefillStepSize: 2048, reusePrefix: false };
+    const start = (draft: unknown): unknown => m.generate(Int32Array.from([1, 2, 3]), { ...params, draft } as never, () => undefined);
+    expect(() => start({})).toThrow(/params.draft must be a NativeModel returned by loadModel\(\)/);
+    expect(() => start(m)).toThrow(/params.draft is this model itself/);
+    expect(() => start(other)).toThrow(/the draft model's vocabulary \(49152 embedding rows\) differs from this model's \(151669\)/);
+    m.dispose();
+    other.dispose();
+  });
 
   it("a draft busy with its own generation gives E_BUSY; a target drafting locks its draft", async () => {
     const small = engine.get("small");

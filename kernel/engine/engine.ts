@@ -96,7 +96,11 @@ export class MlxEngine implements Engine {
       const what = resolvePath(idOrPath) === resolved.path && opts.as ? opts.as : idOrPath;
       throw fromNative(e, resolvePath(what) === resolved.path ? `Loading ${resolved.path}` : `Loading ${what} from ${resolved.path}`);
     }
-    const model = new EngineModel({ name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations });
+    const model = new EngineModel({
+      name, source: resolved.path, kind: resolved.kind, native: nm, tokenizer, eosIds, gguf, generations: this.generations,
+      lookup: (n) => this.registry.get(n),
+      loadedNames: () => [...this.registry.keys()],
+    });
     if (opts.quant) {
       try {
         await model.quantize({ bits: opts.quant.bits, groupSize: opts.quant.groupSize, mode: opts.quant.mode });

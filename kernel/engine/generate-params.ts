@@ -47,6 +47,13 @@ export function generateParams(o: GenerateOptions, eosTokenIds: readonly number[
   if (p.kvBits !== undefined && p.maxKvSize !== undefined) {
     throw new MlxTsError("E_BAD_ARGUMENT", "kvBits and maxKvSize cannot be combined: mlx-lm has no quantized rotating cache. Pass one of them.");
   }
+  if (o.draft !== undefined && (typeof o.draft !== "string" || o.draft.trim().length === 0)) {
+    throw bad("draft (the name of a loaded model that proposes tokens) must be a non-empty string", o.draft, 'Load a small model with the same tokenizer, e.g. `%load PATH --as small`, then pass draft: "small".');
+  }
+  if (o.numDraft !== undefined) {
+    if (o.draft === undefined) throw bad("numDraft (tokens the draft proposes per step) needs a draft model", o.numDraft, 'Pass draft: "NAME" as well, or leave numDraft out.');
+    p.numDraft = int("numDraft", o.numDraft, 1, 1024, "tokens the draft proposes per target step", "2");
+  } else if (o.draft !== undefined) p.numDraft = 2;
   if (o.seed !== undefined) p.seed = int("seed", o.seed, 0, Number.MAX_SAFE_INTEGER, "the sampling seed", "1");
   if (o.stop !== undefined && (!Array.isArray(o.stop) || o.stop.some((s) => typeof s !== "string" || s.length === 0))) {
     throw bad("stop (strings that end the generation) must be an array of non-empty strings", JSON.stringify(o.stop), 'Pass e.g. stop: ["\\n\\n"].');

@@ -6,24 +6,29 @@ export type { GenerationEvent } from "./types.js";
 
 export class Generations {
   private readonly active = new Map<GenerationStream, string>();
+  /** the speculative draft a generation also holds, by stream */
+  private readonly drafts = new Map<GenerationStream, string>();
   private readonly listeners = new Set<(e: GenerationEvent) => void>();
 
   get size(): number {
     return this.active.size;
   }
 
-  track(s: GenerationStream, model: string): void {
+  /** `draft`: a second model the generation holds (speculative decoding); it counts as generating too. */
+  track(s: GenerationStream, model: string, draft?: string): void {
     this.active.set(s, model);
+    if (draft !== undefined) this.drafts.set(s, draft);
     this.emit({ model, phase: "start" });
     s.result.then(
-      (r) => { this.active.delete(s); this.emit({ model, phase: "end", stats: r.stats }); },
-      () => { this.active.delete(s); this.emit({ model, phase: "end" }); },
+      (r) => { this.active.delete(s); this.drafts.delete(s); this.emit({ model, phase: "end", stats: r.stats }); },
+      () => { this.active.delete(s); this.drafts.delete(s); this.emit({ model, phase: "end" }); },
     );
   }
 
   /** whether a generation runs on the model `name` now */
   running(name: string): boolean {
     for (const m of this.active.values()) if (m === name) return true;
+    for (const m of this.drafts.values()) if (m === name) return true;
     return false;
   }
 

@@ -6,6 +6,7 @@ import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.
 import { fromNative } from "./errors.js";
 import { TokenStream } from "./generation-stream.js";
 import { generateParams } from "./generate-params.js";
+import { draftMismatch, type VocabularyFacts } from "./draft.js";
 import type { Generations } from "./generations.js";
 import { generationConfigFromGguf, type Json } from "./model-config.js";
 import type { GgufMetadata, NativeModel, NativeModelInfo, NativeQuantizeReport } from "./native-types.js";
@@ -42,6 +43,10 @@ export interface ModelParts {
   gguf?: GgufMetadata;
   /** the engine's set of running generations, which this model's streams join */
   generations?: Generations;
+  /** the engine's loaded models by name (a speculative draft is looked up here) */
+  lookup?: (name: string) => EngineModel | undefined;
+  /** names of the loaded models, for the message when a draft is not among them */
+  loadedNames?: () => string[];
 }
 
 export class EngineModel implements LoadedModel {
@@ -55,6 +60,7 @@ export class EngineModel implements LoadedModel {
   private active: TokenStream | undefined;
   private busyWith: string | undefined;
   private disposed = false;
+  private tokenizerVocab: number | undefined;
 
   constructor(private readonly parts: ModelParts) {
     this.name = parts.name;
@@ -116,6 +122,8 @@ export class EngineModel implements LoadedModel {
     this.assertAlive();
     this.assertIdle("generate");
     const params = generateParams(opts, this.eosTokenIds);
+    const draft = opts.draft === undefined ? undefined : this.draftModel(opts.draft);
+    if (draft) params.draft = draft.native;
     const { tokens, rendered } = this.promptTokens(prompt, opts);
     if (tokens.length === 0) throw new MlxTsError("E_BAD_ARGUMENT", `The prompt for ${this.name} tokenized to nothing. Pass some text.`);
     const stream = new TokenStream({
@@ -135,12 +143,15 @@ export class EngineModel implements LoadedModel {
       },
       onSettled: () => {
         this.active = undefined;
+        if (draft && draft.active === stream) draft.active = undefined;
       },
     });
     // A stream that settled during construction (an already-aborted signal) leaves the model idle.
     if (!stream.isSettled) {
       this.active = stream;
-      this.parts.generations?.track(stream, this.name);
+      // The draft is locked for the run too: it cannot generate, quantize, save or be evicted meanwhile.
+      if (draft) draft.active = stream;
+      this.parts.generations?.track(stream, this.name, draft?.name);
     }
     return stream;
   }
@@ -152,6 +163,29 @@ export class EngineModel implements LoadedModel {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** The loaded model `name` checked as a speculative draft for this one (E_NOT_LOADED, E_BAD_ARGUMENT, E_BUSY). */
+  private draftModel(name: string): EngineModel {
+    if (name === this.name) {
+      throw new MlxTsError("E_BAD_ARGUMENT", `The draft ${name} is the target model itself. Load a smaller model with the same tokenizer (e.g. \`%load PATH --as small\`) and pass its name.`);
+    }
+    const draft = this.parts.lookup?.(name);
+    if (!draft) {
+      const loaded = this.parts.loadedNames?.() ?? [];
+      throw new MlxTsError("E_NOT_LOADED", `The draft model ${name} is not loaded (loaded: ${loaded.length ? loaded.join(", ") : "none"}). Load it first, e.g. \`%load PATH --as ${name}\`.`);
+    }
+    draft.assertAlive();
+    if (draft.active) throw new MlxTsError("E_BUSY", `Cannot use ${name} as the draft for ${this.name}: a generation is running on it. Wait for it, or cancel it first.`);
+    if (draft.busyWith) throw new MlxTsError("E_BUSY", `Cannot use ${name} as the draft for ${this.name}: a ${draft.busyWith} is running on it. Wait for it to finish.`);
+    const err = draftMismatch(this.vocabularyFacts(), draft.vocabularyFacts());
+    if (err) throw err;
+    return draft;
+  }
+
+  private vocabularyFacts(): VocabularyFacts {
+    this.tokenizerVocab ??= this.tok.vocabSize;
+    return { name: this.name, embeddingRows: this.info().vocabSize, tokenizerVocab: this.tokenizerVocab, eosTokenIds: this.eosTokenIds };
   }
 
   /** Cancels the running generation, if any (used by unload and interrupts). */

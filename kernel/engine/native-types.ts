@@ -148,6 +148,10 @@ export interface NativeGenerateParams {
   quantizedKvStart?: number;
   /** absent = unbounded (plain KVCache); set = RotatingKVCache(max_size, keep 4) */
   maxKvSize?: number;
+  /** speculative decoding: another loaded model with the same vocabulary, locked for the run (E_BUSY when it is generating) */
+  draft?: NativeModel;
+  /** tokens the draft proposes per target step (1..1024, default 2); read only with draft */
+  numDraft?: number;
 }
 
 export type NativeStopReason = "eos" | "length" | "cancelled" | "error";
@@ -170,6 +174,13 @@ export interface NativeGenerationStats {
   /** the KV cache's bytes when the generation ended: mlx-lm's nbytes summed over the layers (arrays as allocated) */
   kvCacheBytes: number;
   stopReason: NativeStopReason;
+  /** speculative decoding only: tokens the draft proposed, and how many of them the target accepted */
+  draftedTokens?: number;
+  acceptedTokens?: number;
+  /** acceptedTokens / draftedTokens, 0..1 */
+  acceptanceRate?: number;
+  /** generatedTokens / target forward passes in the decode (1 = no gain; at most numDraft + 1) */
+  tokensPerTargetStep?: number;
 }
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */

@@ -39,6 +39,10 @@ export interface GenerateOptions {
   quantizedKvStart?: number;
   /** Keep at most this many positions (a rotating cache: the first 4 stay, the rest is a ring). Default: unbounded. */
   maxKvSize?: number;
+  /** Speculative decoding: the name of another loaded model (same vocabulary and EOS) that proposes tokens for this one to check. */
+  draft?: string;
+  /** Speculative decoding: tokens the draft proposes per target step (default 2, as mlx-lm's num_draft_tokens). Needs `draft`. */
+  numDraft?: number;
 }
 
 export type StopReason = "eos" | "length" | "stop" | "cancelled" | "error";

@@ -4,7 +4,7 @@
 import type { ChatMessage } from "../engine/types.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, str } from "./define.js";
-import { SAMPLING_FLAGS, samplingOptions } from "./generate.js";
+import { DRAFT_FLAGS, SAMPLING_FLAGS, draftOptions, samplingOptions } from "./generate.js";
 import { KV_CACHE_FLAGS, kvCacheOptions } from "./kv-flags.js";
 import { residentModel } from "./resident.js";
 import { stateOf } from "./state.js";
@@ -21,10 +21,11 @@ defineMagic({
       { name: "system", type: "string", help: "system message (starts a new conversation)", metavar: "TEXT" },
       ...SAMPLING_FLAGS,
       ...KV_CACHE_FLAGS,
+      ...DRAFT_FLAGS,
     ],
     examples: ["(the turns so far stay in the global chatHistory, the last reply in lastGeneration)", "%%chat --system \"You are terse.\"\nWhat is MLX?", "%%chat\nAnd in one word?", "%%chat --reset"],
   },
-  modelFlags: ["model"],
+  modelFlags: ["model", "draft"],
   async run(a, body, ctx) {
     const engine = await ctx.engine();
     const { model, note } = await residentModel(ctx, engine, { model: str(a, "model") }, "%%chat");
@@ -47,7 +48,7 @@ defineMagic({
       ...conv.messages,
       { role: "user", content: text },
     ];
-    const result = await streamIntoView(ctx, model, messages, { ...samplingOptions(a), ...kvCacheOptions(a) }, note);
+    const result = await streamIntoView(ctx, model, messages, { ...samplingOptions(a), ...kvCacheOptions(a), ...draftOptions(a) }, note);
     // An interrupted turn is not kept: the conversation stays as it was before this cell.
     if (result.stats.stopReason !== "cancelled") {
       conv.messages.push({ role: "user", content: text }, { role: "assistant", content: result.answer.trim() });

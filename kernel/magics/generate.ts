@@ -20,6 +20,22 @@ export const SAMPLING_FLAGS: FlagSpec[] = [
   { name: "no-think", type: "bool", help: "Qwen3: disable thinking (enable_thinking=false in the chat template)" },
 ];
 
+/** Speculative-decoding flags shared by %%generate and %%chat. */
+export const DRAFT_FLAGS: FlagSpec[] = [
+  { name: "draft", type: "string", help: "speculative decoding: a loaded model with the same tokenizer proposes tokens, this one checks them (greedy output unchanged)", metavar: "NAME" },
+  { name: "num-draft", type: "int", min: 1, help: "tokens the draft proposes per step (default 2; needs --draft)", metavar: "K" },
+];
+
+export function draftOptions(a: ParsedArgs): GenerateOptions {
+  const o: GenerateOptions = {};
+  const draft = str(a, "draft");
+  const k = num(a, "num-draft");
+  if (k !== undefined && draft === undefined) throw new MagicArgError("--num-draft K needs --draft NAME (the model that proposes the tokens).");
+  if (draft !== undefined) o.draft = draft;
+  if (k !== undefined) o.numDraft = k;
+  return o;
+}
+
 export function samplingOptions(a: ParsedArgs): GenerateOptions {
   const o: GenerateOptions = {};
   const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
@@ -46,19 +62,20 @@ defineMagic({
       { name: "task", type: "string", help: "route to the registered model for this role (see %register --role, %models)", metavar: "ROLE" },
       ...SAMPLING_FLAGS,
       ...KV_CACHE_FLAGS,
+      ...DRAFT_FLAGS,
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
     ],
     examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors.", "%%generate --task code\nWrite fizzbuzz in TypeScript."],
   },
-  modelFlags: ["model"],
+  modelFlags: ["model", "draft"],
   async run(a, body, ctx) {
     const prompt = (body ?? "").trim();
     if (!prompt) throw new MagicArgError("%%generate: the cell body is the prompt and it is empty. Write the prompt on the lines below %%generate.");
     const engine = await ctx.engine();
     if (str(a, "model") !== undefined && str(a, "task") !== undefined) throw new MagicArgError("%%generate: give --model NAME or --task ROLE, not both.");
     const { model, note } = await residentModel(ctx, engine, { model: str(a, "model"), task: str(a, "task") }, "%%generate");
-    const opts: GenerateOptions = { ...samplingOptions(a), raw: bool(a, "raw") };
+    const opts: GenerateOptions = { ...samplingOptions(a), ...draftOptions(a), raw: bool(a, "raw") };
     Object.assign(opts, kvCacheOptions(a));
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;

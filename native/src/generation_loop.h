@@ -25,6 +25,10 @@ struct GenParams {
   bool reuse_prefix = false;
   // kvcache: the cache kind (kvBits, kvGroupSize, quantizedKvStart, maxKvSize)
   KvCacheOptions kv;
+  // Speculative decoding (speculative_loop.cpp): the draft model's slot, and how many tokens it proposes
+  // per target step (mlx-lm's num_draft_tokens). No draft = the plain loop.
+  std::shared_ptr<ModelSlot> draft;
+  int num_draft = 2;
 };
 
 struct Stats {
@@ -36,6 +40,10 @@ struct Stats {
   // kvcache: the KV cache's bytes when the generation ended (mlx-lm's nbytes over the layers)
   double kv_cache_bytes = 0;
   const char* stop_reason = "error";
+  // Speculative decoding only (speculative = true): tokens the draft proposed, how many of them the target
+  // accepted, and how many target forward passes the decode took.
+  bool speculative = false;
+  int drafted_tokens = 0, accepted_tokens = 0, target_steps = 0;
 };
 
 struct Outcome {

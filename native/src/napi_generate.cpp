@@ -12,11 +12,14 @@
 
 #include "generation_loop.h"
 #include "generation_pool.h"
+#include "napi_model.h"
+#include "speculative_loop.h"
 
 namespace mlxts {
 namespace {
 
 struct GenState;
+class BusyGuard;
 void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* data);
 using Tsfn = Napi::TypedThreadSafeFunction<GenState, void, CallJs>;
 
@@ -40,6 +43,8 @@ struct GenState {
   bool notify_queued = false;
   std::optional<Outcome> outcome;
   bool outcome_delivered = false;
+  // Speculative decoding: keeps the draft's slot busy for the run (declared below; reset by the worker).
+  std::unique_ptr<BusyGuard> draft_guard;
 };
 
 // Clears slot->busy when the generation ends, whichever way it ends.
@@ -84,12 +89,19 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   const auto t_start = Clock::now();
   Outcome out;
   {
-    std::unique_lock lk(st->slot->mu);
     GenerationRequest req{st->prompt, st->params, st->cancel, [&st](int32_t t) { emit_token(*st, t); }, st->t_call};
-    out = run_generation(*st->slot, req, t_start);
+    if (st->params.draft) {
+      // Both models' slots for the whole run; scoped_lock takes the two mutexes in a deadlock-free order.
+      std::scoped_lock lk(st->slot->mu, st->params.draft->mu);
+      out = run_speculative_generation(*st->slot, *st->params.draft, req, t_start);
+    } else {
+      std::unique_lock lk(st->slot->mu);
+      out = run_generation(*st->slot, req, t_start);
+    }
   }
   // Free the model before "done" reaches JS, so its handler can start the next generation at once.
   guard.release();
+  st->draft_guard.reset();
   {
     std::lock_guard lk(st->mu);
     st->outcome = std::move(out);
@@ -112,6 +124,12 @@ Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
   o.Set("peakMemory", s.peak_memory);
   o.Set("kvCacheBytes", s.kv_cache_bytes);
   o.Set("stopReason", s.stop_reason);
+  if (s.speculative) {
+    o.Set("draftedTokens", s.drafted_tokens);
+    o.Set("acceptedTokens", s.accepted_tokens);
+    o.Set("acceptanceRate", s.drafted_tokens > 0 ? static_cast<double>(s.accepted_tokens) / s.drafted_tokens : 0.0);
+    o.Set("tokensPerTargetStep", s.target_steps > 0 ? static_cast<double>(s.generated_tokens) / s.target_steps : 0.0);
+  }
   return o;
 }
 
@@ -238,6 +256,19 @@ GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab) {
       if (d == std::floor(d) && d >= 0 && d < vocab) p.eos.push_back(static_cast<int32_t>(d));
     }
   }
+  // Speculative decoding: params.draft is another NativeModel (kernel/engine checks the vocabularies and
+  // names the models; this re-check keeps every token id inside both embeddings).
+  auto draft = o.Get("draft");
+  if (!draft.IsUndefined() && !draft.IsNull()) {
+    auto lm = unwrap_model(env, draft);
+    if (!lm) throw_bad_argument(env, "generate: params.draft must be a NativeModel returned by loadModel().");
+    if (lm->disposed() || !lm->slot()->model) throw_bad_argument(env, "generate: the draft model was disposed; load it again.");
+    if (lm->slot()->model->vocab_size() != vocab)
+      throw_bad_argument(env, "generate: the draft model's vocabulary (" + std::to_string(lm->slot()->model->vocab_size()) +
+                                  " embedding rows) differs from this model's (" + std::to_string(vocab) + "); use a draft with the same tokenizer.");
+    p.draft = lm->slot();
+    p.num_draft = read_int(env, o, "numDraft", 2.0, 1, 1024);
+  }
   return p;
 }
 
@@ -266,12 +297,24 @@ Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<Mode
   if (!slot->busy.compare_exchange_strong(expected, true))
     throw_bad_argument(env, "a generation already runs on this model; cancel it or wait for its \"done\" event.");
   BusyGuard guard(slot);
+  std::unique_ptr<BusyGuard> draft_guard;
+  if (params.draft) {
+    if (params.draft == slot) throw_bad_argument(env, "generate: params.draft is this model itself; load a smaller model as the draft.");
+    bool draft_idle = false;
+    if (!params.draft->busy.compare_exchange_strong(draft_idle, true)) {
+      auto err = Napi::Error::New(env, "generate: the draft model is busy (a generation runs on it, or it drafts for another); wait for it or cancel it.");
+      err.Set("code", "E_BUSY");
+      throw err;
+    }
+    draft_guard = std::make_unique<BusyGuard>(params.draft);
+  }
 
   auto st = std::make_shared<GenState>();
   st->slot = slot;
   st->prompt = std::move(prompt);
   st->params = std::move(params);
   st->t_call = t_call;
+  st->draft_guard = std::move(draft_guard);
   // The finalizer runs on the JS thread after the worker's Release(): the worker has nothing left to do
   // but mark itself done, so the wait is immediate, and the handle keeps the process alive only while
   // generating. It also runs when the environment is torn down mid-generation (process.exit, a worker
@@ -289,6 +332,7 @@ Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<Mode
     GenerationPool::instance().submit([st, shared_guard] { run_worker(st, *shared_guard); });
   } catch (const std::system_error& e) {
     shared_guard->release();
+    st->draft_guard.reset();
     mark_worker_done(*st);
     st->tsfn.Release();
     auto err = Napi::Error::New(env, std::string("generate: could not start the generation thread (") + e.what() + ").");

@@ -267,7 +267,7 @@ Napi::Object wrap_model(Napi::Env env, std::shared_ptr<LoadedModel> m, InfoSnaps
 
 std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v) {
   auto* data = env.GetInstanceData<AddonData>();
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->model_ctor.Value())) return nullptr;
+  if (!v.IsObject() || data == nullptr || !v.As<Napi::Object>().InstanceOf(data->model_ctor.Value())) return nullptr;
   return ModelHandle::Unwrap(v.As<Napi::Object>())->loaded();
 }
 

@@ -26,8 +26,9 @@ struct AddonData {
 
 Napi::Function define_model_class(Napi::Env env);
 // A NativeModel over `m`; hf_config is the loadModel() option info().config and save() start from.
-// The LoadedModel under a NativeModel object (nullptr when `v` is not one). For module functions over a model (train/).
-std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v);
 Napi::Object wrap_model(Napi::Env env, std::shared_ptr<LoadedModel> m, InfoSnapshot info, Napi::Object hf_config);
+// The LoadedModel behind a NativeModel object (generate's params.draft, train/'s module functions);
+// nullptr for any other value.
+std::shared_ptr<LoadedModel> unwrap_model(Napi::Env env, const Napi::Value& v);
 
 }  // namespace mlxts

@@ -17,6 +17,8 @@
 // also equals the plain loop. (mlx-lm's speculative loop starts its context at the last prompt token.)
 #include "speculative_loop.h"
 
+#include "nn/kv_cache_factory.h"
+
 #include <algorithm>
 #include <string>
 
@@ -45,6 +47,10 @@ struct Side {
   ModelSlot& slot;
   Model& model;
   std::vector<int32_t> fed;
+  const KvCacheOptions& kv;
+
+  // After every model call, as mlx-lm's maybe_quantize_kv_cache (a no-op without kvBits).
+  void quantize_if_due() { maybe_quantize(slot.cache, kv); }
 
   int offset() const { return slot.cache.empty() ? 0 : slot.cache[0].offset(); }
   // Drop the last n positions (a rejected proposal's K/V).
@@ -59,8 +65,8 @@ struct Side {
 // As run_generation does: a cache of the right shape, then the longest common prefix with what it holds.
 int prepare_cache(Side& side, const std::vector<int32_t>& prompt, bool reuse_prefix) {
   ModelSlot& slot = side.slot;
-  if (static_cast<int>(slot.cache.size()) != side.model.num_layers()) {
-    slot.cache = side.model.make_cache();
+  if (static_cast<int>(slot.cache.size()) != side.model.num_layers() || !cache_matches(slot.cache, side.kv)) {
+    slot.cache = make_kv_cache(side.model.num_layers(), side.kv);
     slot.cached_tokens.clear();
   }
   if (!slot.cache.empty() && slot.cache[0].offset() != static_cast<int>(slot.cached_tokens.size())) {
@@ -90,6 +96,7 @@ bool prefill(Side& side, const std::vector<int32_t>& prompt, int step, const Gen
     const int n = std::min(step, total - pos - 1);
     mx::array chunk(prompt.data() + pos, mx::Shape{1, n}, mx::int32);
     side.model.forward(chunk, side.slot.cache);
+    side.quantize_if_due();
     eval_cache(side.slot.cache);
     side.fed.insert(side.fed.end(), prompt.begin() + pos, prompt.begin() + pos + n);
     pos += n;
@@ -175,8 +182,8 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
     const std::shared_ptr<Model> draft_ref = draft_slot.model;
     if (!target_ref) fail("E_BAD_ARGUMENT", "this model was disposed; load it again.");
     if (!draft_ref) fail("E_BAD_ARGUMENT", "the draft model was disposed; load it again.");
-    tgt.emplace(Side{target_slot, *target_ref, {}});
-    drf.emplace(Side{draft_slot, *draft_ref, {}});
+    tgt.emplace(Side{target_slot, *target_ref, {}, p.kv});
+    drf.emplace(Side{draft_slot, *draft_ref, {}, p.kv});
 
     // Draft first, as mlx-lm prefills it first. A cancelled prefill leaves each cache at a chunk boundary.
     s.reused_tokens = prepare_cache(*tgt, prompt, p.reuse_prefix);
@@ -215,7 +222,9 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
             nd = i;
             break;
           }
-          auto tok = draft_sampler.sample(last_rows(drf->model.forward(din, drf->slot.cache), 1), history, props);
+          auto drow = last_rows(drf->model.forward(din, drf->slot.cache), 1);
+          drf->quantize_if_due();
+          auto tok = draft_sampler.sample(drow, history, props);
           mx::async_eval({tok});
           props.push_back(tok);
           din = mx::reshape(tok, {1, 1});
@@ -225,7 +234,9 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
         std::vector<mx::array> vin_parts{mx::array(y.data(), mx::Shape{static_cast<int>(y.size())}, mx::int32)};
         for (auto& d : props) vin_parts.push_back(mx::reshape(d, {1}));
         mx::array vin = mx::reshape(mx::concatenate(vin_parts, 0), {1, -1});
-        mx::array toks = target_sampler.sample(last_rows(tgt->model.forward(vin, tgt->slot.cache), nd + 1), history, props);
+        auto vrows = last_rows(tgt->model.forward(vin, tgt->slot.cache), nd + 1);
+        tgt->quantize_if_due();
+        mx::array toks = target_sampler.sample(vrows, history, props);
         mx::array dtoks = mx::concatenate(props, 0);
         mx::eval({toks, dtoks});
         const int32_t* tp = toks.data<int32_t>();
@@ -306,6 +317,7 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
   if (s.prefill_ms > 0 && t_first) s.prompt_tps = (s.prompt_tokens - s.reused_tokens) / (s.prefill_ms / 1000.0);
   if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
   s.peak_memory = static_cast<double>(mx::get_peak_memory());
+  if (tgt) s.kv_cache_bytes = static_cast<double>(cache_nbytes(tgt->slot.cache));  // the target's, as without a draft
   return out;
 }
 

@@ -96,6 +96,23 @@ describe("speculative decoding, greedy", () => {
     expect(spec.tokens).toEqual(plain.tokens);
   });
 
+  it("with an 8-bit KV cache (quantized from position 8) equals the target alone with the same cache", async () => {
+    // float32 target: a bf16 one checking several positions at once (quantized_matmul over rows) rounds
+    // differently from one position at a time, which flips near-ties of the random weights
+    const f32 = engine.get("small");
+    const kv = { kvBits: 8, kvGroupSize: 32, quantizedKvStart: 8 };
+    const opts = { maxTokens: 24, ignoreEos: true, reusePrefix: false, ...kv };
+    const plain = await f32.generate(PROMPT, opts);
+    const spec = await f32.generate(PROMPT, { ...opts, draft: "big", numDraft: 3 });
+    expect(spec.tokens).toEqual(plain.tokens);
+    expectSpecStats(spec);
+    // the cache did quantize: smaller than the full-precision one for the same run
+    const full = await f32.generate(PROMPT, { maxTokens: 24, ignoreEos: true, reusePrefix: false, draft: "big", numDraft: 3 });
+    expect(spec.stats.kvCacheBytes).toBeGreaterThan(0);
+    expect(spec.stats.kvCacheBytes).toBeLessThan(full.stats.kvCacheBytes);
+    expect((await codeOf(target.generate(PROMPT, { maxTokens: 4, draft: "small", maxKvSize: 16 }))).code).toBe("E_BAD_ARGUMENT");
+  });
+
   it("reuses the prompt prefix on both models and still equals the plain output", async () => {
     const small = engine.get("small");
     target.resetCache();

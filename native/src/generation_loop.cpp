@@ -14,6 +14,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+}  // namespace
+
 void eval_cache(const Cache& cache) {
   std::vector<mx::array> states;
   states.reserve(cache.size() * 2);
@@ -22,7 +24,16 @@ void eval_cache(const Cache& cache) {
   if (!states.empty()) mx::eval(states);
 }
 
-}  // namespace
+void finish_stats(Stats& s, const GenerationRequest& req, Clock::time_point t_start, std::optional<Clock::time_point> t_first,
+                  Clock::time_point t_last, Clock::time_point t_end) {
+  s.prefill_ms = ms_between(t_start, t_first.value_or(t_end));
+  s.ttft_ms = t_first ? ms_between(req.t_call, *t_first) : 0.0;
+  s.decode_ms = t_first ? ms_between(*t_first, t_last) : 0.0;
+  if (s.prefill_ms > 0 && t_first) s.prompt_tps = (s.prompt_tokens - s.reused_tokens) / (s.prefill_ms / 1000.0);
+  // As mlx-lm reports it: every generated token over the time since the first one.
+  if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
+  s.peak_memory = static_cast<double>(mx::get_peak_memory());
+}
 
 Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::time_point t_start) {
   Outcome out;
@@ -193,14 +204,7 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
     slot.cached_tokens.clear();
   }
 
-  const double prefill_end_ms = ms_between(t_start, t_first.value_or(t_end));
-  s.prefill_ms = prefill_end_ms;
-  s.ttft_ms = t_first ? ms_between(req.t_call, *t_first) : 0.0;
-  s.decode_ms = t_first ? ms_between(*t_first, t_last) : 0.0;
-  if (s.prefill_ms > 0 && t_first) s.prompt_tps = (s.prompt_tokens - s.reused_tokens) / (s.prefill_ms / 1000.0);
-  // As mlx-lm reports it: every generated token over the time since the first one.
-  if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
-  s.peak_memory = static_cast<double>(mx::get_peak_memory());
+  finish_stats(s, req, t_start, t_first, t_last, t_end);
   return out;
 }
 

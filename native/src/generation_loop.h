@@ -64,4 +64,9 @@ struct GenerationRequest {
 // cache and cached_tokens consistent for prefix reuse by the next generation.
 Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::time_point t_start);
 
+// Shared by the plain and the speculative loop: evaluate every layer's K/V, and the timing stats at the end.
+void eval_cache(const Cache& cache);
+void finish_stats(Stats& s, const GenerationRequest& req, Clock::time_point t_start, std::optional<Clock::time_point> t_first,
+                  Clock::time_point t_last, Clock::time_point t_end);
+
 }  // namespace mlxts

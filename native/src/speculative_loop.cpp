@@ -27,17 +27,6 @@
 namespace mlxts {
 namespace {
 
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-void eval_cache(const Cache& cache) {
-  std::vector<mx::array> states;
-  for (const auto& c : cache)
-    for (auto& a : c.state()) states.push_back(a);
-  if (!states.empty()) mx::eval(states);
-}
-
 bool stop_requested(const GenerationRequest& req) {
   return req.cancel.load(std::memory_order_relaxed) || GenerationPool::exiting();
 }
@@ -311,12 +300,7 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
     }
   }
 
-  s.prefill_ms = ms_between(t_start, t_first.value_or(t_end));
-  s.ttft_ms = t_first ? ms_between(req.t_call, *t_first) : 0.0;
-  s.decode_ms = t_first ? ms_between(*t_first, t_last) : 0.0;
-  if (s.prefill_ms > 0 && t_first) s.prompt_tps = (s.prompt_tokens - s.reused_tokens) / (s.prefill_ms / 1000.0);
-  if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
-  s.peak_memory = static_cast<double>(mx::get_peak_memory());
+  finish_stats(s, req, t_start, t_first, t_last, t_end);
   if (tgt) s.kv_cache_bytes = static_cast<double>(cache_nbytes(tgt->slot.cache));  // the target's, as without a draft
   return out;
 }

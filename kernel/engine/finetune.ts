@@ -170,8 +170,8 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   if (opts.initAdapter !== undefined && !existsSync(opts.initAdapter)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: initAdapter ${opts.initAdapter} does not exist.`);
   const addon = trainAddon(loadNative());
   const steps: FinetuneStep[] = [];
-  const done = await new Promise<Extract<NativeTrainEvent, { type: "done" }>>((resolve, reject) => {
-    let handle: { cancel(): void };
+  let handle: { cancel(): void } | undefined;
+  const run = new Promise<Extract<NativeTrainEvent, { type: "done" }>>((resolve, reject) => {
     const onAbort = (): void => handle?.cancel();
     const onEvent = (ev: NativeTrainEvent): void => {
       if (ev.type === "step") {
@@ -209,6 +209,9 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
     if (opts.signal?.aborted) handle.cancel();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
   });
+  // an interrupt cancels the run through the engine and waits for it, as for a generation
+  m.track({ cancel: () => handle?.cancel(), result: run });
+  const done = await run;
   adapters.set(m, adapterDir ?? "(in memory)");
   const schedule: number[][] = [];
   for (let i = 0; i < done.steps; i++) schedule.push(flat.slice(i * batchSize, (i + 1) * batchSize));

@@ -1,13 +1,19 @@
 // The generations running on one engine's models, wherever they were started (a cell, a magic, plain
 // code): what an interrupt cancels and then waits for, so the next cell finds the models idle.
-import type { GenerationEvent, GenerationStream } from "./types.js";
+import type { GenerationEvent, GenerationStats } from "./types.js";
 
 export type { GenerationEvent } from "./types.js";
 
+/** What runs on a model and holds it: a generation's stream, or a fine-tuning run. */
+export interface ModelJob {
+  cancel(): void;
+  readonly result: Promise<unknown>;
+}
+
 export class Generations {
-  private readonly active = new Map<GenerationStream, string>();
-  /** the speculative draft a generation also holds, by stream */
-  private readonly drafts = new Map<GenerationStream, string>();
+  private readonly active = new Map<ModelJob, string>();
+  /** the speculative draft a generation also holds, by job */
+  private readonly drafts = new Map<ModelJob, string>();
   private readonly listeners = new Set<(e: GenerationEvent) => void>();
 
   get size(): number {
@@ -15,12 +21,12 @@ export class Generations {
   }
 
   /** `draft`: a second model the generation holds (speculative decoding); it counts as generating too. */
-  track(s: GenerationStream, model: string, draft?: string): void {
+  track(s: ModelJob, model: string, draft?: string): void {
     this.active.set(s, model);
     if (draft !== undefined) this.drafts.set(s, draft);
     this.emit({ model, phase: "start" });
     s.result.then(
-      (r) => { this.active.delete(s); this.drafts.delete(s); this.emit({ model, phase: "end", stats: r.stats }); },
+      (r) => { this.active.delete(s); this.drafts.delete(s); this.emit({ model, phase: "end", stats: (r as { stats?: GenerationStats } | undefined)?.stats }); },
       () => { this.active.delete(s); this.drafts.delete(s); this.emit({ model, phase: "end" }); },
     );
   }

@@ -7,7 +7,7 @@ import { fromNative } from "./errors.js";
 import { TokenStream } from "./generation-stream.js";
 import { generateParams } from "./generate-params.js";
 import { draftMismatch, type VocabularyFacts } from "./draft.js";
-import type { Generations } from "./generations.js";
+import type { Generations, ModelJob } from "./generations.js";
 import { generationConfigFromGguf, type Json } from "./model-config.js";
 import type { GgufMetadata, NativeModel, NativeModelInfo, NativeQuantizeReport } from "./native-types.js";
 import type { ModelTokenizer } from "./tokenizer.js";
@@ -186,6 +186,11 @@ export class EngineModel implements LoadedModel {
   private vocabularyFacts(): VocabularyFacts {
     this.tokenizerVocab ??= this.tok.vocabSize;
     return { name: this.name, embeddingRows: this.info().vocabSize, tokenizerVocab: this.tokenizerVocab, eosTokenIds: this.eosTokenIds };
+  }
+
+  /** Counts `job` (a fine-tuning run) as running on this model, so an interrupt cancels it and waits for it. */
+  track(job: ModelJob): void {
+    this.parts.generations?.track(job, this.name);
   }
 
   /** Cancels the running generation, if any (used by unload and interrupts). */

@@ -1,4 +1,6 @@
 // %%generate: the cell body is the prompt; tokens stream live into one output, then the stats line.
+import { resolve as resolvePath } from "node:path";
+import { adapterOf, applyAdapter } from "../engine/finetune.js";
 import type { GenerateOptions } from "../engine/types.js";
 import type { FlagSpec } from "../util/args.js";
 import { MagicArgError } from "../util/args.js";
@@ -65,6 +67,7 @@ defineMagic({
       ...DRAFT_FLAGS,
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
+      { name: "adapter", type: "string", help: "set this LoRA adapter (mlx-lm layout) on the model first; it stays set, as %adapter", metavar: "DIR" },
     ],
     examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors.", "%%generate --task code\nWrite fizzbuzz in TypeScript."],
   },
@@ -79,6 +82,8 @@ defineMagic({
     Object.assign(opts, kvCacheOptions(a));
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;
+    const adapter = str(a, "adapter");
+    if (adapter !== undefined && adapterOf(model) !== resolvePath(adapter)) await applyAdapter(model, adapter);
     const result = await streamIntoView(ctx, model, prompt, opts, note);
     publishResult(ctx, result);
     return undefined;

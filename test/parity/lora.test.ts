@@ -36,7 +36,8 @@ interface PyTrain {
 
 async function py<T>(args: string[]): Promise<T> {
   const { stdout } = await promisify(execFile)(PYTHON, [join(ROOT, "test", "parity", "lora_reference.py"), ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
-  return JSON.parse(stdout.trim().split("\n").pop()!) as T;
+  // the last line is the JSON; a progress bar in mlx-lm's training may leave terminal escapes before it
+  return JSON.parse(stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").trim().split("\n").pop()!) as T;
 }
 
 function relDiff(a: number, b: number): number {

@@ -261,6 +261,12 @@ export async function applyAdapter(model: LoadedModel, dir: string): Promise<num
   }
 }
 
+/** Makes `adapter` the model's adapter before a generation: a directory is set unless it already is, null removes it, undefined leaves it. */
+export async function useAdapter(model: LoadedModel, adapter: string | null | undefined): Promise<void> {
+  if (adapter === null && adapterOf(model) !== undefined) await removeAdapter(model);
+  else if (typeof adapter === "string" && adapterOf(model) !== resolvePath(adapter)) await applyAdapter(model, adapter);
+}
+
 export async function removeAdapter(model: LoadedModel): Promise<void> {
   const m = engineModel(model);
   try {

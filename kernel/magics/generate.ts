@@ -1,6 +1,5 @@
 // %%generate: the cell body is the prompt; tokens stream live into one output, then the stats line.
-import { resolve as resolvePath } from "node:path";
-import { adapterOf, applyAdapter } from "../engine/finetune.js";
+import { useAdapter } from "../engine/finetune.js";
 import type { GenerateOptions } from "../engine/types.js";
 import type { FlagSpec } from "../util/args.js";
 import { MagicArgError } from "../util/args.js";
@@ -82,8 +81,7 @@ defineMagic({
     Object.assign(opts, kvCacheOptions(a));
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;
-    const adapter = str(a, "adapter");
-    if (adapter !== undefined && adapterOf(model) !== resolvePath(adapter)) await applyAdapter(model, adapter);
+    await useAdapter(model, str(a, "adapter"));
     const result = await streamIntoView(ctx, model, prompt, opts, note);
     publishResult(ctx, result);
     return undefined;

@@ -1,10 +1,9 @@
 // The `session` global of cells: a plain object over the engine. The engine keeps the models, the default
 // model and the running generations, so cells, magics and the interrupt all see the same ones; the model
 // registry (session-models.ts) adds registrations, the budget, reloads and routing.
-import { resolve as resolvePath } from "node:path";
 import type { Engine } from "../engine/index.js";
 import { registryOf } from "../engine/registry.js";
-import { adapterOf, applyAdapter, finetune, removeAdapter } from "../engine/finetune.js";
+import { finetune, useAdapter } from "../engine/finetune.js";
 import { MlxTsError } from "../protocol.js";
 import { cellStorage } from "./cell-state.js";
 import type { CellSession } from "./globals.js";
@@ -24,8 +23,7 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
       const r = await residentFor(engine, { model, task });
       const m = engine.model(r.name ?? model, "session.generate()");
       // an adapter given here stays set on the model (as %adapter); null removes it
-      if (adapter === null && adapterOf(m) !== undefined) await removeAdapter(m);
-      else if (typeof adapter === "string" && adapterOf(m) !== resolvePath(adapter)) await applyAdapter(m, adapter);
+      await useAdapter(m, adapter);
       const result = await m.generate(prompt, rest);
       return r.reason ? { ...result, answeredBy: { model: r.name!, reason: r.reason } } : result;
     },

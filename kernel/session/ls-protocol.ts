@@ -8,6 +8,7 @@ export type LsRequest =
   | { id: number; op: "diagnostics"; code: string }
   | { id: number; op: "warm" };
 
+/** id 0 is the worker's own report after a full collection: its live heap, in bytes */
 export type LsResponse =
-  | { id: number; ok: true; completions?: Completion[]; quickInfo?: QuickInfo | undefined; diagnostics?: TypeDiagnostic[] }
+  | { id: number; ok: true; completions?: Completion[]; quickInfo?: QuickInfo | undefined; diagnostics?: TypeDiagnostic[]; heapUsed?: number }
   | { id: number; ok: false; error: string };

@@ -113,7 +113,10 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
     for (;;) {
       bool closed = false;
       auto joins = queue.take(true, closed);
-      if (closed) break;
+      if (closed) {
+        sink.closing();
+        break;
+      }
       for (auto& j : joins) {
         Outcome o;
         o.stats.prompt_tokens = static_cast<int>(j.prompt.size());
@@ -167,10 +170,15 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
   };
 
   int steps = 0;
+  std::vector<BatchRowRequest> carried;  // rows taken while checking whether the batch could end
   for (;;) {
     bool closed = false;
-    auto joins = queue.take(rows.empty(), closed);
-    if (closed) break;
+    auto joins = carried.empty() ? queue.take(rows.empty(), closed) : std::move(carried);
+    carried.clear();
+    if (closed) {
+      sink.closing();
+      break;
+    }
     try {
       // A merge rewrites every row's cache: evaluate it once here rather than inside the next step's graph.
       for (auto& j : joins) admit(std::move(j));
@@ -202,6 +210,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
       const int32_t* tok = y->data<int32_t>();
       const auto now = Clock::now();
       std::vector<int> keep;
+      std::vector<std::pair<int, Outcome>> ended;
       for (int i = 0; i < B; ++i) {
         Row& r = rows[i];
         bool over = false;
@@ -231,7 +240,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
         if (over) {
           finish_row(r, now, batch);
           queue.forget(r.req.id);
-          sink.done(r.req.id, Outcome{r.s, std::nullopt});
+          ended.emplace_back(r.req.id, Outcome{r.s, std::nullopt});
         } else {
           r.input_generated = true;
           keep.push_back(i);
@@ -247,10 +256,17 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
           // The step queued for the rows that just stopped still runs; wait so nothing outlives the batch.
           mx::eval({next});
           for (auto& c : batch) c.reset();
+          // The batch ends here unless rows arrived: then the model must read as free before these rows' done.
+          bool last = false;
+          carried = queue.take(true, last);
+          if (last) sink.closing();
+          for (auto& [id, o] : ended) sink.done(id, std::move(o));
+          if (last) break;
           continue;
         }
         next = mx::take(next, mx::array(keep.data(), {static_cast<int>(keep.size())}, mx::int32), 0);
       }
+      for (auto& [id, o] : ended) sink.done(id, std::move(o));
       y = next;
       if (++steps % 256 == 0) mx::clear_cache();
     } catch (const std::exception& e) {

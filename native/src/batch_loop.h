@@ -50,10 +50,13 @@ class BatchSink {
   virtual void token(int id, int32_t token) = 0;
   // The row is over; no more calls for `id`.
   virtual void done(int id, Outcome outcome) = 0;
+  // The queue has closed and no row runs: called before the last rows' done(), so the model can be marked
+  // free before JS sees them end (their handlers may start the next generation at once).
+  virtual void closing() {}
 };
 
 // Runs on a pool worker with slot.mu held until no row is left; never throws. The slot's own cache (the
-// single-row path's prefix cache) is left as it was.
+// single-row path's prefix cache) is left as it was. Calls sink.closing() exactly once, when the queue closes.
 void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink);
 
 }  // namespace mlxts

@@ -49,6 +49,7 @@ struct BatchState : BatchSink {
     }
     post_locked_then_call(post);
   }
+  void closing() override { slot->busy.store(false); }
   void done(int id, Outcome o) override {
     bool post = false;
     {
@@ -182,8 +183,7 @@ Napi::Value StartBatch(const Napi::CallbackInfo& info, std::shared_ptr<ModelSlot
         std::unique_lock lk(st->slot->mu);
         run_batch(*st->slot, st->queue, *st);
       }
-      // Free the model before "end" reaches JS, so its handler can start the next generation at once.
-      st->slot->busy.store(false);
+      // run_batch freed the model (closing()) before the last rows' "done": a generation may already run on it.
       {
         std::lock_guard lk(st->mu);
         st->ended = true;

@@ -34,6 +34,8 @@ export function statsLine(s: GenerationStats): string {
     ...(s.kvCacheBytes > 0 ? [`KV cache: ${formatBytes(s.kvCacheBytes)}`] : []),
     // speculative decoding only (--draft)
     ...(s.acceptanceRate !== undefined ? [`draft: ${s.acceptedTokens}/${s.draftedTokens} accepted (${(100 * s.acceptanceRate).toFixed(0)}%), ${(s.tokensPerTargetStep ?? 0).toFixed(2)} tokens/target step`] : []),
+    // batch only (generateBatch, %%generate --batch, continuous batching)
+    ...(s.batchSize !== undefined ? [`batch: ${s.batchSize} rows (at most ${s.maxBatchSize ?? s.batchSize})`] : []),
   ].join(" | ");
 }
 

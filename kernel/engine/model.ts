@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.js";
 import { fromNative } from "./errors.js";
 import { TokenStream } from "./generation-stream.js";
+import { BatchRunner, notBatchable, notBatchableError } from "./batch.js";
 import { generateParams } from "./generate-params.js";
 import { draftMismatch, type VocabularyFacts } from "./draft.js";
 import type { Generations, ModelJob } from "./generations.js";
@@ -61,6 +62,8 @@ export class EngineModel implements LoadedModel {
   private busyWith: string | undefined;
   private disposed = false;
   private tokenizerVocab: number | undefined;
+  /** batch: the batched generation of this model (made on first use) */
+  private batchRunner: BatchRunner | undefined;
 
   constructor(private readonly parts: ModelParts) {
     this.name = parts.name;
@@ -120,6 +123,8 @@ export class EngineModel implements LoadedModel {
 
   stream(prompt: string | ChatMessage[], opts: GenerateOptions = {}): GenerationStream {
     this.assertAlive();
+    // batch: asked for as a batch row, or started while a batch runs here: it joins the batch instead of E_BUSY
+    if (opts.batch || (this.batchRunner?.busy && notBatchable(opts) === undefined)) return this.streamBatch([prompt], opts)[0]!;
     this.assertIdle("generate");
     const params = generateParams(opts, this.eosTokenIds);
     const draft = opts.draft === undefined ? undefined : this.draftModel(opts.draft);
@@ -165,6 +170,52 @@ export class EngineModel implements LoadedModel {
     }
   }
 
+  // batch: batched and continuous generation (engine/batch.ts)
+  /** One stream per prompt, run as rows of one batch (joining the batch already running, if any). Everything is checked before any row starts. */
+  streamBatch(prompts: (string | ChatMessage[])[], opts: GenerateOptions = {}): GenerationStream[] {
+    this.assertAlive();
+    if (!Array.isArray(prompts) || prompts.length === 0) {
+      throw new MlxTsError("E_BAD_ARGUMENT", `A batch on ${this.name} needs an array of at least one prompt, got ${Array.isArray(prompts) ? "an empty array" : typeof prompts}. Pass e.g. ["Hi", "Hello"].`);
+    }
+    prompts.forEach((p, i) => {
+      const empty = typeof p === "string" ? p.trim().length === 0 : !Array.isArray(p) || p.length === 0;
+      if (empty) throw new MlxTsError("E_BAD_ARGUMENT", `Prompt ${i + 1} of ${prompts.length} in the batch for ${this.name} is empty. Give every row some text (or drop the empty one); nothing was started.`);
+    });
+    const refused = notBatchableError(opts, this.name);
+    if (refused) throw refused;
+    if (this.active) throw new MlxTsError("E_BUSY", `Cannot start a batch on ${this.name}: a single-row generation is running on it, and only a batch can be joined. Wait for it, or start generations with { batch: true } (or generateBatch) so later ones join.`);
+    if (this.busyWith) throw new MlxTsError("E_BUSY", `Cannot generate on ${this.name}: a ${this.busyWith} is running on it. Wait for it to finish.`);
+    const params = generateParams(opts, this.eosTokenIds);
+    const rows = prompts.map((p, i) => {
+      const { tokens, rendered } = this.promptTokens(p, opts);
+      if (tokens.length === 0) throw new MlxTsError("E_BAD_ARGUMENT", `Prompt ${i + 1} of ${prompts.length} for ${this.name} tokenized to nothing. Pass some text.`);
+      return { tokens, rendered };
+    });
+    const runner = (this.batchRunner ??= new BatchRunner(() => this.native, this.name));
+    return rows.map(({ tokens, rendered }) => {
+      const stream = new TokenStream({
+        tokenizer: this.tok,
+        promptTokens: tokens,
+        eosIds: new Set(params.eosTokenIds),
+        stop: opts.stop,
+        startThinking: rendered !== undefined && endsInsideThink(rendered),
+        signal: opts.signal,
+        start: (onEvent) => runner.add(tokens, params, onEvent),
+      });
+      if (!stream.isSettled) this.parts.generations?.track(stream, this.name);
+      return stream;
+    });
+  }
+
+  /** One result per prompt, in order (each with its text and stats, stats.batchSize included). */
+  async generateBatch(prompts: (string | ChatMessage[])[], opts: GenerateOptions = {}): Promise<GenerationResult[]> {
+    const streams = this.streamBatch(prompts, opts);
+    const results = await Promise.all(streams.map((s) => s.result));
+    // When these were the batch's only rows, wait for it to free the model, so the next generation runs alone.
+    if (this.batchRunner && this.batchRunner.rows === 0) await this.batchRunner.ended();
+    return results;
+  }
+
   /** The loaded model `name` checked as a speculative draft for this one (E_NOT_LOADED, E_BAD_ARGUMENT, E_BUSY). */
   private draftModel(name: string): EngineModel {
     if (name === this.name) {
@@ -196,6 +247,7 @@ export class EngineModel implements LoadedModel {
   /** Cancels the running generation, if any (used by unload and interrupts). */
   cancelGeneration(): void {
     this.active?.cancel();
+    this.batchRunner?.cancelAll();
   }
 
   async logits(tokens: number[], opts: { positions?: number } = {}): Promise<Float32Array> {
@@ -319,6 +371,7 @@ export class EngineModel implements LoadedModel {
   }
 
   private assertIdle(what: string): void {
+    if (this.batchRunner?.busy) throw new MlxTsError("E_BUSY", `Cannot ${what} on ${this.name}: a batched generation is running on it. Wait for it, or cancel it first.`);
     if (this.active) throw new MlxTsError("E_BUSY", `Cannot ${what} on ${this.name}: a generation is running on it. Wait for it, or cancel it first.`);
     if (this.busyWith) throw new MlxTsError("E_BUSY", `Cannot ${what} on ${this.name}: a ${this.busyWith} is running on it. Wait for it to finish.`);
   }

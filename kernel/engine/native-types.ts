@@ -181,6 +181,9 @@ export interface NativeGenerationStats {
   acceptanceRate?: number;
   /** generatedTokens / target forward passes in the decode (1 = no gain; at most numDraft + 1) */
   tokensPerTargetStep?: number;
+  /** batch only (generateBatch, continuous batching): rows in the batched step that gave this row's last token, and the most rows it ran beside */
+  batchSize?: number;
+  maxBatchSize?: number;
 }
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */
@@ -192,6 +195,29 @@ export type NativeGenerationEvent =
 export interface NativeGeneration {
   /** Stops after the token being computed; a "done" event with stopReason "cancelled" follows (partial stats kept). Idempotent. */
   cancel(): void;
+}
+
+// batch: batched and continuous generation (native/src/napi_batch.cpp)
+export interface NativeBatchRow {
+  id: number;
+  prompt: Int32Array;
+  /** no draft, kvBits or maxKvSize (refused with E_BAD_ARGUMENT) */
+  params: NativeGenerateParams;
+}
+
+export type NativeBatchEvent =
+  | { type: "tokens"; row: number; tokens: number[] }
+  | { type: "done"; row: number; stats: NativeGenerationStats }
+  | { type: "error"; row: number; code: NativeErrorCode; message: string; stats: NativeGenerationStats }
+  /** the loop has ended and the model is free; no event follows */
+  | { type: "end" };
+
+export interface NativeBatch {
+  /** Joins the running batch at its next step; false once the batch has ended (start a new one). */
+  add(row: NativeBatchRow): boolean;
+  /** Ends that row after the step in progress ("done" with stopReason "cancelled"). */
+  cancel(id: number): void;
+  cancelAll(): void;
 }
 
 export interface NativeQuantizeOptions {
@@ -226,6 +252,8 @@ export interface NativeModel {
   loadPromptCache(file: string): Promise<{ tokens: number; idsKnown: boolean; classes: string[]; bytes: number; metadata: Record<string, string> }>;
   /** Release weights now (model unusable afterwards). */
   dispose(): void;
+  /** batch: starts a batched generation with these rows (at least one); more join with add(). Holds the model until "end". E_BUSY while a single-row generation runs. */
+  generateBatch(rows: NativeBatchRow[], onEvent: (ev: NativeBatchEvent) => void): NativeBatch;
 }
 
 export interface NativeAddon {

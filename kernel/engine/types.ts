@@ -43,6 +43,9 @@ export interface GenerateOptions {
   draft?: string;
   /** Speculative decoding: tokens the draft proposes per target step (default 2, as mlx-lm's num_draft_tokens). Needs `draft`. */
   numDraft?: number;
+  // batch: batched and continuous generation (engine/batch.ts)
+  /** Run as a row of a batch on this model: it starts one, or joins the running one at its next step (so `Promise.all` of several start together). A generation started while a batch runs joins it anyway. */
+  batch?: boolean;
 }
 
 export type StopReason = "eos" | "length" | "stop" | "cancelled" | "error";

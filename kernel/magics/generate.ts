@@ -7,6 +7,7 @@ import { bool, defineMagic, num, str } from "./define.js";
 import { KV_CACHE_FLAGS, kvCacheOptions } from "./kv-flags.js";
 import { residentModel } from "./resident.js";
 import { publishResult, streamIntoView } from "./stream-view.js";
+import { batchPrompts, streamBatchIntoViews } from "./batch-view.js";
 import type { ParsedArgs } from "../util/args.js";
 
 /** Sampling flags shared by %%generate and %%chat. */
@@ -67,13 +68,17 @@ defineMagic({
       { name: "system", type: "string", help: "system message before the prompt", metavar: "TEXT" },
       { name: "raw", type: "bool", help: "send the body as raw text, without the chat template" },
       { name: "adapter", type: "string", help: "set this LoRA adapter (mlx-lm layout) on the model first; it stays set, as %adapter", metavar: "DIR" },
+      // batch: batched generation (engine/batch.ts)
+      { name: "batch", type: "bool", help: "one prompt per line, generated as one batch (one forward pass over all rows per step); each row streams into its own output; lastGeneration is the last row" },
     ],
-    examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors.", "%%generate --task code\nWrite fizzbuzz in TypeScript."],
+    examples: ["(the result stays in the global lastGeneration: text, answer, thinking, tokens, stats)", "%%generate --max-tokens 64\nWrite a haiku about unified memory.", "%%generate --model qwen --temp 0.7 --top-p 0.9 --seed 1 --no-think\nName three colors.", "%%generate --task code\nWrite fizzbuzz in TypeScript.", "%%generate --batch --max-tokens 32\nName a color.\nName a fruit."],
   },
   modelFlags: ["model", "draft"],
   async run(a, body, ctx) {
     const prompt = (body ?? "").trim();
     if (!prompt) throw new MagicArgError("%%generate: the cell body is the prompt and it is empty. Write the prompt on the lines below %%generate.");
+    // batch: the lines are checked before any model is touched
+    const batchLines = bool(a, "batch") ? batchPrompts(body ?? "", "%%generate") : undefined;
     const engine = await ctx.engine();
     if (str(a, "model") !== undefined && str(a, "task") !== undefined) throw new MagicArgError("%%generate: give --model NAME or --task ROLE, not both.");
     const { model, note } = await residentModel(ctx, engine, { model: str(a, "model"), task: str(a, "task") }, "%%generate");
@@ -82,6 +87,11 @@ defineMagic({
     const system = str(a, "system");
     if (system !== undefined) opts.system = system;
     await useAdapter(model, str(a, "adapter"));
+    if (batchLines) {
+      const results = await streamBatchIntoViews(ctx, model, batchLines, opts, note);
+      publishResult(ctx, results[results.length - 1]!);
+      return undefined;
+    }
     const result = await streamIntoView(ctx, model, prompt, opts, note);
     publishResult(ctx, result);
     return undefined;

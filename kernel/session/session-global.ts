@@ -1,7 +1,7 @@
 // The `session` global of cells: a plain object over the engine. The engine keeps the models, the default
 // model and the running generations, so cells, magics and the interrupt all see the same ones; the model
 // registry (session-models.ts) adds registrations, the budget, reloads and routing.
-import type { Engine } from "../engine/index.js";
+import type { Engine, EngineModel } from "../engine/index.js";
 import { registryOf } from "../engine/registry.js";
 import { finetune, useAdapter } from "../engine/finetune.js";
 import { MlxTsError } from "../protocol.js";
@@ -26,6 +26,13 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
       await useAdapter(m, adapter);
       const result = await m.generate(prompt, rest);
       return r.reason ? { ...result, answeredBy: { model: r.name!, reason: r.reason } } : result;
+    },
+    // batch: one result per prompt, the prompts run as rows of one batch on the model (engine/batch.ts)
+    async generateBatch(prompts, opts) {
+      const { model, task, ...rest } = opts ?? {};
+      const r = await residentFor(engine, { model, task });
+      const results = await (engine.model(r.name ?? model, "session.generateBatch()") as EngineModel).generateBatch(prompts, rest);
+      return r.reason ? results.map((x) => ({ ...x, answeredBy: { model: r.name!, reason: r.reason! } })) : results;
     },
     stream(prompt, opts) {
       const { model, task, ...rest } = opts ?? {};

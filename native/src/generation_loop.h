@@ -44,6 +44,8 @@ struct Stats {
   // accepted, and how many target forward passes the decode took.
   bool speculative = false;
   int drafted_tokens = 0, accepted_tokens = 0, target_steps = 0;
+  // batch: rows in the batched step that produced this row's last token, and the most it ran beside (0 = not batched)
+  int batch_size = 0, max_batch_size = 0;
 };
 
 struct Outcome {

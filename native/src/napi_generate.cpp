@@ -111,6 +111,9 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   mark_worker_done(*st);
 }
 
+}  // namespace
+
+// Shared with napi_batch.cpp (declared in napi_generate.h).
 Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
   auto o = Napi::Object::New(env);
   o.Set("promptTokens", s.prompt_tokens);
@@ -130,8 +133,15 @@ Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
     o.Set("acceptanceRate", s.drafted_tokens > 0 ? static_cast<double>(s.accepted_tokens) / s.drafted_tokens : 0.0);
     o.Set("tokensPerTargetStep", s.target_steps > 0 ? static_cast<double>(s.generated_tokens) / s.target_steps : 0.0);
   }
+  // batch: rows of the step that gave the last token, and the most rows it ran beside
+  if (s.batch_size > 0) {
+    o.Set("batchSize", s.batch_size);
+    o.Set("maxBatchSize", s.max_batch_size);
+  }
   return o;
 }
+
+namespace {
 
 void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* /*data*/) {
   if (static_cast<napi_env>(env) == nullptr || st == nullptr || callback.IsEmpty()) return;
@@ -205,6 +215,9 @@ int read_int(Napi::Env env, const Napi::Object& o, const char* key, std::optiona
   return static_cast<int>(d);
 }
 
+}  // namespace
+
+// Shared with napi_batch.cpp (declared in napi_generate.h).
 GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab) {
   if (!value.IsObject()) throw_bad_argument(env, "generate: the second argument must be a params object (NativeGenerateParams).");
   auto o = value.As<Napi::Object>();
@@ -271,8 +284,6 @@ GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab) {
   }
   return p;
 }
-
-}  // namespace
 
 Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<ModelSlot> slot) {
   Napi::Env env = info.Env();

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include "generation_loop.h"
 #include "model.h"
 
 namespace mlxts {
@@ -14,5 +15,10 @@ namespace mlxts {
 // thread-safe function (kernel/engine/native-types.ts describes them). Throws E_BAD_ARGUMENT for
 // invalid arguments or when a generation already runs on this slot.
 Napi::Value StartGeneration(const Napi::CallbackInfo& info, std::shared_ptr<ModelSlot> slot);
+
+// Shared with the batched generation (napi_batch.cpp): NativeGenerateParams -> GenParams (throws an
+// E_BAD_ARGUMENT Napi::Error), and Stats -> NativeGenerationStats.
+GenParams parse_params(Napi::Env env, const Napi::Value& value, int vocab);
+Napi::Object stats_to_js(Napi::Env env, const Stats& s);
 
 }  // namespace mlxts

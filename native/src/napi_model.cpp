@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "napi_async.h"
+#include "napi_batch.h"
 #include "napi_generate.h"
 #include "napi_prompt_cache.h"
 #include "napi_values.h"
@@ -40,7 +41,8 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
                         InstanceMethod("quantize", &ModelHandle::quantize), InstanceMethod("save", &ModelHandle::save),
                         InstanceMethod("resetCache", &ModelHandle::reset_cache), InstanceMethod("dispose", &ModelHandle::dispose),
                         InstanceMethod("savePromptCache", &ModelHandle::save_prompt_cache),
-                        InstanceMethod("loadPromptCache", &ModelHandle::load_prompt_cache)});
+                        InstanceMethod("loadPromptCache", &ModelHandle::load_prompt_cache),
+                        InstanceMethod("generateBatch", &ModelHandle::generate_batch)});
   }
 
   explicit ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {}
@@ -122,6 +124,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
         !cb[2].IsFunction())
       throw to_js_error(env, "E_BAD_ARGUMENT", "generate(prompt: Int32Array, params: object, onEvent: function) got the wrong arguments.");
     return StartGeneration(cb, m->slot());
+  }
+
+  // batch: batched and continuous generation (napi_batch.cpp)
+  Napi::Value generate_batch(const Napi::CallbackInfo& cb) {
+    Napi::Env env = cb.Env();
+    auto m = usable(env);
+    return StartBatch(cb, m->slot());
   }
 
   Napi::Value logits(const Napi::CallbackInfo& cb) {

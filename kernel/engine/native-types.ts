@@ -114,6 +114,16 @@ export interface NativeModelInfo {
   tieWordEmbeddings: boolean;
   /** hfConfig as loaded, with "quantization"/"quantization_config" as the weights now are, tie_word_embeddings as resolved, and "architectures" when it had none */
   config: Record<string, unknown>;
+  /** dist: a model sharded over rank processes (kernel/engine/shards.ts); the other fields are rank 0's */
+  shards?: NativeShardsInfo;
+}
+
+/** dist: how a sharded model is spread, and each rank's memory (as of its last load or generation). */
+export interface NativeShardsInfo {
+  count: number;
+  backend: string;
+  mode: "tensor" | "pipeline";
+  ranks: { rank: number; pid: number; weightBytes: number; activeMemory: number; peakMemory: number }[];
 }
 
 /** GGUF key/value metadata; numeric arrays (e.g. tokenizer.ggml.token_type, scores) become number[]. */
@@ -181,6 +191,8 @@ export interface NativeGenerationStats {
   acceptanceRate?: number;
   /** generatedTokens / target forward passes in the decode (1 = no gain; at most numDraft + 1) */
   tokensPerTargetStep?: number;
+  /** dist: a sharded model's ranks, with their memory when the generation ended */
+  ranks?: NativeShardsInfo["ranks"];
 }
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */

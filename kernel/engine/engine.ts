@@ -10,6 +10,7 @@ import { EngineModel } from "./model.js";
 import { mergeEosIds, readSideFiles } from "./model-config.js";
 import type { GgufMetadata, NativeAddon, NativeMemory, NativeModel, NativeRuntimeInfo } from "./native-types.js";
 import { resolveModel } from "./resolve.js";
+import { loadSharded, ShardedModel } from "./shards.js";
 import { RuntimeControls } from "./runtime.js";
 import { ModelTokenizer } from "./tokenizer.js";
 import { MlxTsError, type Engine, type LoadedModel, type LoadOptions } from "./types.js";
@@ -90,7 +91,11 @@ export class MlxEngine implements Engine {
     const addon = this.native;
     let nm: NativeModel;
     try {
-      nm = await addon.loadModel(nativeLoadOptions(resolved.path, { dtype: opts.dtype, gguf }));
+      const native = nativeLoadOptions(resolved.path, { dtype: opts.dtype, gguf });
+      // dist: rank processes each holding a shard (shards.ts), or this process
+      nm = opts.shards !== undefined && opts.shards !== 1
+        ? await loadSharded(native, { shards: opts.shards, backend: opts.backend, hosts: opts.hosts, mode: opts.mode, timeoutMs: opts.shardTimeoutMs })
+        : await addon.loadModel(native);
     } catch (e) {
       // Name what the user loaded: an alias as typed; a path the registry loads by, as the name it was given.
       const what = resolvePath(idOrPath) === resolved.path && opts.as ? opts.as : idOrPath;
@@ -109,7 +114,7 @@ export class MlxEngine implements Engine {
         throw e;
       }
     }
-    if (warmUpWanted(addon.runtime().backend)) {
+    if (!(nm instanceof ShardedModel) && warmUpWanted(addon.runtime().backend)) {
       try {
         await warmUp(nm, (done, total) => opts.onProgress?.({ phase: "warmup", done, total, file: resolved.path }));
       } catch (e) {

@@ -114,6 +114,16 @@ export interface NativeModelInfo {
   tieWordEmbeddings: boolean;
   /** hfConfig as loaded, with "quantization"/"quantization_config" as the weights now are, tie_word_embeddings as resolved, and "architectures" when it had none */
   config: Record<string, unknown>;
+  /** dist: a model sharded over rank processes (kernel/engine/shards.ts); the other fields are rank 0's */
+  shards?: NativeShardsInfo;
+}
+
+/** dist: how a sharded model is spread, and each rank's memory (as of its last load or generation). */
+export interface NativeShardsInfo {
+  count: number;
+  backend: string;
+  mode: "tensor" | "pipeline";
+  ranks: { rank: number; pid: number; weightBytes: number; activeMemory: number; peakMemory: number }[];
 }
 
 /** GGUF key/value metadata; numeric arrays (e.g. tokenizer.ggml.token_type, scores) become number[]. */
@@ -184,6 +194,8 @@ export interface NativeGenerationStats {
   /** batch only (generateBatch, continuous batching): rows in the batched step that gave this row's last token, and the most rows it ran beside */
   batchSize?: number;
   maxBatchSize?: number;
+  /** dist: a sharded model's ranks, with their memory when the generation ended */
+  ranks?: NativeShardsInfo["ranks"];
 }
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */

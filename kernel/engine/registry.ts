@@ -270,7 +270,11 @@ export class ModelRegistry {
       ...(how.dtype ? { dtype: how.dtype } : {}),
       ...(how.quant ? { quant: how.quant } : {}),
     }, `%load ${idOrPath}`);
-    const load: Loader | undefined = loader ?? (onProgress ? (p, o) => this.engine.load(p, { ...o, onProgress }) : undefined);
+    const plain: Loader | undefined = loader ?? (onProgress ? (p, o) => this.engine.load(p, { ...o, onProgress }) : undefined);
+    // dist: the shard options ride along with this load (a registration does not keep them)
+    const { shards, backend, hosts, mode, shardTimeoutMs } = how;
+    const shard = shards !== undefined ? { shards, backend, hosts, mode, shardTimeoutMs } : undefined;
+    const load: Loader | undefined = shard ? (p, o) => (plain ?? ((q: string, r: LoadOptions) => this.engine.load(q, r)))(p, { ...o, ...shard }) : plain;
     // %load of a resident name loads it again (new options, or a new checkpoint). The old copy stays
     // until the new one works (the engine swaps them), so the budget must hold both meanwhile.
     if (this.engine.models.has(name)) {

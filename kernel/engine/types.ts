@@ -82,6 +82,14 @@ export interface LoadOptions {
   as?: string;
   dtype?: "bfloat16" | "float16" | "float32";
   quant?: { bits: number; groupSize?: number; mode?: "affine" | "mxfp4" | "mxfp8" };
+  // dist: shard the model over this many rank processes (kernel/engine/shards.ts); absent or 1 = one process
+  shards?: number;
+  backend?: "ring" | "nccl" | "mpi";
+  /** MLX's ring hostfile: [["ip:port"], ...] in rank order; default free loopback ports */
+  hosts?: string;
+  mode?: "tensor" | "pipeline";
+  /** how long ranks have to start, join and load (default 60 s, or $MLX_TS_SHARD_TIMEOUT_MS) */
+  shardTimeoutMs?: number;
   /** "warmup": on CUDA, the short generations that JIT-compile the model's GPU kernels (gpu-warmup.ts) */
   onProgress?: (p: { phase: "download" | "load" | "warmup"; done: number; total: number; file?: string }) => void;
 }

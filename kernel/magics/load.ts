@@ -40,6 +40,23 @@ export function progressLoader(ctx: Pick<MagicContext, "sink">, engine: Engine, 
   return (idOrPath, opts) => loadWithProgress(ctx, engine, idOrPath, opts, why);
 }
 
+/** dist: --shards, --backend, --hosts, --mode as LoadOptions; the three others need --shards. */
+function shardFlags(a: Parameters<typeof str>[0]): Pick<LoadOptions, "shards" | "backend" | "hosts" | "mode"> {
+  const shards = num(a, "shards");
+  const rest = { backend: str(a, "backend"), hosts: str(a, "hosts"), mode: str(a, "mode") };
+  const given = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+  if (shards === undefined) {
+    if (given.length) throw new MagicArgError(`%load: ${given.join(", ")} only apply with --shards N. Add --shards, or drop them.`);
+    return {};
+  }
+  return {
+    shards,
+    ...(rest.backend ? { backend: rest.backend as LoadOptions["backend"] } : {}),
+    ...(rest.hosts ? { hosts: rest.hosts } : {}),
+    ...(rest.mode ? { mode: rest.mode as LoadOptions["mode"] } : {}),
+  };
+}
+
 defineMagic({
   spec: {
     name: "load",
@@ -54,8 +71,13 @@ defineMagic({
       { name: "role", type: "string", help: "register it with this role (see %register)", metavar: "ROLE" },
       { name: "priority", type: "int", help: "register it with this priority (higher stays resident longer; default 0)", metavar: "N" },
       { name: "context", type: "int", min: 1, help: "KV positions the model budget reserves for it (default min(its context, 4096))", metavar: "TOKENS" },
+      // dist: a model sharded over rank processes (kernel/engine/shards.ts)
+      { name: "shards", type: "int", min: 1, help: "split the model over N rank processes (MLX distributed, tensor parallel as mlx-lm's shard())", metavar: "N" },
+      { name: "backend", type: "string", choices: ["ring", "nccl", "mpi"], help: "MLX distributed backend for --shards (default ring: TCP)" },
+      { name: "hosts", type: "string", help: "MLX ring hostfile for --shards: JSON [[\"ip:port\"], ...] in rank order (default: free ports on 127.0.0.1)", metavar: "FILE" },
+      { name: "mode", type: "string", choices: ["tensor", "pipeline"], help: "how --shards splits the model (default tensor)" },
     ],
-    examples: ["%load smollm2", "%load ./models/Qwen3-0.6B --as qwen --quant 4", "%load mlx-community/SmolLM2-135M-Instruct"],
+    examples: ["%load smollm2", "%load ./models/Qwen3-0.6B --as qwen --quant 4", "%load mlx-community/SmolLM2-135M-Instruct", "%load ./models/Qwen3-0.6B --as qwen2r --shards 2"],
   },
   completePositional: (i, cur) => (i === 0 ? modelSourceCandidates(cur) : []),
   async run(a, _body, ctx) {
@@ -68,6 +90,7 @@ defineMagic({
       ...(str(a, "as") ? { as: str(a, "as") } : {}),
       ...(dtype ? { dtype: DTYPES[dtype] } : {}),
       ...(bits !== undefined ? { quant: { bits, ...(groupSize ? { groupSize } : {}) } } : {}),
+      ...shardFlags(a),
     };
     const role = str(a, "role");
     const priority = num(a, "priority");

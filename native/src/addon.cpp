@@ -18,6 +18,7 @@
 #include "napi_model.h"
 #include "napi_values.h"
 #include "train/napi_train.h"
+#include "dist/napi_dist.h"
 
 namespace mlxts {
 
@@ -65,6 +66,7 @@ Napi::Value js_load_model_impl(const Napi::CallbackInfo& cb) {
     else if (d == "float32") opts.dtype = mx::float32;
     else throw to_js_error(env, "E_BAD_ARGUMENT", "loadModel: dtype must be \"bfloat16\", \"float16\" or \"float32\", not \"" + d + "\".");
   }
+  if (o.Has("shards") && !o.Get("shards").IsUndefined()) opts.shard = dist::shard_spec_from_js(env, o.Get("shards"));  // dist
   struct Loaded {
     std::shared_ptr<LoadedModel> model;
     InfoSnapshot info;
@@ -147,6 +149,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setDefaultDevice", Napi::Function::New(env, js_set_default_device, "setDefaultDevice"));
   exports.Set("train", Napi::Function::New(env, js_train, "train"));
   exports.Set("setAdapter", Napi::Function::New(env, js_set_adapter, "setAdapter"));
+  dist::register_exports(env, exports);
   return exports;
 }
 

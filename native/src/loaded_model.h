@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config.h"
+#include "dist/shard_plan.h"
 #include "loader.h"
 #include "model.h"
 #include "models/registry.h"
@@ -22,6 +23,8 @@ struct LoadOptions {
   std::vector<std::string> files;
   ModelConfig config;
   std::optional<mx::Dtype> dtype;
+  // dist: this process is one rank of a tensor-parallel model (src/dist/); only its shard is kept.
+  std::optional<dist::ShardSpec> shard;
 };
 
 struct QuantizeReport {

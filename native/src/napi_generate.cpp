@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist/rank.h"
 #include "generation_loop.h"
 #include "generation_pool.h"
 #include "napi_model.h"
@@ -89,7 +90,8 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   const auto t_start = Clock::now();
   Outcome out;
   {
-    GenerationRequest req{st->prompt, st->params, st->cancel, [&st](int32_t t) { emit_token(*st, t); }, st->t_call};
+    dist::CancelScope cancel(st->cancel);  // dist: on a rank, the flag all ranks agreed on; else st->cancel
+    GenerationRequest req{st->prompt, st->params, cancel.flag(), [&st](int32_t t) { emit_token(*st, t); }, st->t_call};
     if (st->params.draft) {
       // Both models' slots for the whole run; scoped_lock takes the two mutexes in a deadlock-free order.
       std::scoped_lock lk(st->slot->mu, st->params.draft->mu);

@@ -36,6 +36,13 @@ mx::array Linear::operator()(const mx::array& x) const {
 
 mx::array Linear::base(const mx::array& x) const {
   const auto& w = *w_;
+  if (w.all_sum_group) {  // dist: a row-split shard
+    // As mlx.nn's ShardedToAllLinear: the partial product in x's dtype, summed over the ranks.
+    auto y = w.quant ? mx::quantized_matmul(x, w.weight, *w.scales, w.biases, true, w.quant->group_size, w.quant->bits, w.quant->mode)
+                     : mx::matmul(x, mx::transpose(w.weight));
+    y = mx::distributed::all_sum(y, *w.all_sum_group);
+    return w.bias ? mx::add(y, *w.bias) : y;
+  }
   if (w.quant) {
     auto y = mx::quantized_matmul(x, w.weight, *w.scales, w.biases, true, w.quant->group_size, w.quant->bits, w.quant->mode);
     return w.bias ? mx::add(y, *w.bias) : y;

@@ -36,6 +36,9 @@ struct LinearWeights {
   int out_dims = 0;
   int experts = 0;  // 0: an ordinary layer
   std::shared_ptr<LoraWeights> lora;  // not saved with the base weights
+  // dist (src/dist/shard_plan.cpp): a row-split shard of a tensor-parallel model; its partial product is
+  // summed over the group before the bias is added (mlx.nn's ShardedToAllLinear).
+  std::optional<mx::distributed::Group> all_sum_group;
 
   // The weight as floats ([out, in] or [experts, out, in]) in `dtype`.
   mx::array dense_weight(mx::Dtype dtype) const;

@@ -310,6 +310,10 @@ export class ShardedModel implements NativeModel {
     this.refuse("Loading a prompt cache");
   }
 
+  generateBatch(): never {
+    this.refuse("Batched generation");
+  }
+
   /** Ends every rank; `closed` resolves once they have all exited. */
   dispose(): void {
     if (this.disposed) return;

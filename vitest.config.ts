@@ -13,6 +13,7 @@ const PARALLEL = [
   "test/integration/speculative-parity.test.ts",
   "test/integration/speculative-smollm2.test.ts",
   "test/integration/finetune.test.ts",
+  "test/integration/batch-engine.test.ts",
 ];
 
 export default defineConfig({

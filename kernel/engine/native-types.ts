@@ -280,4 +280,32 @@ export interface NativeAddon {
   clearCache(): void;
   /** "cpu" | "gpu"; throws E_BAD_ARGUMENT when the backend has no such device */
   setDefaultDevice(device: "cpu" | "gpu"): void;
+  /** custom kernels (kernels.ts): sources folder, measured rules, MLX_TS_KERNELS */
+  kernelsConfigure(cfg: { dir: string; rules: NativeKernelRule[]; allow: string[] | null; allOff: boolean }): void;
+  /** throws E_BAD_ARGUMENT for an unknown kernel name */
+  kernelsSetMode(name: string, mode: "on" | "off" | "auto"): void;
+  kernelsStatus(): NativeKernelStatus[];
+  kernelsResetCounts(): void;
+  kernelsBench(opts: { dtype: string; headDim: number; nHeads: number; nKvHeads: number; kvLen: number; batch: number; iters: number }): Promise<NativeKernelBench>;
 }
+
+/** One dispatch rule: where (dtype, head_dim, GQA ratio, KV length in [kvMin, kvMax), batch <= batchMax) a kernel is used. */
+export interface NativeKernelRule { kernel: string; dtype: string; headDim: number; gqa: number; kvMin: number; kvMax: number; batchMax: number; use: boolean }
+
+export interface NativeKernelStatus {
+  name: string;
+  /** the backend its source is for here ("cuda" | "metal"), "" when none can run */
+  backend: string;
+  available: boolean;
+  reason: string;
+  mode: "on" | "off" | "auto";
+  /** false when MLX_TS_KERNELS switches it off */
+  allowed: boolean;
+  /** calls that went to the kernel, and to the fallback, since the last reset */
+  calls: number;
+  fallbacks: number;
+  /** self-checks against SDPA, one per compiled variant */
+  checks: Array<{ dtype: string; headDim: number; gqa: number; ok: boolean; maxError: number; error: string }>;
+}
+
+export interface NativeKernelBench { sdpaUs: number; customUs: number; maxError: number }

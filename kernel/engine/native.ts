@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { repoRoot } from "../util/repo-root.js";
 import { useLastingKernelCache } from "./kernel-cache.js";
+import { configureKernels, type KernelsConfig } from "./kernels.js";
 import type { NativeAddon } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
@@ -15,6 +16,18 @@ export function addonPath(): string {
 }
 
 let cached: NativeAddon | undefined;
+let kernels: KernelsConfig | undefined;
+
+/** The custom kernels' table and switches as configured at load (or by the last reconfigureKernels). */
+export function kernelsConfig(): KernelsConfig {
+  const addon = loadNative();
+  return (kernels ??= configureKernels(addon));
+}
+
+/** Reads the measured table and MLX_TS_KERNELS again (after %kernels bench wrote a new table). */
+export function reconfigureKernels(): KernelsConfig {
+  return (kernels = configureKernels(loadNative()));
+}
 
 /** Loads the addon once per process. Throws MlxTsError E_NATIVE_UNAVAILABLE when it is missing or fails to load. */
 export function loadNative(): NativeAddon {
@@ -27,6 +40,8 @@ export function loadNative(): NativeAddon {
   try {
     cached = require(path) as NativeAddon;
     useLastingKernelCache(cached.runtime().mlxVersion);
+    // the dispatcher needs the sources' folder and this device's measured rules before the first step
+    kernels = configureKernels(cached);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new MlxTsError(

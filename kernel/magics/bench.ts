@@ -40,7 +40,7 @@ defineMagic({
       signal: ctx.signal,
     };
     if (bool(a, "compare-kernels")) {
-      ctx.sink.stream("stdout", `--compare-kernels: only one attention path exists in this build, ${BUILTIN_ATTENTION}; every row is measured on it.\n`);
+      ctx.sink.stream("stdout", `--compare-kernels: every row is measured with the kernels as dispatched now (see %kernels status); %kernels bench compares ours with ${BUILTIN_ATTENTION} shape by shape.\n`);
     }
     const progressId = `mlx-ts-bench-${Date.now()}`;
     ctx.sink.display({ "text/plain": "benchmark: starting" }, { displayId: progressId });

@@ -19,6 +19,7 @@
 #include "napi_values.h"
 #include "train/napi_train.h"
 #include "dist/napi_dist.h"
+#include "kernels/napi_kernels.h"
 
 namespace mlxts {
 
@@ -150,6 +151,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("train", Napi::Function::New(env, js_train, "train"));
   exports.Set("setAdapter", Napi::Function::New(env, js_set_adapter, "setAdapter"));
   dist::register_exports(env, exports);
+  kernels::register_exports(env, exports);
   return exports;
 }
 

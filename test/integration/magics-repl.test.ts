@@ -63,7 +63,7 @@ describe("magics in the REPL", () => {
   it("bad arguments print the error and the REPL goes on", async () => {
     const got = await type("%limit memory lots\n", /In \[/);
     expect(got).toMatch(/MagicArgError.*'lots' is not a size/);
-    expect(await type("%kernels\n", /In \[/)).toContain("attention path: mx.fast.scaled_dot_product_attention (MLX built-in)");
+    expect(await type("%kernels\n", /In \[/)).toContain("fallback: mx.fast.scaled_dot_product_attention (MLX built-in)");
   });
 
   it("Ctrl-C during %%generate stops it; the partial output and one line saying so stay; the session keeps the model", async () => {

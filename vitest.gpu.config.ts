@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 // Cheapest first, so that a run cut short by a device lease still reports the most; the later files
 // JIT-compile more kernels on a cold machine.
-const ORDER = ["sigterm", "session", "interop", "parity", "kernel"];
+const ORDER = ["sigterm", "kernels", "session", "interop", "parity", "kernel"];
 class GpuOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (f: TestSpecification): number => {

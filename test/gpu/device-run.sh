@@ -65,6 +65,25 @@ elif [ "$mode" = final ]; then
   step ${BENCH_LIMIT:-150} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models ${BENCH_MODELS:-qwen3-0.6b-shape-bf16,qwen3-8b-shape-4bit}
   cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
   ls -la "$cache" > "$OUT/kernel-cache.txt" 2>&1
+elif [ "$mode" = kernels1 ]; then
+  # First call after staging: fixtures, the checkpoints in the background, the kernel microbench, the GPU suite.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  step 120 "test fixtures" $py scripts/make-fixtures.py
+  setsid nohup bash -c "for m in qwen3-0.6b-shape-4bit qwen3-0.6b-shape-bf16 qwen3-8b-shape-bf16; do $py scripts/make-fixtures.py --gpu-shapes --only \$m; done" > /tmp/gpu-shapes.log 2>&1 < /dev/null &
+  step 150 "kernel microbench" node bench/kernels.mjs --rounds 3 --save-table
+  cp bench/results/kernels.json "$OUT/kernels-micro.json" 2>/dev/null
+  step ${SUITE_LIMIT:-330} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json"
+  cat /tmp/gpu-shapes.log
+elif [ "$mode" = kernels2 ]; then
+  # Second call: end-to-end decode with the kernel off/on on the 8B shape, batching, fine-tuning.
+  for _ in $(seq 1 200); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
+  cat /tmp/gpu-shapes.log
+  step ${E2E_LIMIT:-260} "kernels end to end" node bench/kernels.mjs --rounds 1 --iters 5 --lengths 1024,4096,16384,32768 --models test/.fixtures/models/qwen3-8b-shape-bf16 --runs 3 --gen 32
+  cp bench/results/kernels.json "$OUT/kernels-e2e.json" 2>/dev/null
+  step ${BATCH_LIMIT:-150} "batch" node bench/batch.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --sizes 1,4,16 --with-64 --gen 64 --out "$OUT/batch-gpu.json"
+  [ -f bench/finetune.mjs ] && step ${FT_LIMIT:-120} "finetune" node bench/finetune.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16
+  cp bench/results/finetune*.json "$OUT/" 2>/dev/null
 elif [ "$mode" = bench ]; then
   for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
   cat /tmp/gpu-shapes.log; df -h . | tail -1

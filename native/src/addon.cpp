@@ -147,6 +147,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setDefaultDevice", Napi::Function::New(env, js_set_default_device, "setDefaultDevice"));
   exports.Set("train", Napi::Function::New(env, js_train, "train"));
   exports.Set("setAdapter", Napi::Function::New(env, js_set_adapter, "setAdapter"));
+  exports.Set("fuse", Napi::Function::New(env, js_fuse, "fuse"));
   return exports;
 }
 

@@ -17,23 +17,26 @@ struct Batch {
 };
 
 // iterate_batches: pad to 1 + the next multiple of 32 above the longest example, at most max_seq_len.
-Batch make_batch(const TrainParams& p, int step) {
-  const int B = p.batch_size;
+Batch make_batch(const std::vector<std::vector<int32_t>>& examples, const std::vector<int32_t>& offsets, const int32_t* rows, int B, int max_seq_len) {
   int longest = 0;
-  for (int j = 0; j < B; ++j) longest = std::max<int>(longest, p.examples[p.schedule[step * B + j]].size());
+  for (int j = 0; j < B; ++j) longest = std::max<int>(longest, examples[rows[j]].size());
   constexpr int kPadTo = 32;
-  const int T = std::min(1 + kPadTo * ((longest + kPadTo - 1) / kPadTo), p.max_seq_len);
+  const int T = std::min(1 + kPadTo * ((longest + kPadTo - 1) / kPadTo), max_seq_len);
   std::vector<int32_t> data(static_cast<size_t>(B) * T, 0);
   std::vector<int32_t> lens(static_cast<size_t>(B) * 2);
   for (int j = 0; j < B; ++j) {
-    const int idx = p.schedule[step * B + j];
-    const auto& ex = p.examples[idx];
-    const int n = std::min<int>(ex.size(), p.max_seq_len);
+    const int idx = rows[j];
+    const auto& ex = examples[idx];
+    const int n = std::min<int>(ex.size(), max_seq_len);
     std::copy(ex.begin(), ex.begin() + n, data.begin() + static_cast<size_t>(j) * T);
-    lens[2 * j] = p.offsets[idx];
+    lens[2 * j] = offsets[idx];
     lens[2 * j + 1] = n;
   }
   return {mx::array(data.data(), {B, T}, mx::int32), mx::array(lens.data(), {B, 2}, mx::int32)};
+}
+
+Batch make_batch(const TrainParams& p, int step) {
+  return make_batch(p.examples, p.offsets, p.schedule.data() + static_cast<size_t>(step) * p.batch_size, p.batch_size, p.max_seq_len);
 }
 
 // default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
@@ -52,6 +55,20 @@ std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   auto ce = mx::multiply(mx::subtract(mx::logsumexp(logits, -1), score), mask);
   auto ntoks = mx::sum(mask);
   return {mx::divide(mx::sum(mx::astype(ce, mx::float32)), ntoks), ntoks};
+}
+
+// trainer.evaluate: the token-weighted mean of default_loss over the evaluation's batches.
+float evaluate(Model& model, const TrainParams& p, const TrainParams::Evaluation& ev) {
+  auto all = mx::array(0.0f);
+  auto ntok = mx::array(0, mx::int32);
+  for (const auto& rows : ev.batches) {
+    auto b = make_batch(p.val_examples, p.val_offsets, rows.data(), static_cast<int>(rows.size()), p.max_seq_len);
+    auto r = default_loss(model, b);
+    all = mx::add(all, mx::multiply(r[0], r[1]));
+    ntok = mx::add(ntok, r[1]);
+    mx::eval({all, ntok});
+  }
+  return mx::divide(all, ntok).item<float>();
 }
 
 struct AdamState {
@@ -98,6 +115,14 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
   if (p.schedule.size() != static_cast<size_t>(p.iters) * p.batch_size) fail("E_BAD_ARGUMENT", "train: the schedule must hold iters * batch_size example indices.");
   for (auto i : p.schedule)
     if (i < 0 || static_cast<size_t>(i) >= p.examples.size()) fail("E_BAD_ARGUMENT", "train: schedule index " + std::to_string(i) + " is outside the examples.");
+  if (p.val_offsets.size() != p.val_examples.size()) fail("E_BAD_ARGUMENT", "train: the validation set needs one offset per example.");
+  for (const auto& ev : p.evals)
+    for (const auto& rows : ev.batches) {
+      if (rows.empty()) fail("E_BAD_ARGUMENT", "train: an evaluation batch is empty.");
+      for (auto i : rows)
+        if (i < 0 || static_cast<size_t>(i) >= p.val_examples.size()) fail("E_BAD_ARGUMENT", "train: validation index " + std::to_string(i) + " is outside the validation examples.");
+    }
+  size_t next_eval = 0;
   TrainOutcome out;
   out.adapter = attach_lora(model, p.lora, p.seed, p.init_adapter);
   Adapter& ad = out.adapter;
@@ -129,6 +154,15 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     if (cancel.load() || GenerationPool::exiting()) {
       out.cancelled = true;
       break;
+    }
+    std::optional<float> val_loss;
+    double val_s = 0;
+    while (next_eval < p.evals.size() && p.evals[next_eval].step < it) ++next_eval;
+    if (next_eval < p.evals.size() && p.evals[next_eval].step == it && !p.evals[next_eval].batches.empty()) {
+      // before this step's update, as trainer.train evaluates; its time is not training time
+      const auto v0 = std::chrono::steady_clock::now();
+      val_loss = evaluate(model, p, p.evals[next_eval]);
+      val_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - v0).count();
     }
     const auto t0 = std::chrono::steady_clock::now();
     Batch b = make_batch(p, it - 1);
@@ -163,6 +197,8 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     r.elapsed_s = train_s;
     r.tokens_per_sec = train_s > 0 ? trained / train_s : 0;
     r.peak_memory = static_cast<double>(mx::get_peak_memory());
+    r.val_loss = val_loss;
+    r.val_s = val_s;
     out.steps = it;
     if (p.save_every > 0 && it % p.save_every == 0 && it < p.iters) {
       save_to("adapters.safetensors");

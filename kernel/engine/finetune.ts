@@ -57,6 +57,8 @@ export interface FinetuneOptions {
   batchSize?: number;
   gradAccum?: number;
   maxSeqLength?: number;
+  /** leave bad data lines out (each reported in the result's `skipped`) instead of refusing the data */
+  skipBadLines?: boolean;
   /** train only on the completion / last assistant message (mlx-lm --mask-prompt) */
   maskPrompt?: boolean;
   optimizer?: "adam" | "adamw";
@@ -70,6 +72,8 @@ export interface FinetuneOptions {
   /** initial lora_a / lora_b from this adapters.safetensors (resume, or the same init as another run) */
   initAdapter?: string;
   signal?: AbortSignal;
+  /** called once the data is read, before the first step: example counts and the bad lines skipped */
+  onStart?: (info: { examples: number; valExamples: number; skipped: string[] }) => void;
   onStep?: (s: FinetuneStep) => void;
 }
 
@@ -118,6 +122,8 @@ export interface FinetuneResult {
   validation: Validation[];
   /** validation examples (0 without a validation set) */
   valExamples: number;
+  /** with skipBadLines: the lines left out, "FILE: line N: why" */
+  skipped: string[];
   config: AdapterConfig;
   adapterDir?: string;
 }
@@ -183,12 +189,12 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   if (!(lr > 0 && Number.isFinite(lr))) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: learning rate must be a positive number, got ${opts.learningRate}.`);
   const seed = opts.seed ?? FINETUNE_DEFAULTS.seed;
   const { text, source } = readData(opts);
-  const data = loadTrainingData(text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source });
+  const data = loadTrainingData(text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source, skipBad: opts.skipBadLines ?? false });
   if (data.examples.length < batchSize) {
     throw new MlxTsError("E_BAD_ARGUMENT", `finetune: ${source} has ${data.examples.length} example(s), fewer than the batch size ${batchSize}. Add examples or lower the batch size.`);
   }
   const valText = readValData(opts);
-  const val = valText ? loadTrainingData(valText.text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source: valText.source }) : undefined;
+  const val = valText ? loadTrainingData(valText.text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source: valText.source, skipBad: opts.skipBadLines ?? false }) : undefined;
   const valBatches = opts.valBatches ?? FINETUNE_DEFAULTS.valBatches;
   if (!Number.isInteger(valBatches) || (valBatches < 1 && valBatches !== -1)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: val batches must be a positive integer or -1 (all), got ${opts.valBatches}.`);
   const stepsPerEval = positiveInt("steps per eval", opts.stepsPerEval, FINETUNE_DEFAULTS.stepsPerEval);
@@ -219,6 +225,8 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
     writeFileSync(join(adapterDir, "adapter_config.json"), `${JSON.stringify(config, null, 4)}\n`);
   }
   if (opts.initAdapter !== undefined && !existsSync(opts.initAdapter)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: initAdapter ${opts.initAdapter} does not exist.`);
+  const skipped = [...data.skipped.map((p) => `${source}: ${p}`), ...(val?.skipped ?? []).map((p) => `${valText!.source}: ${p}`)];
+  opts.onStart?.({ examples: data.examples.length, valExamples: val?.examples.length ?? 0, skipped });
   const addon = trainAddon(loadNative());
   const steps: FinetuneStep[] = [];
   const validation: Validation[] = [];
@@ -269,11 +277,18 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   });
   // an interrupt cancels the run through the engine and waits for it, as for a generation
   m.track({ cancel: () => handle?.cancel(), result: run });
-  const done = await run;
+  let done: Extract<NativeTrainEvent, { type: "done" }>;
+  try {
+    done = await run;
+  } catch (e) {
+    // the engine took the previous adapter off before training, and a failed run leaves none
+    adapters.delete(m);
+    throw e;
+  }
   adapters.set(m, adapterDir ?? "(in memory)");
   const schedule: number[][] = [];
   for (let i = 0; i < done.steps; i++) schedule.push(flat.slice(i * batchSize, (i + 1) * batchSize));
-  return { model: m.name, steps, cancelled: done.cancelled, layers: done.layers, format: data.format, examples: data.examples.length, schedule, validation, valExamples: val?.examples.length ?? 0, config, ...(adapterDir ? { adapterDir } : {}) };
+  return { model: m.name, steps, cancelled: done.cancelled, layers: done.layers, format: data.format, examples: data.examples.length, schedule, validation, valExamples: val?.examples.length ?? 0, skipped, config, ...(adapterDir ? { adapterDir } : {}) };
 }
 
 /** Which adapter each model carries: its directory, "(in memory)" after an unsaved run. */

@@ -7,9 +7,14 @@ import { escapeHtml } from "../util/html.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, num, str } from "./define.js";
 
+function progressBar(step: number, iters: number, width = 20): string {
+  const full = Math.round((Math.min(step, iters) / iters) * width);
+  return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+}
+
 function progressLine(s: FinetuneStep, iters: number, lastVal?: number): string {
   const val = lastVal === undefined ? "" : `  val ${lastVal.toFixed(4)}`;
-  return `step ${s.step}/${iters}  loss ${s.loss.toFixed(4)}${val}  ${s.tokensPerSec.toFixed(1)} tok/s  peak ${formatBytes(s.peakMemory)}${s.saved ? `  saved ${s.saved}` : ""}`;
+  return `${progressBar(s.step, iters)} step ${s.step}/${iters}  loss ${s.loss.toFixed(4)}${val}  ${s.tokensPerSec.toFixed(1)} tok/s  peak ${formatBytes(s.peakMemory)}${s.saved ? `  saved ${s.saved}` : ""}`;
 }
 
 defineMagic({
@@ -33,6 +38,7 @@ defineMagic({
       { name: "batch", type: "int", min: 1, help: `batch size (default ${FINETUNE_DEFAULTS.batchSize})`, metavar: "B" },
       { name: "grad-accum", type: "int", min: 1, help: "steps whose gradients are summed before an update (default 1)", metavar: "K" },
       { name: "max-seq-len", type: "int", min: 2, help: `longest example in tokens (default ${FINETUNE_DEFAULTS.maxSeqLength}); longer lines are reported`, metavar: "L" },
+      { name: "skip-bad", type: "bool", help: "leave bad data lines out (each reported) instead of refusing the data" },
       { name: "mask-prompt", type: "bool", help: "train only on completions / the last assistant message (mlx-lm --mask-prompt)" },
       { name: "optimizer", type: "string", choices: ["adam", "adamw"], help: "optimizer (default adam, as mlx-lm)" },
       { name: "seed", type: "int", min: 0, help: "numpy seed of the batch order, and of the LoRA init (default 0)", metavar: "N" },
@@ -80,12 +86,16 @@ defineMagic({
       ...(num(a, "grad-accum") !== undefined ? { gradAccum: num(a, "grad-accum") } : {}),
       ...(num(a, "max-seq-len") !== undefined ? { maxSeqLength: num(a, "max-seq-len") } : {}),
       maskPrompt: bool(a, "mask-prompt"),
+      skipBadLines: bool(a, "skip-bad"),
       ...(str(a, "optimizer") !== undefined ? { optimizer: str(a, "optimizer") as "adam" | "adamw" } : {}),
       ...(num(a, "seed") !== undefined ? { seed: num(a, "seed") } : {}),
       ...(str(a, "save") !== undefined ? { save: str(a, "save") } : {}),
       ...(num(a, "every") !== undefined ? { every: num(a, "every") } : {}),
       ...(str(a, "init-adapter") !== undefined ? { initAdapter: str(a, "init-adapter") } : {}),
       signal: ctx.signal,
+      onStart: ({ skipped }) => {
+        if (skipped.length) ctx.sink.stream("stderr", `skipped ${skipped.length} bad line(s):\n  ${skipped.slice(0, 20).join("\n  ")}${skipped.length > 20 ? `\n  … and ${skipped.length - 20} more` : ""}\n`);
+      },
       onStep: (s) => {
         // the validation loss is of the adapter before this step's update, as mlx-lm reports it
         if (s.valLoss !== undefined) {

@@ -96,6 +96,19 @@ void set_arrays(Adapter& ad, const std::vector<mx::array>& a) {
   }
 }
 
+// MLX enforces its memory limit only on some backends (Metal, when nothing is left to wait for; not on the
+// CPU): training checks it itself, before the first step and after each, so a run over the limit stops
+// with E_MEMORY_LIMIT on every backend instead of swapping.
+void check_memory(const char* when, int step, const TrainParams& p) {
+  const size_t limit = mx::get_memory_limit();
+  const size_t used = step == 0 ? mx::get_active_memory() : mx::get_peak_memory();
+  if (used <= limit) return;
+  const std::string what = step == 0 ? std::string("the model and its adapter already take ") : std::string("training ") + when + " needed ";
+  fail("E_MEMORY_LIMIT", what + human_bytes(used) + ", above the MLX memory limit of " + human_bytes(limit) +
+                             " (batch " + std::to_string(p.batch_size) + ", longest sequence up to " + std::to_string(p.max_seq_len) +
+                             "). Lower --batch or --max-seq-len, adapt fewer --layers, free memory (%unload a model), or raise the limit (%limit memory SIZE).");
+}
+
 std::string checkpoint_name(int step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%07d_adapters.safetensors", step);
@@ -150,6 +163,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     return file;
   };
   mx::reset_peak_memory();
+  check_memory("", 0, p);
   for (int it = 1; it <= p.iters; ++it) {
     if (cancel.load() || GenerationPool::exiting()) {
       out.cancelled = true;
@@ -187,6 +201,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     if (accum) to_eval.insert(to_eval.end(), accum->begin(), accum->end());
     mx::eval(to_eval);
     current = nullptr;
+    check_memory(("step " + std::to_string(it)).c_str(), it, p);
     train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     StepReport r;
     r.step = it;

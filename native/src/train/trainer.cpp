@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "errors.h"
 #include "generation_pool.h"
@@ -148,12 +149,24 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     st.m.push_back(mx::zeros_like(a));
     st.v.push_back(mx::zeros_like(a));
   }
-  const Batch* current = nullptr;
-  auto loss_fn = [&](const std::vector<mx::array>& xs) {
-    set_arrays(ad, xs);
-    return default_loss(model, *current);
+  // The loss of (adapter arrays..., tokens, lengths): the batch is an input too, so the step can be
+  // compiled once per padded length, as trainer.train's mx.compile'd step is; the frozen base weights
+  // are constants of the graph.
+  const size_t n_params = params.size();
+  auto loss_fn = [&ad, &model, n_params](const std::vector<mx::array>& xs) {
+    set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n_params));
+    return default_loss(model, Batch{xs[n_params], xs[n_params + 1]});
   };
   auto vg = mx::value_and_grad(std::function<std::vector<mx::array>(const std::vector<mx::array>&)>(loss_fn), argnums);
+  // [loss, ntoks, grads...]
+  std::function<std::vector<mx::array>(const std::vector<mx::array>&)> step_fn = [vg](const std::vector<mx::array>& xs) {
+    auto [v, g] = vg(xs);
+    v.insert(v.end(), g.begin(), g.end());
+    return v;
+  };
+  const char* no_compile = std::getenv("MLX_TS_TRAIN_COMPILE");
+  bool compiled = !(no_compile && std::string(no_compile) == "0");
+  auto compiled_step = compiled ? mx::compile(step_fn) : step_fn;
   std::optional<std::vector<mx::array>> accum;
   double trained = 0, train_s = 0;
   auto save_to = [&](const std::string& name) {
@@ -180,8 +193,22 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     }
     const auto t0 = std::chrono::steady_clock::now();
     Batch b = make_batch(p, it - 1);
-    current = &b;
-    auto [vals, grads] = vg(params);
+    std::vector<mx::array> xs = params;
+    xs.push_back(b.tokens);
+    xs.push_back(b.lengths);
+    std::vector<mx::array> res;
+    try {
+      res = compiled_step(xs);
+    } catch (const std::exception&) {
+      if (!compiled) throw;
+      // a graph compile cannot trace (e.g. an op that evaluates mid-way): the plain step does the same math
+      compiled = false;
+      compiled_step = step_fn;
+      set_arrays(ad, params);
+      res = compiled_step(xs);
+    }
+    std::vector<mx::array> vals(res.begin(), res.begin() + 2);
+    std::vector<mx::array> grads(res.begin() + 2, res.end());
     set_arrays(ad, params);  // the tracer arrays are gone; the layers keep the real values
     if (accum)
       for (size_t i = 0; i < grads.size(); ++i) grads[i] = mx::add(grads[i], (*accum)[i]);
@@ -200,7 +227,6 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     to_eval.insert(to_eval.end(), st.v.begin(), st.v.end());
     if (accum) to_eval.insert(to_eval.end(), accum->begin(), accum->end());
     mx::eval(to_eval);
-    current = nullptr;
     check_memory(("step " + std::to_string(it)).c_str(), it, p);
     train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     StepReport r;

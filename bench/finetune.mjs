@@ -86,7 +86,7 @@ async function runOurs(o, dataDir, engineMod, finetuneMod) {
     const res = await finetuneMod.finetune(model, { dataPath: dataDir, rank: o.rank, scale: 20, layers: o.layers, iters: o.iters, batchSize: o.batch, learningRate: o.lr, maxSeqLength: 2048 });
     // per-step tokens and seconds from the cumulative counters the engine reports
     const steps = res.steps.map((s, i) => ({ tokens: s.tokens, seconds: s.elapsedS - (i ? res.steps[i - 1].elapsedS : 0), loss: s.loss, peak: s.peakMemory }));
-    return { steps, peak: Math.max(...steps.map((s) => s.peak)) };
+    return { steps, peak: Math.max(...steps.map((s) => s.peak)), compiled: res.compiled };
   } finally {
     engine.dispose();
   }
@@ -123,7 +123,7 @@ async function main() {
         const res = backend === "mlx-ts" ? await runOurs(o, dataDir, engineMod, finetuneMod) : runMlxLm(o, dataDir);
         if (res.versions) versions = res.versions;
         const t = throughput(res.steps, o.warmup);
-        trials[backend].push({ ...t, peak: res.peak, firstLoss: res.steps[0].loss, lastLoss: res.steps[res.steps.length - 1].loss });
+        trials[backend].push({ ...t, compiled: res.compiled ?? true, peak: res.peak, firstLoss: res.steps[0].loss, lastLoss: res.steps[res.steps.length - 1].loss });
         process.stderr.write(`${backend} trial ${r + 1}: ${t.tokensPerSec.toFixed(1)} tok/s, peak ${(res.peak / 2 ** 20).toFixed(1)} MiB\n`);
       }
     }
@@ -136,7 +136,7 @@ async function main() {
     const peak = summarize(ts.map((t) => t.peak));
     return {
       backend, device, model: relative(root, o.model) || o.model, dtype: o.dtype, batch: o.batch, seqWords: o.seq, rank: o.rank, layers: o.layers, iters: o.iters, warmup: o.warmup,
-      runs: ts.length, tokensPerSec: tps, peakMemoryBytes: peak, firstLoss: ts[0].firstLoss, lastLoss: ts[0].lastLoss, timedTokens: ts[0].timedTokens, command,
+      runs: ts.length, compiledStep: ts.every((t) => t.compiled), tokensPerSec: tps, peakMemoryBytes: peak, firstLoss: ts[0].firstLoss, lastLoss: ts[0].lastLoss, timedTokens: ts[0].timedTokens, command,
     };
   });
   const ratio = rows[0].tokensPerSec.median / rows[1].tokensPerSec.median;

@@ -247,6 +247,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     }
     on_step(r);
   }
+  out.compiled = compiled;
   out.saved = save_to("adapters.safetensors");
   return out;
 }

@@ -61,6 +61,7 @@ struct TrainOutcome {
   int steps = 0;
   bool cancelled = false;
   std::string saved;  // final adapters.safetensors, if written
+  bool compiled = false;  // the steps ran as one compiled graph (false: the plain step, after a trace failed or when disabled)
   Adapter adapter;
 };
 

@@ -109,7 +109,7 @@ defineMagic({
     });
     const where = res.adapterDir ? `adapter saved to ${res.adapterDir}` : "adapter not saved (no --save)";
     last = `${res.cancelled ? `interrupted after step ${res.steps.length}/${iters}` : `done: ${res.steps.length} steps`}; ${res.layers} layers adapted; ${where}. ` +
-      `${model.name} generates with it now (%adapter ${model.name} --remove to drop it).` + (res.steps.length ? `\n${progressLine(res.steps[res.steps.length - 1]!, iters, lastVal)}` : "");
+      `${model.name} generates with it now (%adapter ${model.name} --remove drops it; %fuse ${model.name} --save DIR merges it into a checkpoint).` + (res.steps.length ? `\n${progressLine(res.steps[res.steps.length - 1]!, iters, lastVal)}` : "");
     show();
     ctx.globals.lastFinetune = res;
     return undefined;

@@ -22,12 +22,13 @@ mx::array plain_weight(const LinearWeights& l) {
 
 // LoRALinear.fuse: the merged layer, re-quantized as the base was unless `dequantize`.
 LinearWeights fused(const LinearWeights& l, bool dequantize) {
-  if (l.experts > 0) fail("E_BAD_ARGUMENT", "fuse: adapters on mixture-of-experts layers are not supported.");
   LinearWeights out = l;
   out.lora.reset();
   auto w = plain_weight(l);
   const auto& ad = *l.lora;
-  auto delta = mx::astype(mx::matmul(mx::multiply(mx::array(ad.scale), mx::transpose(ad.b)), mx::transpose(ad.a)), w.dtype());
+  // LoRASwitchLinear.fuse: (scale * b) @ a per expert, [E, out, r] @ [E, r, in]
+  auto delta = l.experts > 0 ? mx::astype(mx::matmul(mx::multiply(mx::array(ad.scale), ad.b), ad.a), w.dtype())
+                             : mx::astype(mx::matmul(mx::multiply(mx::array(ad.scale), mx::transpose(ad.b)), mx::transpose(ad.a)), w.dtype());
   w = mx::add(w, delta);
   if (l.quant && !dequantize) {
     auto q = mx::quantize(w, l.quant->group_size, l.quant->bits, l.quant->mode);

@@ -24,6 +24,8 @@ export interface TrainingExample {
 export interface TrainingData {
   format: DataFormat;
   examples: TrainingExample[];
+  /** with skipBad: the bad lines left out, "line N: why" */
+  skipped: string[];
 }
 
 interface Record_ {
@@ -43,8 +45,11 @@ function isMessages(v: unknown): v is ChatMessage[] {
   return Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === "object" && m !== null && typeof (m as ChatMessage).role === "string" && typeof (m as ChatMessage).content === "string");
 }
 
-/** Parses and tokenises JSONL; throws E_BAD_ARGUMENT listing each bad line (not JSON, fields missing, too long). */
-export function loadTrainingData(jsonl: string, tok: ModelTokenizer, opts: { maxSeqLength: number; maskPrompt?: boolean; modelName: string; source?: string }): TrainingData {
+/**
+ * Parses and tokenises JSONL; throws E_BAD_ARGUMENT listing each bad line (not JSON, fields missing, too
+ * long), or with skipBad leaves those lines out and lists them in `skipped`.
+ */
+export function loadTrainingData(jsonl: string, tok: ModelTokenizer, opts: { maxSeqLength: number; maskPrompt?: boolean; modelName: string; source?: string; skipBad?: boolean }): TrainingData {
   const where = opts.source ?? "the data";
   const problems: string[] = [];
   const records: Record_[] = [];
@@ -59,7 +64,9 @@ export function loadTrainingData(jsonl: string, tok: ModelTokenizer, opts: { max
     }
   });
   if (!records.length && !problems.length) throw new MlxTsError("E_BAD_ARGUMENT", `${where} has no examples. Give one JSON object per line: {"text": ...}, {"prompt": ..., "completion": ...} or {"messages": [...]}.`);
-  const format = records.length ? formatOf(records[0]!.value) : undefined;
+  // the first record decides, as create_dataset; when skipping bad lines, the first that has a known format
+  const decider = opts.skipBad ? records.find((r) => formatOf(r.value) !== undefined) : records[0];
+  const format = decider ? formatOf(decider.value) : undefined;
   if (records.length && !format) {
     throw new MlxTsError("E_BAD_ARGUMENT", `${where}, line ${records[0]!.line}: no "text", "prompt"+"completion" or "messages" field, so the format is unknown. Use one of mlx-lm's formats (see its LORA.md, "Data").`);
   }
@@ -95,10 +102,14 @@ export function loadTrainingData(jsonl: string, tok: ModelTokenizer, opts: { max
     if (tokens.length > opts.maxSeqLength) { problems.push(`line ${line}: ${tokens.length} tokens, longer than the maximum sequence length ${opts.maxSeqLength} (split it, or raise --max-seq-len)`); continue; }
     examples.push({ line, tokens, offset, keys: Object.keys(value).length });
   }
+  if (opts.skipBad) {
+    if (!examples.length) throw new MlxTsError("E_BAD_ARGUMENT", `${where}: every line is bad, nothing to train on:\n  ${problems.slice(0, 20).join("\n  ")}`);
+    return { format: format!, examples, skipped: problems };
+  }
   if (problems.length) {
     const shown = problems.slice(0, 20).join("\n  ");
     const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : "";
-    throw new MlxTsError("E_BAD_ARGUMENT", `${where}: ${problems.length} bad line(s); nothing was trained. Fix or remove them:\n  ${shown}${more}`);
+    throw new MlxTsError("E_BAD_ARGUMENT", `${where}: ${problems.length} bad line(s); nothing was trained. Fix or remove them, or skip them (--skip-bad / skipBadLines):\n  ${shown}${more}`);
   }
-  return { format: format!, examples };
+  return { format: format!, examples, skipped: [] };
 }

@@ -32,11 +32,24 @@ export interface NativeTrainParams {
   /** adapters.safetensors (and NNNNNNN_adapters.safetensors checkpoints) go here */
   adapterDir?: string;
   saveEvery: number;
+  /** a validation set: its examples and offsets, and each evaluation's batches (indices into valExamples) */
+  valExamples?: Int32Array[];
+  valOffsets?: Int32Array;
+  evals?: { step: number; batches: Int32Array[] }[];
+}
+
+export interface NativeFuseReport {
+  fusedLayers: number;
+  dequantizedLayers: number;
+  /** tensor -> shard file (model.safetensors.index.json's weight_map) */
+  weightMap: Record<string, string>;
+  totalBytes: number;
+  totalParameters: number;
 }
 
 export type NativeTrainEvent =
-  | { type: "step"; step: number; loss: number; tokens: number; trainedTokens: number; elapsedS: number; tokensPerSec: number; peakMemory: number; saved?: string }
-  | { type: "done"; steps: number; cancelled: boolean; layers: number; saved?: string }
+  | { type: "step"; step: number; loss: number; tokens: number; trainedTokens: number; elapsedS: number; tokensPerSec: number; peakMemory: number; saved?: string; valLoss?: number; valS?: number }
+  | { type: "done"; steps: number; cancelled: boolean; layers: number; saved?: string; compiled?: boolean }
   | { type: "error"; code: NativeErrorCode; message: string };
 
 export interface NativeTrainAddon {
@@ -44,6 +57,8 @@ export interface NativeTrainAddon {
   train(model: NativeModel, params: NativeTrainParams, onEvent: (ev: NativeTrainEvent) => void): { cancel(): void };
   /** Sets the adapter in `file` (or removes it: null). Resolves to the number of adapted layers. */
   setAdapter(model: NativeModel, file: string | null, config?: NativeLoraConfig): Promise<number>;
+  /** Writes the model's weights with its adapter merged into `dir` (existing): safetensors shards only. */
+  fuse(model: NativeModel, dir: string, opts: { dequantize: boolean }): Promise<NativeFuseReport>;
 }
 
 export function trainAddon(addon: NativeAddon): NativeTrainAddon {

@@ -60,22 +60,61 @@ class MT19937 {
   }
 }
 
+/** iterate_batches' batches: indices sorted (stably) by `sortKeys`, cut into whole batches. */
+function makeBatches(sortKeys: number[], batchSize: number): number[][] {
+  const idx = sortKeys.map((_, i) => i).sort((a, b) => sortKeys[a]! - sortKeys[b]! || a - b);
+  const batches: number[][] = [];
+  for (let i = 0; i + batchSize <= idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
+  return batches;
+}
+
 /**
  * iters * batchSize example indices. `sortKeys[i]` is what iterate_batches sorts by (mlx-lm's
  * CacheDataset.itemlen is len() of the raw JSON record, i.e. its number of keys).
  */
 export function batchSchedule(sortKeys: number[], batchSize: number, iters: number, seed: number): number[] {
+  return trainingOrder(sortKeys, batchSize, iters, seed).train;
+}
+
+export interface ValidationPlan {
+  /** iterate_batches' sort keys of the validation examples */
+  sortKeys: number[];
+  /** mlx-lm --val-batches: batches per evaluation, -1 = all */
+  valBatches: number;
+  /** mlx-lm --steps-per-eval */
+  stepsPerEval: number;
+}
+
+export interface Evaluation {
+  /** evaluated before this training step (1 = the untrained adapter), as trainer.train does */
+  step: number;
+  /** validation example indices of each batch, in evaluation order */
+  batches: number[][];
+}
+
+/**
+ * The training batches, and with a validation set the batches of each evaluation, in mlx-lm's order.
+ * trainer.train's evaluate() iterates the validation set with the same global numpy RNG the training
+ * iterator shuffles with, so each evaluation's permutation is drawn between the training epochs'.
+ * The training iterator draws an epoch's permutation when it fetches that epoch's first batch, which
+ * happens before the evaluation of the same step.
+ */
+export function trainingOrder(sortKeys: number[], batchSize: number, iters: number, seed: number, val?: ValidationPlan): { train: number[]; evals: Evaluation[] } {
   if (sortKeys.length < batchSize) throw new Error(`the data has ${sortKeys.length} examples, fewer than the batch size ${batchSize}`);
-  const idx = sortKeys.map((_, i) => i).sort((a, b) => sortKeys[a]! - sortKeys[b]! || a - b);
-  const batches: number[][] = [];
-  for (let i = 0; i + batchSize <= idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
+  const batches = makeBatches(sortKeys, batchSize);
+  const valBatches = val ? makeBatches(val.sortKeys, batchSize) : [];
+  if (val && !valBatches.length) throw new Error(`the validation data has ${val.sortKeys.length} examples, fewer than the batch size ${batchSize}`);
   const rng = new MT19937(seed);
-  const out: number[] = [];
-  while (out.length < iters * batchSize) {
-    for (const b of rng.permutation(batches.length)) {
-      if (out.length >= iters * batchSize) break;
-      out.push(...batches[b]!);
+  const train: number[] = [];
+  const evals: Evaluation[] = [];
+  let epoch: number[] = [];
+  for (let it = 1; it <= iters; it++) {
+    if (!epoch.length) epoch = rng.permutation(batches.length);
+    train.push(...batches[epoch.shift()!]!);
+    if (val && val.valBatches !== 0 && (it === 1 || it % val.stepsPerEval === 0 || it === iters)) {
+      const n = val.valBatches < 0 ? valBatches.length : Math.min(val.valBatches, valBatches.length);
+      evals.push({ step: it, batches: rng.permutation(valBatches.length).slice(0, n).map((b) => valBatches[b]!) });
     }
   }
-  return out;
+  return { train, evals };
 }

@@ -6,7 +6,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { fromNative } from "./errors.js";
 import { loadTrainingData, type DataFormat } from "./finetune-data.js";
 import { trainAddon, type NativeLoraConfig, type NativeTrainEvent } from "./finetune-native.js";
-import { batchSchedule } from "./finetune-order.js";
+import { trainingOrder } from "./finetune-order.js";
 import { EngineModel } from "./model.js";
 import { loadNative } from "./native.js";
 import type { LoadedModel } from "./types.js";
@@ -23,6 +23,8 @@ export const FINETUNE_DEFAULTS = {
   gradAccum: 1,
   maxSeqLength: 2048,
   every: 100,
+  valBatches: 25,
+  stepsPerEval: 200,
   optimizer: "adam" as const,
   weightDecay: 0.01,
   seed: 0,
@@ -31,8 +33,16 @@ export const FINETUNE_DEFAULTS = {
 export interface FinetuneOptions {
   /** JSONL text (one example per line) */
   data?: string;
-  /** a .jsonl file, or a directory with train.jsonl (as mlx_lm.lora --data) */
+  /** a .jsonl file, or a directory with train.jsonl (as mlx_lm.lora --data); a directory's valid.jsonl is the validation set */
   dataPath?: string;
+  /** validation JSONL text */
+  valData?: string;
+  /** a validation .jsonl file (instead of the data directory's valid.jsonl) */
+  valDataPath?: string;
+  /** batches per evaluation, -1 = the whole validation set (mlx-lm --val-batches, default 25) */
+  valBatches?: number;
+  /** evaluate before step 1, every N steps and before the last (mlx-lm --steps-per-eval, default 200) */
+  stepsPerEval?: number;
   rank?: number;
   /** multiplier of the low-rank update, mlx-lm's lora_parameters.scale (default 20) */
   scale?: number;
@@ -47,6 +57,8 @@ export interface FinetuneOptions {
   batchSize?: number;
   gradAccum?: number;
   maxSeqLength?: number;
+  /** leave bad data lines out (each reported in the result's `skipped`) instead of refusing the data */
+  skipBadLines?: boolean;
   /** train only on the completion / last assistant message (mlx-lm --mask-prompt) */
   maskPrompt?: boolean;
   optimizer?: "adam" | "adamw";
@@ -60,6 +72,8 @@ export interface FinetuneOptions {
   /** initial lora_a / lora_b from this adapters.safetensors (resume, or the same init as another run) */
   initAdapter?: string;
   signal?: AbortSignal;
+  /** called once the data is read, before the first step: example counts and the bad lines skipped */
+  onStart?: (info: { examples: number; valExamples: number; skipped: string[] }) => void;
   onStep?: (s: FinetuneStep) => void;
 }
 
@@ -74,6 +88,16 @@ export interface FinetuneStep {
   peakMemory: number;
   /** checkpoint written after this step */
   saved?: string;
+  /** validation loss evaluated before this step's update (mlx-lm's "Iter N: Val loss"), when one was due */
+  valLoss?: number;
+}
+
+export interface Validation {
+  /** evaluated before this step's update (step 1: the untrained adapter) */
+  step: number;
+  loss: number;
+  /** seconds the evaluation took (not part of the training tokens/s) */
+  seconds: number;
 }
 
 /** adapter_config.json: what mlx-lm's load_adapters reads (fine_tune_type, num_layers, lora_parameters), plus the run's settings. */
@@ -88,12 +112,20 @@ export interface FinetuneResult {
   model: string;
   steps: FinetuneStep[];
   cancelled: boolean;
+  /** the training step ran as one compiled MLX graph (as mlx-lm's); false after a graph could not be traced or with MLX_TS_TRAIN_COMPILE=0 */
+  compiled: boolean;
   /** number of layers with an adapter */
   layers: number;
   format: DataFormat;
   examples: number;
   /** the example indices of each step's batch, in order */
   schedule: number[][];
+  /** the validation losses, when there was a validation set */
+  validation: Validation[];
+  /** validation examples (0 without a validation set) */
+  valExamples: number;
+  /** with skipBadLines: the lines left out, "FILE: line N: why" */
+  skipped: string[];
   config: AdapterConfig;
   adapterDir?: string;
 }
@@ -112,6 +144,23 @@ function readData(opts: FinetuneOptions): { text: string; source: string } {
   if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "train.jsonl");
   if (!existsSync(file)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: ${file} does not exist. Give a .jsonl file, or a directory holding train.jsonl (as mlx_lm.lora --data).`);
   return { text: readFileSync(file, "utf8"), source: file };
+}
+
+/** The validation JSONL: valData, valDataPath, or valid.jsonl beside a data directory's train.jsonl (as mlx-lm's load_dataset). */
+function readValData(opts: FinetuneOptions): { text: string; source: string } | undefined {
+  if (opts.valData !== undefined && opts.valDataPath !== undefined) throw new MlxTsError("E_BAD_ARGUMENT", "finetune: give valData (JSONL text) or valDataPath, not both.");
+  if (opts.valData !== undefined) return { text: opts.valData, source: "the validation data" };
+  if (opts.valDataPath !== undefined) {
+    const file = resolvePath(opts.valDataPath);
+    if (!existsSync(file) || statSync(file).isDirectory()) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: the validation file ${file} does not exist (give a .jsonl file).`);
+    return { text: readFileSync(file, "utf8"), source: file };
+  }
+  if (opts.dataPath !== undefined) {
+    const dir = resolvePath(opts.dataPath);
+    const file = join(dir, "valid.jsonl");
+    if (existsSync(dir) && statSync(dir).isDirectory() && existsSync(file)) return { text: readFileSync(file, "utf8"), source: file };
+  }
+  return undefined;
 }
 
 function engineModel(model: LoadedModel): EngineModel {
@@ -142,11 +191,20 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   if (!(lr > 0 && Number.isFinite(lr))) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: learning rate must be a positive number, got ${opts.learningRate}.`);
   const seed = opts.seed ?? FINETUNE_DEFAULTS.seed;
   const { text, source } = readData(opts);
-  const data = loadTrainingData(text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source });
+  const data = loadTrainingData(text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source, skipBad: opts.skipBadLines ?? false });
   if (data.examples.length < batchSize) {
     throw new MlxTsError("E_BAD_ARGUMENT", `finetune: ${source} has ${data.examples.length} example(s), fewer than the batch size ${batchSize}. Add examples or lower the batch size.`);
   }
-  const flat = batchSchedule(data.examples.map((e) => e.keys), batchSize, iters, seed);
+  const valText = readValData(opts);
+  const val = valText ? loadTrainingData(valText.text, m.tokenizer, { maxSeqLength, maskPrompt: opts.maskPrompt, modelName: m.name, source: valText.source, skipBad: opts.skipBadLines ?? false }) : undefined;
+  const valBatches = opts.valBatches ?? FINETUNE_DEFAULTS.valBatches;
+  if (!Number.isInteger(valBatches) || (valBatches < 1 && valBatches !== -1)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: val batches must be a positive integer or -1 (all), got ${opts.valBatches}.`);
+  const stepsPerEval = positiveInt("steps per eval", opts.stepsPerEval, FINETUNE_DEFAULTS.stepsPerEval);
+  if (val && val.examples.length < batchSize) {
+    throw new MlxTsError("E_BAD_ARGUMENT", `finetune: ${valText!.source} has ${val.examples.length} example(s), fewer than the batch size ${batchSize}. Add validation examples or lower the batch size.`);
+  }
+  const order = trainingOrder(data.examples.map((e) => e.keys), batchSize, iters, seed, val ? { sortKeys: val.examples.map((e) => e.keys), valBatches, stepsPerEval } : undefined);
+  const flat = order.train;
   const config: AdapterConfig = {
     fine_tune_type: "lora",
     num_layers: layers,
@@ -161,6 +219,7 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
     optimizer: opts.optimizer ?? FINETUNE_DEFAULTS.optimizer,
     seed,
     save_every: every,
+    ...(val ? { val_batches: valBatches, steps_per_eval: stepsPerEval } : {}),
   };
   const adapterDir = opts.save === undefined ? undefined : resolvePath(opts.save);
   if (adapterDir) {
@@ -168,15 +227,19 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
     writeFileSync(join(adapterDir, "adapter_config.json"), `${JSON.stringify(config, null, 4)}\n`);
   }
   if (opts.initAdapter !== undefined && !existsSync(opts.initAdapter)) throw new MlxTsError("E_BAD_ARGUMENT", `finetune: initAdapter ${opts.initAdapter} does not exist.`);
+  const skipped = [...data.skipped.map((p) => `${source}: ${p}`), ...(val?.skipped ?? []).map((p) => `${valText!.source}: ${p}`)];
+  opts.onStart?.({ examples: data.examples.length, valExamples: val?.examples.length ?? 0, skipped });
   const addon = trainAddon(loadNative());
   const steps: FinetuneStep[] = [];
+  const validation: Validation[] = [];
   let handle: { cancel(): void } | undefined;
   const run = new Promise<Extract<NativeTrainEvent, { type: "done" }>>((resolve, reject) => {
     const onAbort = (): void => handle?.cancel();
     const onEvent = (ev: NativeTrainEvent): void => {
       if (ev.type === "step") {
-        const s: FinetuneStep = { step: ev.step, loss: ev.loss, tokens: ev.tokens, trainedTokens: ev.trainedTokens, elapsedS: ev.elapsedS, tokensPerSec: ev.tokensPerSec, peakMemory: ev.peakMemory, ...(ev.saved ? { saved: ev.saved } : {}) };
+        const s: FinetuneStep = { step: ev.step, loss: ev.loss, tokens: ev.tokens, trainedTokens: ev.trainedTokens, elapsedS: ev.elapsedS, tokensPerSec: ev.tokensPerSec, peakMemory: ev.peakMemory, ...(ev.saved ? { saved: ev.saved } : {}), ...(ev.valLoss !== undefined ? { valLoss: ev.valLoss } : {}) };
         steps.push(s);
+        if (ev.valLoss !== undefined) validation.push({ step: ev.step, loss: ev.valLoss, seconds: ev.valS ?? 0 });
         try {
           opts.onStep?.(s);
         } catch {
@@ -201,6 +264,11 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
         ...(opts.initAdapter !== undefined ? { initAdapter: resolvePath(opts.initAdapter) } : {}),
         ...(adapterDir ? { adapterDir } : {}),
         saveEvery: every,
+        ...(val ? {
+          valExamples: val.examples.map((e) => Int32Array.from(e.tokens)),
+          valOffsets: Int32Array.from(val.examples.map((e) => e.offset)),
+          evals: order.evals.map((e) => ({ step: e.step, batches: e.batches.map((b) => Int32Array.from(b)) })),
+        } : {}),
       }, onEvent);
     } catch (e) {
       reject(fromNative(e, `Starting fine-tuning on ${m.name}`));
@@ -211,11 +279,18 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   });
   // an interrupt cancels the run through the engine and waits for it, as for a generation
   m.track({ cancel: () => handle?.cancel(), result: run });
-  const done = await run;
+  let done: Extract<NativeTrainEvent, { type: "done" }>;
+  try {
+    done = await run;
+  } catch (e) {
+    // the engine took the previous adapter off before training, and a failed run leaves none
+    adapters.delete(m);
+    throw e;
+  }
   adapters.set(m, adapterDir ?? "(in memory)");
   const schedule: number[][] = [];
   for (let i = 0; i < done.steps; i++) schedule.push(flat.slice(i * batchSize, (i + 1) * batchSize));
-  return { model: m.name, steps, cancelled: done.cancelled, layers: done.layers, format: data.format, examples: data.examples.length, schedule, config, ...(adapterDir ? { adapterDir } : {}) };
+  return { model: m.name, steps, cancelled: done.cancelled, compiled: done.compiled ?? false, layers: done.layers, format: data.format, examples: data.examples.length, schedule, validation, valExamples: val?.examples.length ?? 0, skipped, config, ...(adapterDir ? { adapterDir } : {}) };
 }
 
 /** Which adapter each model carries: its directory, "(in memory)" after an unsaved run. */

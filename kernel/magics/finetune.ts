@@ -7,8 +7,14 @@ import { escapeHtml } from "../util/html.js";
 import { MagicArgError } from "../util/args.js";
 import { bool, defineMagic, num, str } from "./define.js";
 
-function progressLine(s: FinetuneStep, iters: number): string {
-  return `step ${s.step}/${iters}  loss ${s.loss.toFixed(4)}  ${s.tokensPerSec.toFixed(1)} tok/s  peak ${formatBytes(s.peakMemory)}${s.saved ? `  saved ${s.saved}` : ""}`;
+function progressBar(step: number, iters: number, width = 20): string {
+  const full = Math.round((Math.min(step, iters) / iters) * width);
+  return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+}
+
+function progressLine(s: FinetuneStep, iters: number, lastVal?: number): string {
+  const val = lastVal === undefined ? "" : `  val ${lastVal.toFixed(4)}`;
+  return `${progressBar(s.step, iters)} step ${s.step}/${iters}  loss ${s.loss.toFixed(4)}${val}  ${s.tokensPerSec.toFixed(1)} tok/s  peak ${formatBytes(s.peakMemory)}${s.saved ? `  saved ${s.saved}` : ""}`;
 }
 
 defineMagic({
@@ -18,7 +24,10 @@ defineMagic({
     summary: "LoRA fine-tune a loaded model (QLoRA on a quantized one) with a live loss chart; adapters in mlx-lm's layout",
     positional: [{ name: "MODEL", help: "a loaded model (see %models)", required: true }],
     flags: [
-      { name: "data", type: "string", help: "a .jsonl file or a directory with train.jsonl (default: the cell body is the JSONL)", metavar: "PATH" },
+      { name: "data", type: "string", help: "a .jsonl file or a directory with train.jsonl, and valid.jsonl for validation (default: the cell body is the JSONL)", metavar: "PATH" },
+      { name: "val-data", type: "string", help: "a validation .jsonl file (default: valid.jsonl in the --data directory, if there)", metavar: "FILE" },
+      { name: "val-batches", type: "int", min: -1, help: `validation batches per evaluation, -1 = all (default ${FINETUNE_DEFAULTS.valBatches})`, metavar: "N" },
+      { name: "steps-per-eval", type: "int", min: 1, help: `evaluate before step 1, every N steps and before the last (default ${FINETUNE_DEFAULTS.stepsPerEval})`, metavar: "N" },
       { name: "rank", type: "int", min: 1, help: `LoRA rank (default ${FINETUNE_DEFAULTS.rank})`, metavar: "R" },
       { name: "scale", type: "number", help: `multiplier of the LoRA update, mlx-lm's lora_parameters.scale (default ${FINETUNE_DEFAULTS.scale})`, metavar: "S" },
       { name: "alpha", type: "number", help: "instead of --scale: scale = alpha / rank", metavar: "A" },
@@ -29,6 +38,7 @@ defineMagic({
       { name: "batch", type: "int", min: 1, help: `batch size (default ${FINETUNE_DEFAULTS.batchSize})`, metavar: "B" },
       { name: "grad-accum", type: "int", min: 1, help: "steps whose gradients are summed before an update (default 1)", metavar: "K" },
       { name: "max-seq-len", type: "int", min: 2, help: `longest example in tokens (default ${FINETUNE_DEFAULTS.maxSeqLength}); longer lines are reported`, metavar: "L" },
+      { name: "skip-bad", type: "bool", help: "leave bad data lines out (each reported) instead of refusing the data" },
       { name: "mask-prompt", type: "bool", help: "train only on completions / the last assistant message (mlx-lm --mask-prompt)" },
       { name: "optimizer", type: "string", choices: ["adam", "adamw"], help: "optimizer (default adam, as mlx-lm)" },
       { name: "seed", type: "int", min: 0, help: "numpy seed of the batch order, and of the LoRA init (default 0)", metavar: "N" },
@@ -49,16 +59,22 @@ defineMagic({
     if (dataPath === undefined && !body?.trim()) throw new MagicArgError("%%finetune: no data. Put JSONL in the cell body (one example per line) or pass --data PATH.");
     const iters = num(a, "iters") ?? FINETUNE_DEFAULTS.iters;
     const id = `mlx-ts-finetune-${Date.now()}`;
-    const rows: { step: number; loss: number }[] = [];
+    const rows: { step: number; loss: number; series: string }[] = [];
     let last = "starting…";
+    let lastVal: number | undefined;
     const show = (): void => {
-      const chart = rows.length ? chartBundle({ kind: "line", title: `${model.name}: training loss`, x: { field: "step" }, y: { field: "loss" }, data: rows }) : {};
+      const hasVal = lastVal !== undefined;
+      const title = `${model.name}: ${hasVal ? "training and validation loss" : "training loss"}`;
+      const chart = rows.length ? chartBundle({ kind: "line", title, x: { field: "step" }, y: { field: "loss" }, ...(hasVal ? { series: { field: "series" } } : {}), data: rows }) : {};
       ctx.sink.updateDisplay({ ...chart, "text/plain": `${rows.length ? `${chart["text/plain"] as string}\n` : ""}${last}` }, { displayId: id });
     };
     ctx.sink.display({ "text/plain": `fine-tuning ${model.name}: ${last}` }, { displayId: id });
     const targets = str(a, "targets")?.split(",").map((t) => t.trim()).filter(Boolean);
     const res = await finetune(model, {
       ...(dataPath !== undefined ? { dataPath } : { data: body! }),
+      ...(str(a, "val-data") !== undefined ? { valDataPath: str(a, "val-data") } : {}),
+      ...(num(a, "val-batches") !== undefined ? { valBatches: num(a, "val-batches") } : {}),
+      ...(num(a, "steps-per-eval") !== undefined ? { stepsPerEval: num(a, "steps-per-eval") } : {}),
       ...(num(a, "rank") !== undefined ? { rank: num(a, "rank") } : {}),
       ...(num(a, "scale") !== undefined ? { scale: num(a, "scale") } : {}),
       ...(num(a, "alpha") !== undefined ? { alpha: num(a, "alpha") } : {}),
@@ -70,21 +86,30 @@ defineMagic({
       ...(num(a, "grad-accum") !== undefined ? { gradAccum: num(a, "grad-accum") } : {}),
       ...(num(a, "max-seq-len") !== undefined ? { maxSeqLength: num(a, "max-seq-len") } : {}),
       maskPrompt: bool(a, "mask-prompt"),
+      skipBadLines: bool(a, "skip-bad"),
       ...(str(a, "optimizer") !== undefined ? { optimizer: str(a, "optimizer") as "adam" | "adamw" } : {}),
       ...(num(a, "seed") !== undefined ? { seed: num(a, "seed") } : {}),
       ...(str(a, "save") !== undefined ? { save: str(a, "save") } : {}),
       ...(num(a, "every") !== undefined ? { every: num(a, "every") } : {}),
       ...(str(a, "init-adapter") !== undefined ? { initAdapter: str(a, "init-adapter") } : {}),
       signal: ctx.signal,
+      onStart: ({ skipped }) => {
+        if (skipped.length) ctx.sink.stream("stderr", `skipped ${skipped.length} bad line(s):\n  ${skipped.slice(0, 20).join("\n  ")}${skipped.length > 20 ? `\n  … and ${skipped.length - 20} more` : ""}\n`);
+      },
       onStep: (s) => {
-        rows.push({ step: s.step, loss: Number(s.loss.toFixed(5)) });
-        last = progressLine(s, iters);
+        // the validation loss is of the adapter before this step's update, as mlx-lm reports it
+        if (s.valLoss !== undefined) {
+          lastVal = s.valLoss;
+          rows.push({ step: s.step, loss: Number(s.valLoss.toFixed(5)), series: "validation" });
+        }
+        rows.push({ step: s.step, loss: Number(s.loss.toFixed(5)), series: "train" });
+        last = progressLine(s, iters, lastVal);
         show();
       },
     });
     const where = res.adapterDir ? `adapter saved to ${res.adapterDir}` : "adapter not saved (no --save)";
     last = `${res.cancelled ? `interrupted after step ${res.steps.length}/${iters}` : `done: ${res.steps.length} steps`}; ${res.layers} layers adapted; ${where}. ` +
-      `${model.name} generates with it now (%adapter ${model.name} --remove to drop it).` + (res.steps.length ? `\n${progressLine(res.steps[res.steps.length - 1]!, iters)}` : "");
+      `${model.name} generates with it now (%adapter ${model.name} --remove drops it; %fuse ${model.name} --save DIR merges it into a checkpoint).` + (res.steps.length ? `\n${progressLine(res.steps[res.steps.length - 1]!, iters, lastVal)}` : "");
     show();
     ctx.globals.lastFinetune = res;
     return undefined;

@@ -4,6 +4,7 @@ import { closeMagicNames, findMagic, listMagics, registerMagic, type Magic } fro
 
 import "./engine-magics.js";
 import "./typecheck.js";
+import "./fuse.js";
 
 export { closeMagicNames, findMagic, listMagics, magicAt, registerMagic } from "./registry.js";
 export type { Magic, MagicContext } from "./registry.js";

@@ -61,6 +61,8 @@ export interface CellSession {
   generateBatch(prompts: (string | ChatMessage[])[], opts?: GenerateOptions & { model?: string; task?: string }): Promise<(GenerationResult & { answeredBy?: { model: string; reason: string } })[]>;
   /** LoRA fine-tunes a loaded model (QLoRA when it is quantized); the adapter stays set on it. See %%finetune --help for the options. */
   finetune(model: string | LoadedModel, opts: import("../engine/finetune.js").FinetuneOptions): Promise<import("../engine/finetune.js").FinetuneResult>;
+  /** Merges the model's LoRA adapter (or opts.adapter's) into its weights and saves a checkpoint mlx-lm loads (as mlx_lm.fuse); with `as`, loads it under that name. See %fuse --help. */
+  fuse(model: string | LoadedModel, opts: import("../engine/finetune-fuse.js").FuseOptions & { as?: string }): Promise<import("../engine/finetune-fuse.js").FuseResult & { loaded?: LoadedModel }>;
   /** The registered model for a role, made resident (its best model if it fits the budget, else a smaller one or its fallback). */
   route(role: string): Promise<LoadedModel>;
   /** Streams tokens from `opts.model`, else the default model (as generate). It cannot load or route: see session.models.ensure, session.route. */
@@ -83,6 +85,8 @@ export interface CellMagicResults {
   lastQuantize: import("../magics/quantize.js").QuantizeSummary;
   /** The last %%finetune run: per-step losses, tokens/s, peak memory, where the adapter went. */
   lastFinetune: import("../engine/finetune.js").FinetuneResult;
+  /** The last %fuse: where the fused checkpoint went, how many layers were merged. */
+  lastFuse: import("../engine/finetune-fuse.js").FuseResult;
   /** The rows of the last %bench sweep. */
   lastBench: import("../bench/sweep.js").SweepRow[];
 }

@@ -44,7 +44,7 @@ export class CellLanguageService {
       ? [
         `declare var display: import("${globalsModule}").CellDisplay;`,
         `declare var session: import("${globalsModule}").CellSession;`,
-        ...["lastGeneration", "chatHistory", "lastQuantize", "lastBench", "lastFinetune"].map((k) => `declare var ${k}: import("${globalsModule}").CellMagicResults["${k}"];`),
+        ...["lastGeneration", "chatHistory", "lastQuantize", "lastBench", "lastFinetune", "lastFuse"].map((k) => `declare var ${k}: import("${globalsModule}").CellMagicResults["${k}"];`),
         existsSync(join(root, "kernel", "mx", "index.ts"))
           ? `declare var mx: typeof import("${join(root, "kernel", "mx", "index.js").replace(/\\/g, "/")}").mx;`
           : `declare var mx: any;`,

@@ -4,6 +4,7 @@
 import type { Engine, EngineModel } from "../engine/index.js";
 import { registryOf } from "../engine/registry.js";
 import { finetune, useAdapter } from "../engine/finetune.js";
+import { fuse } from "../engine/finetune-fuse.js";
 import { MlxTsError } from "../protocol.js";
 import { cellStorage } from "./cell-state.js";
 import type { CellSession } from "./globals.js";
@@ -48,6 +49,14 @@ export function cellSession(engine: Engine, executionCount: () => number): CellS
       const signals = [opts?.signal, cell].filter((s): s is AbortSignal => s !== undefined);
       const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
       return finetune(typeof model === "string" ? engine.get(model) : model, { ...opts, ...(signal ? { signal } : {}) });
+    },
+    // mlx_lm.fuse in the session: the fused checkpoint is written, and with `as` loaded under that name
+    async fuse(model, opts) {
+      const { as, ...rest } = opts;
+      const res = await fuse(typeof model === "string" ? engine.get(model) : model, rest);
+      if (as === undefined) return res;
+      const loaded = await registryOf(engine).load(res.dir, { as }, cellLoader(engine, "session.fuse"));
+      return { ...res, loaded: loaded.model };
     },
     async route(role) {
       const r = await residentFor(engine, { task: role });

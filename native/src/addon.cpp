@@ -152,6 +152,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAdapter", Napi::Function::New(env, js_set_adapter, "setAdapter"));
   dist::register_exports(env, exports);
   kernels::register_exports(env, exports);
+  exports.Set("fuse", Napi::Function::New(env, js_fuse, "fuse"));
   return exports;
 }
 

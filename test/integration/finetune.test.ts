@@ -42,6 +42,39 @@ describe("finetune on qwen3-tiny-4bit", () => {
     expect((await greedy(model)).tokens.length).toBeGreaterThan(0);
   });
 
+  it("with skipBadLines, trains on the good lines and reports each bad one by number", async () => {
+    const data = [JSON.stringify({ text: "fine" }), "{not json", JSON.stringify({ text: 3 }), JSON.stringify({ text: "word ".repeat(40) }), JSON.stringify({ text: "also fine" })].join("\n");
+    let started: string[] = [];
+    const res = await finetune(model, { data, iters: 2, batchSize: 1, layers: 1, maxSeqLength: 16, skipBadLines: true, onStart: (i) => { started = i.skipped; } });
+    expect(res.examples).toBe(2);
+    expect(res.steps.length).toBe(2);
+    expect(res.skipped).toEqual(started);
+    expect(res.skipped.map((p) => /line (\d+):/.exec(p)?.[1])).toEqual(["2", "3", "4"]);
+  });
+
+  it("a memory limit below what training needs is a clear error, and the model generates and trains afterwards", async () => {
+    const attempt = async (limit: number): Promise<Error & { code?: string }> => {
+      const prev = engine.setMemoryLimit(limit);
+      try {
+        await finetune(model, { data: DATA, iters: 2, batchSize: 2, layers: 1 });
+      } catch (e) {
+        return e as Error & { code?: string };
+      } finally {
+        engine.setMemoryLimit(prev);
+      }
+      throw new Error(`training under a ${limit} byte limit did not fail`);
+    };
+    // below the weights already held, then just above them (the first step's activations pass it)
+    const below = await attempt(1_000_000);
+    expect(below.code, String(below)).toBe("E_MEMORY_LIMIT");
+    expect(below.message).toMatch(/already take .* above the MLX memory limit/);
+    const step = await attempt(engine.memory().active + 4_000_000); // the step's logits alone are ~40 MB
+    expect(step.code, String(step)).toBe("E_MEMORY_LIMIT");
+    expect(step.message).toMatch(/step 1 needed .* above the MLX memory limit.*--batch/);
+    expect((await greedy(model)).tokens.length).toBeGreaterThan(0);
+    expect((await finetune(model, { data: DATA, iters: 1, batchSize: 2, layers: 1 })).steps.length).toBe(1);
+  });
+
   it("an unknown target is refused with the layers there are", async () => {
     await expect(finetune(model, { data: DATA, iters: 1, batchSize: 1, targets: ["self_attn.nope"] })).rejects.toThrow(/self_attn\.nope.*self_attn\.q_proj/);
   });

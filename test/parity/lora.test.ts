@@ -98,6 +98,8 @@ for (const name of ["qwen3-tiny-bf16", "qwen3-tiny-4bit"]) {
       expect(ours.steps.map((s) => s.step)).toEqual(Array.from({ length: ITERS }, (_, i) => i + 1));
       const diffs = ours.steps.map((s, i) => relDiff(s.loss, ref.losses[i]!));
       expect(Math.max(...diffs), `ours ${ours.steps.map((s) => s.loss.toFixed(5))} vs mlx-lm ${ref.losses.map((l) => l.toFixed(5))}`).toBeLessThan(1e-3);
+      // the compiled step (as mlx-lm's) is what was compared
+      expect(ours.compiled).toBe(true);
       // training moved the loss (the comparison is of a loop that does something)
       expect(ours.steps[ITERS - 1]!.loss).toBeLessThan(ours.steps[0]!.loss);
     });

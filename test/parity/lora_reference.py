@@ -3,7 +3,8 @@
 train:    LoRA layers as linear_to_lora_layers places them, their initial values written to --init-out,
           then mlx_lm.tuner.trainer.train on mlx-lm's own dataset loader (--data dir with train.jsonl)
           with np.random.seed(--seed) as mlx_lm.lora does; prints the per-step losses and the batches,
-          and saves the trained adapter in mlx_lm.lora's layout to --adapter-out.
+          and saves the trained adapter in mlx_lm.lora's layout to --adapter-out. With valid.jsonl in --data,
+          trainer.train evaluates it (--val-batches, --steps-per-eval) and the validation losses are printed too.
 generate: mlx_lm.utils.load(model, adapter_path=...) and --steps greedy tokens after --ids.
 """
 import argparse
@@ -41,6 +42,8 @@ p.add_argument("--lr", type=float, default=1e-5)
 p.add_argument("--optimizer", default="adam")
 p.add_argument("--max-seq-len", type=int, default=2048)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--val-batches", type=int, default=25)
+p.add_argument("--steps-per-eval", type=int, default=200)
 p.add_argument("--ids", default="")
 p.add_argument("--steps", type=int, default=32)
 a = p.parse_args()
@@ -69,29 +72,34 @@ mx.save_safetensors(part, dict(tree_flatten(model.trainable_parameters())))
 os.replace(part, a.init_out)
 
 args = types.SimpleNamespace(data=a.data, train=True, test=False, mask_prompt=False)
-train_set, _, _ = load_dataset(args, tok)
+train_set, valid_set, _ = load_dataset(args, tok)
 
 batches = []
 
 
 def recording_batches(**kw):
     for batch, lengths in iterate_batches(**kw):
-        batches.append({"tokens": np.array(batch).tolist(), "lengths": np.array(lengths).tolist()})
+        if kw.get("loop"):  # the training iterator; evaluate() iterates without loop
+            batches.append({"tokens": np.array(batch).tolist(), "lengths": np.array(lengths).tolist()})
         yield batch, lengths
 
 
 losses = []
+val_losses = []
 
 
 class Record(TrainingCallback):
     def on_train_loss_report(self, info):
         losses.append(info["train_loss"])
 
+    def on_val_loss_report(self, info):
+        val_losses.append({"step": info["iteration"] + 1, "loss": info["val_loss"]})
+
 
 opt = (optim.AdamW if a.optimizer == "adamw" else optim.Adam)(learning_rate=a.lr)
 targs = TrainingArgs(batch_size=a.batch, iters=a.iters, steps_per_report=1, steps_per_save=10**9, max_seq_length=a.max_seq_len,
-                     grad_accumulation_steps=a.grad_accum, adapter_file=str(Path(a.adapter_out) / "adapters.safetensors"))
+                     grad_accumulation_steps=a.grad_accum, val_batches=a.val_batches, steps_per_eval=a.steps_per_eval, adapter_file=str(Path(a.adapter_out) / "adapters.safetensors"))
 Path(a.adapter_out).mkdir(parents=True, exist_ok=True)
-train(model, opt, CacheDataset(train_set), None, targs, iterate_batches=recording_batches, training_callback=Record())
+train(model, opt, CacheDataset(train_set), CacheDataset(valid_set) if len(valid_set) else None, targs, iterate_batches=recording_batches, training_callback=Record())
 save_config({"fine_tune_type": "lora", "num_layers": a.num_layers, "lora_parameters": lora}, Path(a.adapter_out) / "adapter_config.json")
-print(json.dumps({"losses": losses, "batches": batches[: a.iters]}))
+print(json.dumps({"losses": losses, "batches": batches[: a.iters], "val_losses": val_losses}))

@@ -62,6 +62,17 @@ mx::array Linear::embed(const mx::array& ids) const {
 
 mx::array Linear::gather(const mx::array& x, const mx::array& indices, bool sorted_indices) const {
   const auto& w = *w_;
+  if (w.lora) {
+    // LoRASwitchLinear.__call__ (train/lora.cpp sets it): y + scale * gather_mm(gather_mm(x, a.T), b.T),
+    // a [E, r, in], b [E, out, r], x promoted to the adapter's float32 as gather_mm promotes
+    LinearWeights frozen = w;
+    frozen.lora.reset();
+    auto y = Linear(std::make_shared<LinearWeights>(std::move(frozen))).gather(x, indices, sorted_indices);
+    auto xl = mx::astype(x, mx::promote_types(x.dtype(), w.lora->a.dtype()));
+    auto z = mx::gather_mm(xl, mx::swapaxes(w.lora->a, -1, -2), std::nullopt, indices, sorted_indices);
+    z = mx::gather_mm(z, mx::swapaxes(w.lora->b, -1, -2), std::nullopt, indices, sorted_indices);
+    return mx::add(y, mx::astype(mx::multiply(mx::array(w.lora->scale), z), x.dtype()));
+  }
   if (w.quant)
     return with_bias(mx::gather_qmm(x, w.weight, *w.scales, w.biases, std::nullopt, indices, true, w.quant->group_size, w.quant->bits,
                                     w.quant->mode, std::nullopt, sorted_indices),

@@ -63,16 +63,20 @@ Adapter attach_lora(Model& model, const LoraConfig& config, uint64_t seed, const
   auto key = mx::random::key(seed);
   for (const auto& [path, w] : model.params().linears) {
     auto b = split_block_path(path);
-    if (!b || b->first < first || !wanted.count(b->second)) continue;
+    if (!b || !wanted.count(b->second)) continue;
+    // a key is known if any block has it (as mlx-lm collects keys over every block); blocks before
+    // `first`, or without the layer (a MoE model's dense blocks), just get no adapter there
     found.insert(b->second);
-    if (w->experts > 0)
-      fail("E_BAD_ARGUMENT", "LoRA on mixture-of-experts layers (" + path +
-                                 ") is not supported yet; pick other targets (e.g. self_attn.q_proj,self_attn.v_proj).");
+    if (b->first < first) continue;
     auto [k1, k2] = mx::random::split(key);
     key = k1;
     const float s = 1.0f / std::sqrt(static_cast<float>(w->in_dims));
-    auto a = mx::random::uniform(mx::array(-s), mx::array(s), {w->in_dims, config.rank}, mx::float32, k2);
-    auto lw = std::make_shared<LoraWeights>(LoraWeights{a, mx::zeros({config.rank, w->out_dims}, mx::float32), config.scale});
+    // LoRALinear: a [in, r], b [r, out]; LoRASwitchLinear (expert layers): a [E, r, in], b [E, out, r]
+    const bool sw = w->experts > 0;
+    const mx::Shape a_shape = sw ? mx::Shape{w->experts, config.rank, w->in_dims} : mx::Shape{w->in_dims, config.rank};
+    const mx::Shape b_shape = sw ? mx::Shape{w->experts, w->out_dims, config.rank} : mx::Shape{config.rank, w->out_dims};
+    auto a = mx::random::uniform(mx::array(-s), mx::array(s), a_shape, mx::float32, k2);
+    auto lw = std::make_shared<LoraWeights>(LoraWeights{a, mx::zeros(b_shape, mx::float32), config.scale});
     ad.layers.emplace_back(path, lw);
   }
   for (const auto& k : wanted) {

@@ -11,6 +11,7 @@
 #include "napi_async.h"
 #include "napi_model.h"
 #include "napi_values.h"
+#include "train/fuse.h"
 #include "train/trainer.h"
 
 namespace mlxts {
@@ -96,10 +97,15 @@ void deliver(Napi::Env env, Napi::Function cb, Event* ev) {
     o.Set("tokensPerSec", r.tokens_per_sec);
     o.Set("peakMemory", r.peak_memory);
     if (!r.saved.empty()) o.Set("saved", r.saved);
+    if (r.val_loss) {
+      o.Set("valLoss", *r.val_loss);
+      o.Set("valS", r.val_s);
+    }
   } else if (ev->done) {
     o.Set("type", "done");
     o.Set("steps", ev->done->steps);
     o.Set("cancelled", ev->done->cancelled);
+    o.Set("compiled", ev->done->compiled);
     o.Set("layers", static_cast<double>(ev->done->adapter.layers.size()));
     if (!ev->done->saved.empty()) o.Set("saved", ev->done->saved);
   } else {
@@ -138,6 +144,29 @@ Napi::Value js_train(const Napi::CallbackInfo& cb) {
   p->weight_decay = static_cast<float>(num(env, o, "weightDecay", 0.01));
   p->seed = static_cast<uint64_t>(num(env, o, "seed", 0));
   p->save_every = static_cast<int>(num(env, o, "saveEvery", 0));
+  // validation: valExamples (Int32Array[]), valOffsets, evals [{step, batches: Int32Array[]}]
+  auto vex = o.Get("valExamples");
+  if (vex.IsArray()) {
+    for (uint32_t i = 0; i < vex.As<Napi::Array>().Length(); ++i) {
+      p->val_examples.push_back(ints(env, vex.As<Napi::Array>().Get(i), "params.valExamples[i]"));
+      for (auto t : p->val_examples.back())
+        if (t < 0 || t >= vocab) bad(env, "train: validation example " + std::to_string(i) + " has token " + std::to_string(t) + " outside the vocabulary.");
+    }
+    p->val_offsets = ints(env, o.Get("valOffsets"), "params.valOffsets");
+  }
+  auto evals = o.Get("evals");
+  if (evals.IsArray()) {
+    for (uint32_t i = 0; i < evals.As<Napi::Array>().Length(); ++i) {
+      auto e = evals.As<Napi::Array>().Get(i);
+      if (!e.IsObject()) bad(env, "train: params.evals[i] must be {step, batches}.");
+      TrainParams::Evaluation ev;
+      ev.step = static_cast<int>(num(env, e.As<Napi::Object>(), "step", std::nullopt));
+      auto bs = e.As<Napi::Object>().Get("batches");
+      if (!bs.IsArray()) bad(env, "train: params.evals[i].batches must be an array of Int32Array.");
+      for (uint32_t j = 0; j < bs.As<Napi::Array>().Length(); ++j) ev.batches.push_back(ints(env, bs.As<Napi::Array>().Get(j), "params.evals[i].batches[j]"));
+      p->evals.push_back(std::move(ev));
+    }
+  }
   auto optim = o.Get("optimizer");
   if (optim.IsString()) {
     const auto s = optim.As<Napi::String>().Utf8Value();
@@ -222,6 +251,38 @@ Napi::Value js_set_adapter(const Napi::CallbackInfo& cb) {
           return static_cast<int>(attach_lora(*slot->model, cfg, 0, w).layers.size());
         },
         [](Napi::Env e, int& n) -> Napi::Value { return Napi::Number::New(e, n); });
+  });
+}
+
+Napi::Value js_fuse(const Napi::CallbackInfo& cb) {
+  return as_promise(cb.Env(), [&]() -> Napi::Value {
+    Napi::Env env = cb.Env();
+    auto m = model_arg(cb, "fuse");
+    const std::string dir = string_arg(env, cb.Length() > 1 ? cb[1] : env.Undefined(), "fuse(model, dir): dir");
+    bool dequantize = false;
+    if (cb.Length() > 2 && cb[2].IsObject()) {
+      auto d = cb[2].As<Napi::Object>().Get("dequantize");
+      dequantize = d.IsBoolean() && d.As<Napi::Boolean>().Value();
+    }
+    auto slot = m->slot();
+    auto busy = claim(env, slot);
+    return run_async<FuseReport>(
+        env,
+        [dir, dequantize, slot, busy, m]() {
+          std::lock_guard lk(slot->mu);
+          return fuse_and_save(*slot->model, dir, dequantize);
+        },
+        [](Napi::Env e, FuseReport& r) -> Napi::Value {
+          auto o = Napi::Object::New(e);
+          o.Set("fusedLayers", r.fused_layers);
+          o.Set("dequantizedLayers", r.dequantized_layers);
+          o.Set("totalBytes", static_cast<double>(r.total_bytes));
+          o.Set("totalParameters", static_cast<double>(r.total_parameters));
+          auto wm = Napi::Object::New(e);
+          for (const auto& [tensor, file] : r.weight_map) wm.Set(tensor, file);
+          o.Set("weightMap", wm);
+          return o;
+        });
   });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "errors.h"
 #include "generation_pool.h"
@@ -17,23 +18,26 @@ struct Batch {
 };
 
 // iterate_batches: pad to 1 + the next multiple of 32 above the longest example, at most max_seq_len.
-Batch make_batch(const TrainParams& p, int step) {
-  const int B = p.batch_size;
+Batch make_batch(const std::vector<std::vector<int32_t>>& examples, const std::vector<int32_t>& offsets, const int32_t* rows, int B, int max_seq_len) {
   int longest = 0;
-  for (int j = 0; j < B; ++j) longest = std::max<int>(longest, p.examples[p.schedule[step * B + j]].size());
+  for (int j = 0; j < B; ++j) longest = std::max<int>(longest, examples[rows[j]].size());
   constexpr int kPadTo = 32;
-  const int T = std::min(1 + kPadTo * ((longest + kPadTo - 1) / kPadTo), p.max_seq_len);
+  const int T = std::min(1 + kPadTo * ((longest + kPadTo - 1) / kPadTo), max_seq_len);
   std::vector<int32_t> data(static_cast<size_t>(B) * T, 0);
   std::vector<int32_t> lens(static_cast<size_t>(B) * 2);
   for (int j = 0; j < B; ++j) {
-    const int idx = p.schedule[step * B + j];
-    const auto& ex = p.examples[idx];
-    const int n = std::min<int>(ex.size(), p.max_seq_len);
+    const int idx = rows[j];
+    const auto& ex = examples[idx];
+    const int n = std::min<int>(ex.size(), max_seq_len);
     std::copy(ex.begin(), ex.begin() + n, data.begin() + static_cast<size_t>(j) * T);
-    lens[2 * j] = p.offsets[idx];
+    lens[2 * j] = offsets[idx];
     lens[2 * j + 1] = n;
   }
   return {mx::array(data.data(), {B, T}, mx::int32), mx::array(lens.data(), {B, 2}, mx::int32)};
+}
+
+Batch make_batch(const TrainParams& p, int step) {
+  return make_batch(p.examples, p.offsets, p.schedule.data() + static_cast<size_t>(step) * p.batch_size, p.batch_size, p.max_seq_len);
 }
 
 // default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
@@ -52,6 +56,20 @@ std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   auto ce = mx::multiply(mx::subtract(mx::logsumexp(logits, -1), score), mask);
   auto ntoks = mx::sum(mask);
   return {mx::divide(mx::sum(mx::astype(ce, mx::float32)), ntoks), ntoks};
+}
+
+// trainer.evaluate: the token-weighted mean of default_loss over the evaluation's batches.
+float evaluate(Model& model, const TrainParams& p, const TrainParams::Evaluation& ev) {
+  auto all = mx::array(0.0f);
+  auto ntok = mx::array(0, mx::int32);
+  for (const auto& rows : ev.batches) {
+    auto b = make_batch(p.val_examples, p.val_offsets, rows.data(), static_cast<int>(rows.size()), p.max_seq_len);
+    auto r = default_loss(model, b);
+    all = mx::add(all, mx::multiply(r[0], r[1]));
+    ntok = mx::add(ntok, r[1]);
+    mx::eval({all, ntok});
+  }
+  return mx::divide(all, ntok).item<float>();
 }
 
 struct AdamState {
@@ -79,6 +97,19 @@ void set_arrays(Adapter& ad, const std::vector<mx::array>& a) {
   }
 }
 
+// MLX enforces its memory limit only on some backends (Metal, when nothing is left to wait for; not on the
+// CPU): training checks it itself, before the first step and after each, so a run over the limit stops
+// with E_MEMORY_LIMIT on every backend instead of swapping.
+void check_memory(const char* when, int step, const TrainParams& p) {
+  const size_t limit = mx::get_memory_limit();
+  const size_t used = step == 0 ? mx::get_active_memory() : mx::get_peak_memory();
+  if (used <= limit) return;
+  const std::string what = step == 0 ? std::string("the model and its adapter already take ") : std::string("training ") + when + " needed ";
+  fail("E_MEMORY_LIMIT", what + human_bytes(used) + ", above the MLX memory limit of " + human_bytes(limit) +
+                             " (batch " + std::to_string(p.batch_size) + ", longest sequence up to " + std::to_string(p.max_seq_len) +
+                             "). Lower --batch or --max-seq-len, adapt fewer --layers, free memory (%unload a model), or raise the limit (%limit memory SIZE).");
+}
+
 std::string checkpoint_name(int step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%07d_adapters.safetensors", step);
@@ -98,6 +129,14 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
   if (p.schedule.size() != static_cast<size_t>(p.iters) * p.batch_size) fail("E_BAD_ARGUMENT", "train: the schedule must hold iters * batch_size example indices.");
   for (auto i : p.schedule)
     if (i < 0 || static_cast<size_t>(i) >= p.examples.size()) fail("E_BAD_ARGUMENT", "train: schedule index " + std::to_string(i) + " is outside the examples.");
+  if (p.val_offsets.size() != p.val_examples.size()) fail("E_BAD_ARGUMENT", "train: the validation set needs one offset per example.");
+  for (const auto& ev : p.evals)
+    for (const auto& rows : ev.batches) {
+      if (rows.empty()) fail("E_BAD_ARGUMENT", "train: an evaluation batch is empty.");
+      for (auto i : rows)
+        if (i < 0 || static_cast<size_t>(i) >= p.val_examples.size()) fail("E_BAD_ARGUMENT", "train: validation index " + std::to_string(i) + " is outside the validation examples.");
+    }
+  size_t next_eval = 0;
   TrainOutcome out;
   out.adapter = attach_lora(model, p.lora, p.seed, p.init_adapter);
   Adapter& ad = out.adapter;
@@ -110,12 +149,24 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     st.m.push_back(mx::zeros_like(a));
     st.v.push_back(mx::zeros_like(a));
   }
-  const Batch* current = nullptr;
-  auto loss_fn = [&](const std::vector<mx::array>& xs) {
-    set_arrays(ad, xs);
-    return default_loss(model, *current);
+  // The loss of (adapter arrays..., tokens, lengths): the batch is an input too, so the step can be
+  // compiled once per padded length, as trainer.train's mx.compile'd step is; the frozen base weights
+  // are constants of the graph.
+  const size_t n_params = params.size();
+  auto loss_fn = [&ad, &model, n_params](const std::vector<mx::array>& xs) {
+    set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n_params));
+    return default_loss(model, Batch{xs[n_params], xs[n_params + 1]});
   };
   auto vg = mx::value_and_grad(std::function<std::vector<mx::array>(const std::vector<mx::array>&)>(loss_fn), argnums);
+  // [loss, ntoks, grads...]
+  std::function<std::vector<mx::array>(const std::vector<mx::array>&)> step_fn = [vg](const std::vector<mx::array>& xs) {
+    auto [v, g] = vg(xs);
+    v.insert(v.end(), g.begin(), g.end());
+    return v;
+  };
+  const char* no_compile = std::getenv("MLX_TS_TRAIN_COMPILE");
+  bool compiled = !(no_compile && std::string(no_compile) == "0");
+  auto compiled_step = compiled ? mx::compile(step_fn) : step_fn;
   std::optional<std::vector<mx::array>> accum;
   double trained = 0, train_s = 0;
   auto save_to = [&](const std::string& name) {
@@ -125,15 +176,39 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     return file;
   };
   mx::reset_peak_memory();
+  check_memory("", 0, p);
   for (int it = 1; it <= p.iters; ++it) {
     if (cancel.load() || GenerationPool::exiting()) {
       out.cancelled = true;
       break;
     }
+    std::optional<float> val_loss;
+    double val_s = 0;
+    while (next_eval < p.evals.size() && p.evals[next_eval].step < it) ++next_eval;
+    if (next_eval < p.evals.size() && p.evals[next_eval].step == it && !p.evals[next_eval].batches.empty()) {
+      // before this step's update, as trainer.train evaluates; its time is not training time
+      const auto v0 = std::chrono::steady_clock::now();
+      val_loss = evaluate(model, p, p.evals[next_eval]);
+      val_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - v0).count();
+    }
     const auto t0 = std::chrono::steady_clock::now();
     Batch b = make_batch(p, it - 1);
-    current = &b;
-    auto [vals, grads] = vg(params);
+    std::vector<mx::array> xs = params;
+    xs.push_back(b.tokens);
+    xs.push_back(b.lengths);
+    std::vector<mx::array> res;
+    try {
+      res = compiled_step(xs);
+    } catch (const std::exception&) {
+      if (!compiled) throw;
+      // a graph compile cannot trace (e.g. an op that evaluates mid-way): the plain step does the same math
+      compiled = false;
+      compiled_step = step_fn;
+      set_arrays(ad, params);
+      res = compiled_step(xs);
+    }
+    std::vector<mx::array> vals(res.begin(), res.begin() + 2);
+    std::vector<mx::array> grads(res.begin() + 2, res.end());
     set_arrays(ad, params);  // the tracer arrays are gone; the layers keep the real values
     if (accum)
       for (size_t i = 0; i < grads.size(); ++i) grads[i] = mx::add(grads[i], (*accum)[i]);
@@ -152,7 +227,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     to_eval.insert(to_eval.end(), st.v.begin(), st.v.end());
     if (accum) to_eval.insert(to_eval.end(), accum->begin(), accum->end());
     mx::eval(to_eval);
-    current = nullptr;
+    check_memory(("step " + std::to_string(it)).c_str(), it, p);
     train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     StepReport r;
     r.step = it;
@@ -163,6 +238,8 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     r.elapsed_s = train_s;
     r.tokens_per_sec = train_s > 0 ? trained / train_s : 0;
     r.peak_memory = static_cast<double>(mx::get_peak_memory());
+    r.val_loss = val_loss;
+    r.val_s = val_s;
     out.steps = it;
     if (p.save_every > 0 && it % p.save_every == 0 && it < p.iters) {
       save_to("adapters.safetensors");
@@ -170,6 +247,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     }
     on_step(r);
   }
+  out.compiled = compiled;
   out.saved = save_to("adapters.safetensors");
   return out;
 }

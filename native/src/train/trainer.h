@@ -33,6 +33,15 @@ struct TrainParams {
   // Where adapters.safetensors goes (empty: not saved); also NNNNNNN_adapters.safetensors every save_every steps.
   std::string adapter_dir;
   int save_every = 0;
+  // A validation set (mlx-lm's valid.jsonl): its examples, and before which steps it is evaluated on
+  // which batches (trainer.train's evaluate(), in the order the shared numpy RNG gives).
+  std::vector<std::vector<int32_t>> val_examples;
+  std::vector<int32_t> val_offsets;
+  struct Evaluation {
+    int step = 0;
+    std::vector<std::vector<int32_t>> batches;
+  };
+  std::vector<Evaluation> evals;
 };
 
 struct StepReport {
@@ -44,12 +53,15 @@ struct StepReport {
   double tokens_per_sec = 0;
   double peak_memory = 0;
   std::string saved;       // file written after this step, if any
+  std::optional<float> val_loss;  // evaluated before this step's update (mlx-lm's "Iter N: Val loss")
+  double val_s = 0;               // time the evaluation took (not counted in elapsed_s)
 };
 
 struct TrainOutcome {
   int steps = 0;
   bool cancelled = false;
   std::string saved;  // final adapters.safetensors, if written
+  bool compiled = false;  // the steps ran as one compiled graph (false: the plain step, after a trace failed or when disabled)
   Adapter adapter;
 };
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { repoRoot } from "../util/repo-root.js";
-import type { NativeAddon, NativeKernelBench, NativeKernelRule, NativeKernelStatus, NativeRuntimeInfo } from "./native-types.js";
+import type { NativeAddon, NativeKernelBench, NativeKernelRule, NativeKernelStatus, NativeModel, NativeRuntimeInfo } from "./native-types.js";
 import { MlxTsError } from "./types.js";
 
 export const KERNEL_NAMES = ["decode_attention"] as const;
@@ -180,3 +180,63 @@ export function saveKernelTable(addon: NativeAddon, rows: KernelBenchRow[], comm
 }
 
 export type { NativeKernelStatus };
+
+/** Decode tok/s after a prompt of one KV length, with decode_attention off and on (trials alternate). */
+export interface KernelEndToEndRow { kvLen: number; gen: number; off: number[]; on: number[]; kernelCalls: number }
+
+function promptIds(n: number, vocab: number): Int32Array {
+  // a fixed linear congruential sequence: the same prompt for both modes and every run
+  const out = new Int32Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x % vocab;
+  }
+  return out;
+}
+
+function decodeTps(model: NativeModel, ids: Int32Array, gen: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    model.generate(ids, {
+      maxTokens: gen, temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, repetitionContextSize: 20, eosTokenIds: [],
+      prefillStepSize: 2048, reusePrefix: false,
+    }, (ev) => {
+      if (ev.type === "done") resolve(ev.stats.generationTps);
+      else if (ev.type === "error") reject(new MlxTsError(ev.code, ev.message));
+    });
+  });
+}
+
+/** End-to-end decode with the kernel off and on at each KV length; the kernel's mode is left on auto. */
+export async function benchKernelsEndToEnd(
+  addon: NativeAddon, model: NativeModel,
+  opts: { lengths: number[]; gen?: number; runs?: number; onRow?: (r: KernelEndToEndRow) => void; signal?: AbortSignal },
+): Promise<KernelEndToEndRow[]> {
+  const gen = opts.gen ?? 32, runs = opts.runs ?? 3;
+  const vocab = model.info().vocabSize;
+  const rows: KernelEndToEndRow[] = [];
+  try {
+    for (const kvLen of opts.lengths) {
+      const ids = promptIds(kvLen, vocab);
+      const row: KernelEndToEndRow = { kvLen, gen, off: [], on: [], kernelCalls: 0 };
+      for (const mode of ["off", "on"] as const) {
+        addon.kernelsSetMode("decode_attention", mode);
+        await decodeTps(model, ids, 4); // warm-up at this length
+      }
+      for (let r = 0; r < runs; r++) {
+        for (const mode of r % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+          if (opts.signal?.aborted) return rows;
+          addon.kernelsSetMode("decode_attention", mode);
+          addon.kernelsResetCounts();
+          row[mode].push(await decodeTps(model, ids, gen));
+          if (mode === "on") row.kernelCalls += addon.kernelsStatus()[0]?.calls ?? 0;
+        }
+      }
+      rows.push(row);
+      opts.onRow?.(row);
+    }
+  } finally {
+    addon.kernelsSetMode("decode_attention", "auto");
+  }
+  return rows;
+}

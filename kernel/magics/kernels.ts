@@ -3,7 +3,8 @@
 // measures ours against MLX's SDPA here and saves the table the dispatcher follows.
 import { chartBundle } from "../display/chart.js";
 import { tableHtml, tableText, TABLE_MIME, type TableData } from "../display/mime.js";
-import { benchKernels, KERNEL_NAMES, saveKernelTable, SPEEDUP_TO_USE, type KernelBenchRow } from "../engine/kernels.js";
+import { benchKernels, benchKernelsEndToEnd, KERNEL_NAMES, saveKernelTable, SPEEDUP_TO_USE, type KernelBenchRow } from "../engine/kernels.js";
+import { EngineModel } from "../engine/model.js";
 import { kernelsConfig, loadNative, reconfigureKernels } from "../engine/native.js";
 import { MlxTsError } from "../protocol.js";
 import { defineMagic, ints, str } from "./define.js";
@@ -60,11 +61,14 @@ defineMagic({
       { name: "lengths", type: "ints", help: "bench: KV lengths (default 1024,4096,16384,32768)", metavar: "N,N" },
       { name: "dtype", type: "string", help: "bench: bfloat16 (default), float16 or float32", metavar: "DTYPE" },
       { name: "iters", type: "number", help: "bench: calls per timing (default 50)", metavar: "N" },
+      { name: "model", type: "string", help: "bench: also decode tok/s end to end on this loaded model, kernel off vs on, at each KV length", metavar: "NAME" },
+      { name: "runs", type: "number", help: "bench --model: trials per mode and length (default 3)", metavar: "N" },
     ],
-    examples: ["%kernels", "%kernels off decode_attention", "%kernels bench --lengths 1024,32768"],
+    examples: ["%kernels", "%kernels off decode_attention", "%kernels bench --lengths 1024,32768", "%kernels bench --model q8 --lengths 4096,32768"],
   },
+  modelFlags: ["model"],
   async run(a, _body, ctx) {
-    await ctx.engine();
+    const engine = await ctx.engine();
     const addon = loadNative();
     const action = a.positional[0] ?? "status";
     const name = a.positional[1];
@@ -109,6 +113,29 @@ defineMagic({
       const cfg = reconfigureKernels();
       ctx.sink.stream("stdout", `Saved ${saved.rules.length} dispatch rules (${saved.rules.filter((r) => r.use).length} use ours) for ${saved.deviceName || saved.backend}: ${cfg.tableFile}\n`);
       ctx.globals.lastKernelBench = rows;
+      const modelName = str(a, "model");
+      if (modelName) {
+        const model = engine.get(modelName);
+        if (!(model instanceof EngineModel)) throw new MlxTsError("E_BAD_ARGUMENT", `%kernels bench --model: ${modelName} is not a model this engine runs natively (a sharded model runs in rank processes).`);
+        const lengths = ints(a, "lengths") ?? [1024, 4096, 16384, 32768];
+        const e2eId = `${id}-e2e`;
+        const med = (v: number[]): number => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] ?? NaN;
+        const e2eTable = (rs: Awaited<ReturnType<typeof benchKernelsEndToEnd>>): TableData => ({
+          columns: ["model", "KV length", "decode tok/s, kernel off (median)", "kernel on (median)", "on/off", "kernel calls"],
+          rows: rs.map((r) => [model.name, r.kvLen, med(r.off).toFixed(1), med(r.on).toFixed(1), `${(med(r.on) / med(r.off)).toFixed(2)}×`, r.kernelCalls]),
+        });
+        ctx.sink.display({ "text/plain": `kernels bench --model ${model.name}: starting` }, { displayId: e2eId });
+        const e2e = await benchKernelsEndToEnd(addon, model.nativeModel, {
+          lengths, runs: typeof a.flags.runs === "number" ? a.flags.runs : undefined, signal: ctx.signal,
+        });
+        const et = e2eTable(e2e);
+        ctx.sink.updateDisplay({ "text/plain": tableText(et), "text/html": tableHtml(et), [TABLE_MIME]: et }, { displayId: e2eId });
+        ctx.sink.display(chartBundle({
+          kind: "bar", title: `${model.name}: decode tok/s, decode_attention off vs on`, x: { field: "KV length" }, y: { field: "tok/s" }, series: { field: "kernel" },
+          data: e2e.flatMap((r) => [{ "KV length": String(r.kvLen), "tok/s": med(r.off), kernel: "off (SDPA)" }, { "KV length": String(r.kvLen), "tok/s": med(r.on), kernel: "on (ours)" }]),
+        }));
+        ctx.globals.lastKernelBenchModel = e2e;
+      }
       return undefined;
     }
     const { table, notes } = statusTable();

@@ -8,9 +8,9 @@
 //    prompt of each KV length (random ids, greedy, EOS off), median (min–max) over --runs.
 // --save-table writes the dispatch table %kernels uses on this device (kernel/engine/kernels.ts).
 // Prints a markdown table; JSON (every row with backend, device, model, command) to bench/results/kernels.json.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fmt, randomIds, summarize } from "./lib/stats.mjs";
+import { fmt, summarize } from "./lib/stats.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
@@ -55,42 +55,18 @@ for (const s of kernels.BENCH_SHAPES) {
   }
 }
 
-// 2. end to end
-function generateOnce(model, ids, gen) {
-  return new Promise((res, rej) => {
-    model.generate(Int32Array.from(ids), { maxTokens: gen, temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, repetitionContextSize: 20, eosTokenIds: [], reusePrefix: false, prefillStepSize: 2048 }, (ev) => {
-      if (ev.type === "done") res(ev.stats);
-      else if (ev.type === "error") rej(Object.assign(new Error(ev.message), { code: ev.code }));
-    });
-  });
-}
+// 2. end to end (kernel/engine/kernels.ts benchKernelsEndToEnd: alternating off/on trials after a warm-up per length)
 const e2e = [];
 for (const m of opts.models) {
-  const dir = resolve(m);
-  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-  const model = await addon.loadModel(nativeLoadOptions(dir));
+  const model = await addon.loadModel(nativeLoadOptions(resolve(m)));
   try {
-    for (const kvLen of opts.lengths) {
-      const ids = randomIds(kvLen, config.vocab_size, 77);
-      const trials = { off: [], on: [] };
-      for (const mode of ["off", "on"]) { addon.kernelsSetMode("decode_attention", mode); await generateOnce(model, ids, 4); } // warm-up at this length
-      for (let r = 0; r < opts.runs; r++) {
-        for (const mode of r % 2 ? ["on", "off"] : ["off", "on"]) {
-          addon.kernelsSetMode("decode_attention", mode);
-          addon.kernelsResetCounts();
-          const s = await generateOnce(model, ids, opts.gen);
-          const calls = addon.kernelsStatus()[0].calls;
-          if (mode === "on" && calls === 0) throw new Error(`kernel on but no call went to it (${JSON.stringify(addon.kernelsStatus()[0])})`);
-          trials[mode].push(s.generationTps);
-        }
-      }
-      const off = summarize(trials.off), on = summarize(trials.on);
-      const row = { ...where, model: m, kvLen, gen: opts.gen, decodeOff: off, decodeOn: on, speedup: on.median / off.median, command };
-      e2e.push(row);
-      console.error(`${m} KV ${kvLen}: decode off ${fmt(off)} tok/s, on ${fmt(on)} tok/s, ${row.speedup.toFixed(2)}×`);
+    for (const r of await kernels.benchKernelsEndToEnd(addon, model, { lengths: opts.lengths, gen: opts.gen, runs: opts.runs })) {
+      if (r.kernelCalls === 0) throw new Error(`${m} KV ${r.kvLen}: kernel on but no call went to it (${JSON.stringify(addon.kernelsStatus()[0])})`);
+      const off = summarize(r.off), on = summarize(r.on);
+      e2e.push({ ...where, model: m, kvLen: r.kvLen, gen: r.gen, decodeOff: off, decodeOn: on, speedup: on.median / off.median, command });
+      console.error(`${m} KV ${r.kvLen}: decode off ${fmt(off)} tok/s, on ${fmt(on)} tok/s, ${(on.median / off.median).toFixed(2)}×`);
     }
   } finally {
-    addon.kernelsSetMode("decode_attention", "auto");
     model.dispose();
   }
 }

@@ -139,7 +139,8 @@ defineMagic({
       return undefined;
     }
     const { table, notes } = statusTable();
-    ctx.sink.display({ "text/plain": `${tableText(table)}\n${notes.join("\n")}`, "text/html": `${tableHtml(table)}<pre>${notes.join("\n")}</pre>`, [TABLE_MIME]: table });
+    // no TABLE_MIME here: the REPL draws that alone, and the notes below the table matter as much
+    ctx.sink.display({ "text/plain": `${tableText(table)}\n${notes.join("\n")}`, "text/html": `${tableHtml(table)}<pre>${notes.join("\n")}</pre>` });
     return undefined;
   },
 });

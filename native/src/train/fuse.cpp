@@ -5,14 +5,13 @@
 #include <filesystem>
 
 #include "errors.h"
+#include "weight_shards.h"
 
 namespace fs = std::filesystem;
 
 namespace mlxts {
 
 namespace {
-
-constexpr size_t kMaxShardBytes = size_t{5} << 30;  // mlx-lm's MAX_FILE_SIZE_GB, as save.cpp
 
 // The weight as mlx-lm's mx.dequantize gives it: in the scales' dtype.
 mx::array plain_weight(const LinearWeights& l) {
@@ -71,41 +70,9 @@ FuseReport fuse_and_save(Model& model, const std::string& dir, bool dequantize) 
       ++rep.dequantized_layers;
     }
   }
-  std::vector<std::string> names;
-  for (const auto& [k, _] : weights) names.push_back(k);
-  std::sort(names.begin(), names.end());
-  // save_model's sharding: a new file once the next tensor would pass the limit.
-  std::vector<std::vector<std::string>> shards;
-  size_t shard_bytes = 0;
-  for (const auto& n : names) {
-    const size_t b = weights.at(n).nbytes();
-    if (shards.empty() || shard_bytes + b > kMaxShardBytes) {
-      shards.emplace_back();
-      shard_bytes = 0;
-    }
-    shards.back().push_back(n);
-    shard_bytes += b;
-  }
-  try {
-    for (size_t i = 0; i < shards.size(); ++i) {
-      char fname[64];
-      if (shards.size() == 1) std::snprintf(fname, sizeof fname, "model.safetensors");
-      else std::snprintf(fname, sizeof fname, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
-      std::unordered_map<std::string, mx::array> shard;
-      for (const auto& n : shards[i]) {
-        auto a = weights.at(n);
-        mx::eval(a);  // one shard's merged tensors at a time
-        shard.insert_or_assign(n, a);
-        rep.weight_map.emplace_back(n, fname);
-        rep.total_bytes += a.nbytes();
-      }
-      mx::save_safetensors((fs::path(dir) / fname).string(), shard, {{"format", "mlx"}});
-    }
-  } catch (const NativeError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw classify_exception(e, "fuse: writing to " + dir);
-  }
+  const auto written = write_weight_shards(weights, dir, "fuse: writing to " + dir);
+  rep.weight_map = written.weight_map;
+  rep.total_bytes = written.total_bytes;
   rep.total_parameters = params.num_parameters();
   return rep;
 }

@@ -197,7 +197,8 @@ export class EngineModel implements LoadedModel {
     });
     const refused = notBatchableError(opts, this.name);
     if (refused) throw refused;
-    if (this.active && (this.plainFixed !== undefined || !this.plainRun)) throw cannotJoinError(opts, this.name, `it uses an option a batch cannot run: ${this.plainFixed ?? "unknown"}`);
+    if (this.active && !this.plainRun) throw cannotJoinError(opts, this.name, "this model is the draft of a speculative generation on another model, which runs one row at a time");
+    if (this.active && this.plainFixed !== undefined) throw cannotJoinError(opts, this.name, `it uses an option a batch cannot run: ${this.plainFixed}`);
     if (this.busyWith) throw new MlxTsError("E_BUSY", `Cannot generate on ${this.name}: a ${this.busyWith} is running on it. Wait for it to finish.`);
     const params = generateParams(opts, this.eosTokenIds);
     const rows = prompts.map((p, i) => {

@@ -37,6 +37,9 @@ describe("plain generations join one batch", () => {
       expect(r.stats.generatedTokens).toBe(OPTS.maxTokens);
       expect(r.stats.promptTokens).toBe(r.promptTokens.length);
       expect(r.text).toBe(m.detokenize(r.tokens));
+      // kvCacheBytes is the row's share of the batch's cache: 1/rows of the step it ended on
+      expect(r.stats.batchKvCacheBytes).toBeGreaterThan(0);
+      expect(r.stats.kvCacheBytes * r.stats.batchSize!).toBe(r.stats.batchKvCacheBytes);
     }
     // The model is free once the results are in: an option a batch cannot run starts at once.
     const q = await m.generate(PROMPTS[2]!, { ...OPTS, kvBits: 8 });

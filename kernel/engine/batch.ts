@@ -18,7 +18,7 @@ function nativeStats(promptTokens: number, stopReason: "cancelled" | "error"): N
 export function notBatchable(o: GenerateOptions): string | undefined {
   if (o.draft !== undefined) return "a draft model (speculative decoding) runs one row at a time: its caches are trimmed per proposal, and no batched version is built";
   if (o.maxKvSize !== undefined) return "maxKvSize needs a rotating cache, and no batched rotating cache is built";
-  if (o.kvBits !== undefined) return "kvBits needs a quantized cache, and no batched quantized cache is built";
+  if (o.kvBits !== undefined) return "kvBits needs a quantized cache, and mlx-lm has no batched quantized cache to mirror (its BatchGenerator takes no kv_bits; BatchRotatingKVCache.to_quantized raises NotImplementedError), so none is built";
   return undefined;
 }
 

@@ -35,7 +35,7 @@ export function statsLine(s: GenerationStats): string {
     // speculative decoding only (--draft)
     ...(s.acceptanceRate !== undefined ? [`draft: ${s.acceptedTokens}/${s.draftedTokens} accepted (${(100 * s.acceptanceRate).toFixed(0)}%), ${(s.tokensPerTargetStep ?? 0).toFixed(2)} tokens/target step`] : []),
     // batch only (generateBatch, %%generate --batch, continuous batching)
-    ...(s.batchSize !== undefined ? [`batch: ${s.batchSize} rows (at most ${s.maxBatchSize ?? s.batchSize})`] : []),
+    ...(s.batchSize !== undefined ? [`batch: ${s.batchSize} rows (at most ${s.maxBatchSize ?? s.batchSize})${s.batchKvCacheBytes ? `, KV cache of the batch: ${formatBytes(s.batchKvCacheBytes)} (above: this row's share)` : ""}`] : []),
   ].join(" | ");
 }
 

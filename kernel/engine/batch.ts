@@ -18,7 +18,7 @@ function nativeStats(promptTokens: number, stopReason: "cancelled" | "error"): N
 export function notBatchable(o: GenerateOptions): string | undefined {
   if (o.draft !== undefined) return "a draft model (speculative decoding) runs one row at a time: its caches are trimmed per proposal, and no batched version is built";
   if (o.maxKvSize !== undefined) return "maxKvSize needs a rotating cache, and no batched rotating cache is built";
-  if (o.kvBits !== undefined) return "kvBits needs a quantized cache, and no batched quantized cache is built";
+  if (o.kvBits !== undefined) return "kvBits needs a quantized cache, and mlx-lm has no batched quantized cache to mirror (its BatchGenerator takes no kv_bits; BatchRotatingKVCache.to_quantized raises NotImplementedError), so none is built";
   return undefined;
 }
 
@@ -31,12 +31,16 @@ export class BatchRunner {
   private nextId = 1;
   private startScheduled = false;
   private endWaiters: (() => void)[] = [];
+  /** the last rows' ends, delivered at the native "end" so the model reads as free when their results resolve */
+  private deferred: (() => void)[] = [];
+  /** holds: a running single-row generation is moving in; rows queued meanwhile start with it */
+  private holds = 0;
 
   constructor(private readonly native_: () => NativeModel, private readonly modelName: string) {}
 
   /** true while a native batch runs (ending included) or rows wait for one */
   get busy(): boolean {
-    return this.native !== undefined || this.queued.length > 0 || this.startScheduled;
+    return this.native !== undefined || this.queued.length > 0 || this.startScheduled || this.holds > 0;
   }
 
   /** rows not yet finished */
@@ -66,6 +70,19 @@ export class BatchRunner {
       if (!this.native) this.scheduleStart();
     }
     return () => this.cancel(id);
+  }
+
+  /** Keeps queued rows from starting until the returned release is called (once). */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0 && this.queued.length && !this.native) this.scheduleStart();
+      else this.settleIfIdle();
+    };
   }
 
   cancelAll(): void {
@@ -101,6 +118,7 @@ export class BatchRunner {
   }
 
   private start(): void {
+    if (this.holds > 0) return;
     if (this.native || this.queued.length === 0) {
       this.settleIfIdle();
       return;
@@ -126,14 +144,19 @@ export class BatchRunner {
       this.ending = false;
       if (this.queued.length) this.start();
       else this.settleIfIdle();
+      for (const d of this.deferred.splice(0)) d();
       return;
     }
     const h = this.handlers.get(ev.row);
     if (ev.type === "tokens") h?.({ type: "tokens", tokens: ev.tokens });
     else {
       this.handlers.delete(ev.row);
-      if (ev.type === "done") h?.({ type: "done", stats: ev.stats });
-      else h?.({ type: "error", code: ev.code, message: ev.message, stats: ev.stats });
+      const end = (): void => {
+        if (ev.type === "done") h?.({ type: "done", stats: ev.stats });
+        else h?.({ type: "error", code: ev.code, message: ev.message, stats: ev.stats });
+      };
+      if (this.handlers.size === 0 && this.queued.length === 0 && this.native) this.deferred.push(end);
+      else end();
     }
   }
 
@@ -147,4 +170,111 @@ export class BatchRunner {
 export function notBatchableError(o: GenerateOptions, model: string): MlxTsError | undefined {
   const why = notBatchable(o);
   return why === undefined ? undefined : new MlxTsError("E_BAD_ARGUMENT", `Cannot run this generation in a batch on ${model}: ${why}. Leave the option out for batched generation, or run it alone (without batch, after the batch ends).`);
+}
+
+/**
+ * Continuous batching for plain generations: a single-row native generation that can move into a batch
+ * mid-run. moveTo() cancels the native run after its step in progress; when it reports "cancelled", the
+ * generation continues as a batch row whose prompt is its prompt plus the tokens generated so far (that
+ * row is prefilled anew, so greedy output stays the prompt's alone) and whose maxTokens is what is left.
+ * The stream sees one run: the same events, stats merged (promptTokens and reusedTokens of the first part;
+ * generatedTokens, decodeMs and generationTps over both; batch fields, kvCacheBytes of the row).
+ * A seeded sampled generation restarts its sampler's random stream at the move.
+ */
+export class MovableRun {
+  private readonly generated: number[] = [];
+  private cancelNative: () => void = () => undefined;
+  private cancelRow: (() => void) | undefined;
+  private cancelled = false;
+  private move: { runner: BatchRunner; release: () => void } | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly prompt: readonly number[],
+    private readonly params: NativeGenerateParams,
+    startNative: (onEvent: RowHandler) => () => void,
+    private readonly onEvent: RowHandler,
+  ) {
+    this.cancelNative = startNative((ev) => this.onNative(ev));
+  }
+
+  /** true once the run went on as a batch row (or is going there) */
+  get moved(): boolean {
+    return this.move !== undefined;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    if (this.cancelRow) this.cancelRow();
+    else this.cancelNative();
+  }
+
+  /** Moves the run into `runner` (held until the row is queued there, or the run ended on its own). */
+  moveTo(runner: BatchRunner): void {
+    if (this.move || this.ended || this.cancelled) return;
+    this.move = { runner, release: runner.hold() };
+    this.cancelNative();
+  }
+
+  private onNative(ev: NativeGenerationEvent): void {
+    if (ev.type === "tokens") {
+      this.generated.push(...ev.tokens);
+      this.onEvent(ev);
+      return;
+    }
+    const move = this.move;
+    const left = this.params.maxTokens - this.generated.length;
+    if (move && ev.type === "done" && ev.stats.stopReason === "cancelled" && !this.cancelled && left > 0) {
+      const first = ev.stats;
+      try {
+        this.cancelRow = move.runner.add([...this.prompt, ...this.generated], { ...this.params, maxTokens: left, reusePrefix: false }, (rev) => this.onRow(rev, first));
+      } catch (e) {
+        const err = e instanceof MlxTsError ? e : new MlxTsError("E_MLX", String(e));
+        this.end({ type: "error", code: err.code as never, message: err.message, stats: { ...first, stopReason: "error" } });
+      }
+      move.release();
+      return;
+    }
+    move?.release();
+    this.end(ev);
+  }
+
+  private onRow(ev: NativeGenerationEvent, first: NativeGenerationStats): void {
+    if (ev.type === "tokens") {
+      this.onEvent(ev);
+      return;
+    }
+    const row = ev.stats;
+    const generatedTokens = first.generatedTokens + row.generatedTokens;
+    // The row's prefill of the moved tokens is decode time for this generation: it was generating meanwhile.
+    const decodeMs = first.decodeMs + row.prefillMs + row.decodeMs;
+    const stats: NativeGenerationStats = {
+      ...row,
+      promptTokens: first.promptTokens,
+      reusedTokens: first.reusedTokens,
+      generatedTokens,
+      ttftMs: first.generatedTokens > 0 ? first.ttftMs : first.ttftMs + row.ttftMs,
+      prefillMs: first.prefillMs,
+      promptTps: first.promptTps,
+      decodeMs,
+      generationTps: decodeMs > 0 ? generatedTokens / (decodeMs / 1000) : 0,
+      peakMemory: Math.max(first.peakMemory, row.peakMemory),
+    };
+    this.end(ev.type === "done" ? { type: "done", stats } : { ...ev, stats });
+  }
+
+  private end(ev: NativeGenerationEvent): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEvent(ev);
+  }
+}
+
+/** Why a generation with options `o` cannot join the generation running on `model`, for E_BUSY. */
+export function cannotJoinError(o: GenerateOptions, model: string, running: string | undefined): MlxTsError {
+  const why = notBatchable(o);
+  if (why !== undefined) {
+    return new MlxTsError("E_BUSY", `Cannot start this generation on ${model} now: a generation is running on it, and this one cannot join it as a batch row because ${why}. It was not queued: wait for the running one to finish (await it), then start this one, or leave that option out so it joins.`);
+  }
+  return new MlxTsError("E_BUSY", `Cannot start this generation on ${model} now: the running generation cannot take other rows because ${running ?? "it is not a batchable generation"}. It was not queued: wait for it to finish (await it), then start this one.`);
 }

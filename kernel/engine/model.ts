@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { ChatTemplate, endsInsideThink, noTemplateError } from "./chat-template.js";
 import { fromNative } from "./errors.js";
 import { TokenStream } from "./generation-stream.js";
-import { BatchRunner, notBatchable, notBatchableError } from "./batch.js";
+import { BatchRunner, cannotJoinError, MovableRun, notBatchable, notBatchableError } from "./batch.js";
 import { generateParams } from "./generate-params.js";
 import { draftMismatch, type VocabularyFacts } from "./draft.js";
 import type { Generations, ModelJob } from "./generations.js";
@@ -64,6 +64,9 @@ export class EngineModel implements LoadedModel {
   private tokenizerVocab: number | undefined;
   /** batch: the batched generation of this model (made on first use) */
   private batchRunner: BatchRunner | undefined;
+  /** batch: the running single-row generation, which a second one moves into a batch; why it cannot move, if so */
+  private plainRun: MovableRun | undefined;
+  private plainFixed: string | undefined;
 
   constructor(private readonly parts: ModelParts) {
     this.name = parts.name;
@@ -123,8 +126,11 @@ export class EngineModel implements LoadedModel {
 
   stream(prompt: string | ChatMessage[], opts: GenerateOptions = {}): GenerationStream {
     this.assertAlive();
-    // batch: asked for as a batch row, or started while a batch runs here: it joins the batch instead of E_BUSY
-    if (opts.batch || (this.batchRunner?.busy && notBatchable(opts) === undefined)) return this.streamBatch([prompt], opts)[0]!;
+    // batch: asked for as a batch row, or started while a generation runs here: it joins the batch (the running
+    // single-row one moves into it) instead of E_BUSY; one that cannot be a row gets E_BUSY saying why
+    const running = this.active !== undefined || this.batchRunner?.busy === true;
+    if (running && !opts.batch && notBatchable(opts) !== undefined) throw cannotJoinError(opts, this.name, undefined);
+    if (opts.batch || running) return this.streamBatch([prompt], opts)[0]!;
     this.assertIdle("generate");
     const params = generateParams(opts, this.eosTokenIds);
     const draft = opts.draft === undefined ? undefined : this.draftModel(opts.draft);
@@ -140,14 +146,22 @@ export class EngineModel implements LoadedModel {
       signal: opts.signal,
       start: (onEvent) => {
         try {
-          const gen = this.native.generate(Int32Array.from(tokens), params, onEvent);
-          return () => gen.cancel();
+          // batch: a MovableRun, so a generation started meanwhile can move this one into a batch
+          const run = new MovableRun(tokens, params, (ev) => {
+            const gen = this.native.generate(Int32Array.from(tokens), params, ev);
+            return () => gen.cancel();
+          }, onEvent);
+          this.plainRun = run;
+          this.plainFixed = notBatchable(opts);
+          return () => run.cancel();
         } catch (e) {
           throw fromNative(e, `Starting generation on ${this.name}`);
         }
       },
       onSettled: () => {
         this.active = undefined;
+        this.plainRun = undefined;
+        this.plainFixed = undefined;
         if (draft && draft.active === stream) draft.active = undefined;
       },
     });
@@ -183,7 +197,8 @@ export class EngineModel implements LoadedModel {
     });
     const refused = notBatchableError(opts, this.name);
     if (refused) throw refused;
-    if (this.active) throw new MlxTsError("E_BUSY", `Cannot start a batch on ${this.name}: a single-row generation is running on it, and only a batch can be joined. Wait for it, or start generations with { batch: true } (or generateBatch) so later ones join.`);
+    if (this.active && !this.plainRun) throw cannotJoinError(opts, this.name, "this model is the draft of a speculative generation on another model, which runs one row at a time");
+    if (this.active && this.plainFixed !== undefined) throw cannotJoinError(opts, this.name, `it uses an option a batch cannot run: ${this.plainFixed}`);
     if (this.busyWith) throw new MlxTsError("E_BUSY", `Cannot generate on ${this.name}: a ${this.busyWith} is running on it. Wait for it to finish.`);
     const params = generateParams(opts, this.eosTokenIds);
     const rows = prompts.map((p, i) => {
@@ -192,6 +207,8 @@ export class EngineModel implements LoadedModel {
       return { tokens, rendered };
     });
     const runner = (this.batchRunner ??= new BatchRunner(() => this.native, this.name));
+    // The running single-row generation moves into the batch these rows start (a no-op once it has).
+    this.plainRun?.moveTo(runner);
     return rows.map(({ tokens, rendered }) => {
       const stream = new TokenStream({
         tokenizer: this.tok,

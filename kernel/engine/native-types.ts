@@ -194,6 +194,8 @@ export interface NativeGenerationStats {
   /** batch only (generateBatch, continuous batching): rows in the batched step that gave this row's last token, and the most rows it ran beside */
   batchSize?: number;
   maxBatchSize?: number;
+  /** batch only: the whole batch's KV cache bytes when the row ended; kvCacheBytes is then this row's share (1/rows) */
+  batchKvCacheBytes?: number;
   /** dist: a sharded model's ranks, with their memory when the generation ended */
   ranks?: NativeShardsInfo["ranks"];
 }

@@ -67,7 +67,8 @@ struct Row {
   bool greedy = false;           // argmax without logits processors: sampled with the other such rows at once
 };
 
-void finish_row(Row& r, Clock::time_point t_end, const Cache& cache) {
+// `in_batch`: the row's cache is one of `cache`'s rows (false for a row that ended while it was prefilled alone).
+void finish_row(Row& r, Clock::time_point t_end, const Cache& cache, bool in_batch = true) {
   Stats& s = r.s;
   s.prefill_ms = ms_between(r.t_start, r.t_first.value_or(t_end));
   s.ttft_ms = r.t_first ? ms_between(r.req.t_call, *r.t_first) : 0.0;
@@ -75,8 +76,12 @@ void finish_row(Row& r, Clock::time_point t_end, const Cache& cache) {
   if (s.prefill_ms > 0 && r.t_first) s.prompt_tps = s.prompt_tokens / (s.prefill_ms / 1000.0);
   if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
   s.peak_memory = static_cast<double>(mx::get_peak_memory());
-  // The batch's cache (every row's), as it was when this row ended.
-  s.kv_cache_bytes = static_cast<double>(cache_nbytes(cache));
+  // The batch's cache (every row's) as it was when this row ended, and this row's share of it: every row
+  // holds the same number of slots ([B, heads, capacity, head_dim], left padding included), so 1/B of it.
+  const double all = static_cast<double>(cache_nbytes(cache));
+  const int rows = cache.empty() ? 0 : static_cast<const BatchKVCache&>(cache.front().impl()).rows();
+  s.batch_kv_cache_bytes = all;
+  s.kv_cache_bytes = in_batch && rows > 0 ? all / rows : 0.0;
 }
 
 }  // namespace
@@ -146,7 +151,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
       while (total - pos > 1) {
         if (queue.cancelled(r.req.id)) {
           r.s.stop_reason = "cancelled";
-          finish_row(r, Clock::now(), batch);
+          finish_row(r, Clock::now(), batch, false);
           queue.forget(r.req.id);
           sink.done(r.req.id, Outcome{r.s, std::nullopt});
           return;
@@ -163,7 +168,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
       rows.push_back(std::move(r));
     } catch (const std::exception& e) {
       r.s.stop_reason = "error";
-      finish_row(r, Clock::now(), batch);
+      finish_row(r, Clock::now(), batch, false);
       queue.forget(r.req.id);
       sink.done(r.req.id, Outcome{r.s, classify_exception(e, "batched generation failed")});
     }

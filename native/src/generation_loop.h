@@ -46,6 +46,8 @@ struct Stats {
   int drafted_tokens = 0, accepted_tokens = 0, target_steps = 0;
   // batch: rows in the batched step that produced this row's last token, and the most it ran beside (0 = not batched)
   int batch_size = 0, max_batch_size = 0;
+  // batch: the whole batch's KV cache bytes when the row ended (kv_cache_bytes is then the row's share)
+  double batch_kv_cache_bytes = 0;
 };
 
 struct Outcome {

@@ -139,6 +139,7 @@ Napi::Object stats_to_js(Napi::Env env, const Stats& s) {
   if (s.batch_size > 0) {
     o.Set("batchSize", s.batch_size);
     o.Set("maxBatchSize", s.max_batch_size);
+    o.Set("batchKvCacheBytes", s.batch_kv_cache_bytes);
   }
   return o;
 }

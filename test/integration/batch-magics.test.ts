@@ -47,6 +47,22 @@ describe("%%generate --batch", () => {
     expect(batched).toBe(alone.join(";"));
   }, 120_000);
 
+  it("a %%generate cell started while another cell's generation runs joins it in one batch; each equals its prompt alone", async () => {
+    const long = { model: "q", maxTokens: 48, ignoreEos: true };
+    const a = await value(`(await session.generate("Tell me a long story.", ${JSON.stringify(long)})).tokens.join(',')`);
+    ok((await h.run("%%generate --model q --max-tokens 12\nHi")).outcome);
+    const b = await value("lastGeneration.tokens.join(',')");
+    // The first cell leaves its generation running (as a second client's cell would find it); the next cell joins it.
+    ok((await h.run(`let pending = session.generate("Tell me a long story.", ${JSON.stringify(long)}); 1`)).outcome);
+    const joined = await h.run("%%generate --model q --max-tokens 12\nHi");
+    ok(joined.outcome);
+    const line = joined.sink.outputs.map((o) => String(o["text/plain"] ?? "")).find((t) => STATS_LINE.test(t));
+    expect(line).toMatch(/\| batch: \d+ rows \(at most 2\)/);
+    expect(await value("lastGeneration.tokens.join(',')")).toBe(b);
+    expect(await value("(await pending).tokens.join(',')")).toBe(a);
+    expect(await value("(await pending).stats.maxBatchSize")).toBe("2");
+  }, 60_000);
+
   it("refuses an empty line by its number, and the session keeps working", async () => {
     const bad = await h.run("%%generate --model q --max-tokens 4 --batch\nfirst\n\nthird");
     expect(bad.outcome.status).toBe("error");

@@ -12,6 +12,11 @@ save_model, save_config), so the quantized layout is exactly what mlx_lm.convert
   llama-tiny-{bf16,4bit,8bit}   model_type llama, untied lm_head, rope_scaling llama3
   qwen3-moe-tiny-{bf16,4bit,8bit}  model_type qwen3_moe: 8 experts, top-2, norm_topk_prob, layer 0 dense
                                 (mlp_only_layers); the 4/8-bit ones as mlx-lm quantizes it (router at 8 bits)
+  qwen2-moe-tiny-{bf16,4bit,8bit}  model_type qwen2_moe: 8 experts, top-2, a shared expert with its sigmoid
+                                gate, q/k/v biases, untied lm_head (every layer sparse, as mlx-lm's qwen2_moe)
+  mistral-tiny-bf16             model_type mistral (mlx-lm runs it as llama), sliding_window 16, shorter
+                                than the tests' prompt + generation (mlx-lm honours it only for layer_types
+                                "sliding_attention", which Mistral configs do not carry)
   --bench adds qwen3-0.6b-shape-{bf16,4bit}: Qwen3-0.6B's real shapes, random weights (benchmark only)
   --gpu-shapes [--only NAMES] makes qwen3-{0.6b,4b,8b}-shape-{bf16,8bit,4bit} for the GPU benchmark
                 (bench/engine-vs-mlxlm.mjs --device gpu): 1.2 to 16 GB each, about 47 GB in all; meant to
@@ -147,7 +152,53 @@ def base_configs(vocab: int) -> dict[str, dict]:
         mlp_only_layers=[],
         vocab_size=151936,
     )
+    # Qwen/Qwen1.5-MoE-A2.7B's config.json keys, tiny sizes.
+    qwen2_moe_tiny = {
+        "architectures": ["Qwen2MoeForCausalLM"],
+        "model_type": "qwen2_moe",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "intermediate_size": 512,
+        "moe_intermediate_size": 128,
+        "shared_expert_intermediate_size": 256,
+        "num_experts": 8,
+        "num_experts_per_tok": 2,
+        "norm_topk_prob": False,
+        "decoder_sparse_step": 1,
+        "vocab_size": vocab,
+        "max_position_embeddings": 8192,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0,
+        "tie_word_embeddings": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
+    # mistralai/Mistral-7B-v0.1's config.json keys, tiny sizes.
+    mistral_tiny = {
+        "architectures": ["MistralForCausalLM"],
+        "model_type": "mistral",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "intermediate_size": 640,
+        "vocab_size": vocab,
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "sliding_window": 16,
+        "tie_word_embeddings": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
     return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-moe-tiny": qwen3_moe_tiny,
+            "qwen2-moe-tiny": qwen2_moe_tiny, "mistral-tiny": mistral_tiny,
             "qwen3-0.6b-shape": qwen3_06b, "qwen3-30b-a3b-shape": qwen3_30b_a3b}
 
 
@@ -165,6 +216,7 @@ def gpu_shape_configs(base: dict) -> dict[str, dict]:
 GPU_SHAPE_SPECS = [(b, q) for b in ("qwen3-0.6b-shape", "qwen3-8b-shape", "qwen3-4b-shape") for q in ("bf16", "8bit", "4bit")]
 
 TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny", "qwen3-moe-tiny") for q in ("bf16", "4bit", "8bit")]
+TEST_SPECS += [("qwen2-moe-tiny", q) for q in ("bf16", "4bit", "8bit")] + [("mistral-tiny", "bf16")]
 BENCH_SPECS = [("qwen3-0.6b-shape", q) for q in ("bf16", "4bit")]
 QUANT = {"bf16": None, "4bit": 4, "8bit": 8}
 GROUP_SIZE = 64

@@ -50,6 +50,11 @@ ROW_NORM_SPREAD = 0.15
 OUT_PROJ_STD = 0.2
 # The MoE router gets well-separated logits, so expert choice is not decided by a rounding tie.
 ROUTER_STD = 0.3
+# Per-checkpoint std overrides (name suffix -> std), checked before the rules in init_weights. qwen2_moe
+# adds a shared expert to every layer's two routed ones and has q/k/v biases: at the default o_proj std the
+# attention's context average dominates the residual stream and greedy decoding repeats one id; a
+# smaller o_proj and small biases keep the next token dependent on the last one.
+INIT_OVERRIDES = {"qwen2-moe-tiny": {"o_proj.weight": 0.05, ".bias": 0.01}}
 
 QWEN3_EOS = [151645, 151643]  # <|im_end|>, <|endoftext|>
 QWEN3_BOS = 151643
@@ -240,10 +245,12 @@ def stamp_for(base: str, variant: str, config: dict) -> str:
     h.update(f"{base}|{variant}".encode())
     if "num_experts" in config:
         h.update(f"router {ROUTER_STD}".encode())
+    if base in INIT_OVERRIDES:
+        h.update(json.dumps(INIT_OVERRIDES[base], sort_keys=True).encode())
     return f"v{GENERATOR_VERSION} {h.hexdigest()}"
 
 
-def init_weights(model, seed: int) -> None:
+def init_weights(model, seed: int, overrides: dict[str, float] | None = None) -> None:
     """Random normal weights, shaped so that greedy decoding is a meaningful parity check.
 
     - With every weight at std 0.02 the last token's own embedding dominates the final hidden state and
@@ -266,7 +273,10 @@ def init_weights(model, seed: int) -> None:
     for i, name in enumerate(names):
         p = params[name]
         noise = mx.random.normal(p.shape, dtype=mx.float32, key=keys[i])
-        if name == "model.norm.weight":
+        override = next((std for suffix, std in (overrides or {}).items() if name.endswith(suffix)), None)
+        if override is not None:
+            v = override * noise
+        elif name == "model.norm.weight":
             v = FINAL_NORM_SCALE * (1.0 + 0.1 * noise)
         elif name.endswith("norm.weight"):
             v = 1.0 + 0.1 * noise
@@ -285,12 +295,12 @@ def init_weights(model, seed: int) -> None:
     mx.eval(model.parameters())
 
 
-def build_model(config: dict, seed: int):
+def build_model(config: dict, seed: int, overrides: dict[str, float] | None = None):
     from mlx_lm.utils import _get_classes
 
     model_class, args_class = _get_classes(config=config)
     model = model_class(args_class.from_dict(config))
-    init_weights(model, seed)
+    init_weights(model, seed, overrides)
     return model
 
 
@@ -322,7 +332,7 @@ def make_one(out: Path, base: str, variant: str, config: dict, force: bool) -> b
     tmp.mkdir(parents=True)
     # Same seed for every variant of a base: the 4-bit and 8-bit checkpoints quantize exactly the
     # bf16 weights, which the interop test relies on.
-    model = build_model(config, SEED + sum(map(ord, base)))
+    model = build_model(config, SEED + sum(map(ord, base)), INIT_OVERRIDES.get(base))
     saved_config = copy.deepcopy(config)
     bits = QUANT[variant]
     if bits is not None:

@@ -12,6 +12,11 @@ save_model, save_config), so the quantized layout is exactly what mlx_lm.convert
   llama-tiny-{bf16,4bit,8bit}   model_type llama, untied lm_head, rope_scaling llama3
   qwen3-moe-tiny-{bf16,4bit,8bit}  model_type qwen3_moe: 8 experts, top-2, norm_topk_prob, layer 0 dense
                                 (mlp_only_layers); the 4/8-bit ones as mlx-lm quantizes it (router at 8 bits)
+  qwen2-moe-tiny-{bf16,4bit,8bit}  model_type qwen2_moe: 8 experts, top-2, a shared expert with its sigmoid
+                                gate, q/k/v biases, untied lm_head (every layer sparse, as mlx-lm's qwen2_moe)
+  mistral-tiny-bf16             model_type mistral (mlx-lm runs it as llama), sliding_window 16, shorter
+                                than the tests' prompt + generation (mlx-lm honours it only for layer_types
+                                "sliding_attention", which Mistral configs do not carry)
   --bench adds qwen3-0.6b-shape-{bf16,4bit}: Qwen3-0.6B's real shapes, random weights (benchmark only)
   --gpu-shapes [--only NAMES] makes qwen3-{0.6b,4b,8b}-shape-{bf16,8bit,4bit} for the GPU benchmark
                 (bench/engine-vs-mlxlm.mjs --device gpu): 1.2 to 16 GB each, about 47 GB in all; meant to
@@ -45,6 +50,11 @@ ROW_NORM_SPREAD = 0.15
 OUT_PROJ_STD = 0.2
 # The MoE router gets well-separated logits, so expert choice is not decided by a rounding tie.
 ROUTER_STD = 0.3
+# Per-checkpoint std overrides (name suffix -> std), checked before the rules in init_weights. qwen2_moe
+# adds a shared expert to every layer's two routed ones and has q/k/v biases: at the default o_proj std the
+# attention's context average dominates the residual stream and greedy decoding repeats one id; a
+# smaller o_proj and small biases keep the next token dependent on the last one.
+INIT_OVERRIDES = {"qwen2-moe-tiny": {"o_proj.weight": 0.05, ".bias": 0.01}}
 
 QWEN3_EOS = [151645, 151643]  # <|im_end|>, <|endoftext|>
 QWEN3_BOS = 151643
@@ -147,7 +157,53 @@ def base_configs(vocab: int) -> dict[str, dict]:
         mlp_only_layers=[],
         vocab_size=151936,
     )
+    # Qwen/Qwen1.5-MoE-A2.7B's config.json keys, tiny sizes.
+    qwen2_moe_tiny = {
+        "architectures": ["Qwen2MoeForCausalLM"],
+        "model_type": "qwen2_moe",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "intermediate_size": 512,
+        "moe_intermediate_size": 128,
+        "shared_expert_intermediate_size": 256,
+        "num_experts": 8,
+        "num_experts_per_tok": 2,
+        "norm_topk_prob": False,
+        "decoder_sparse_step": 1,
+        "vocab_size": vocab,
+        "max_position_embeddings": 8192,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0,
+        "tie_word_embeddings": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
+    # mistralai/Mistral-7B-v0.1's config.json keys, tiny sizes.
+    mistral_tiny = {
+        "architectures": ["MistralForCausalLM"],
+        "model_type": "mistral",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "intermediate_size": 640,
+        "vocab_size": vocab,
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "sliding_window": 16,
+        "tie_word_embeddings": False,
+        "hidden_act": "silu",
+        "bos_token_id": QWEN3_BOS,
+        "eos_token_id": QWEN3_EOS[0],
+        "torch_dtype": "bfloat16",
+    }
     return {"qwen3-tiny": qwen3_tiny, "llama-tiny": llama_tiny, "qwen3-moe-tiny": qwen3_moe_tiny,
+            "qwen2-moe-tiny": qwen2_moe_tiny, "mistral-tiny": mistral_tiny,
             "qwen3-0.6b-shape": qwen3_06b, "qwen3-30b-a3b-shape": qwen3_30b_a3b}
 
 
@@ -165,6 +221,7 @@ def gpu_shape_configs(base: dict) -> dict[str, dict]:
 GPU_SHAPE_SPECS = [(b, q) for b in ("qwen3-0.6b-shape", "qwen3-8b-shape", "qwen3-4b-shape") for q in ("bf16", "8bit", "4bit")]
 
 TEST_SPECS = [(name, q) for name in ("qwen3-tiny", "llama-tiny", "qwen3-moe-tiny") for q in ("bf16", "4bit", "8bit")]
+TEST_SPECS += [("qwen2-moe-tiny", q) for q in ("bf16", "4bit", "8bit")] + [("mistral-tiny", "bf16")]
 BENCH_SPECS = [("qwen3-0.6b-shape", q) for q in ("bf16", "4bit")]
 QUANT = {"bf16": None, "4bit": 4, "8bit": 8}
 GROUP_SIZE = 64
@@ -188,10 +245,12 @@ def stamp_for(base: str, variant: str, config: dict) -> str:
     h.update(f"{base}|{variant}".encode())
     if "num_experts" in config:
         h.update(f"router {ROUTER_STD}".encode())
+    if base in INIT_OVERRIDES:
+        h.update(json.dumps(INIT_OVERRIDES[base], sort_keys=True).encode())
     return f"v{GENERATOR_VERSION} {h.hexdigest()}"
 
 
-def init_weights(model, seed: int) -> None:
+def init_weights(model, seed: int, overrides: dict[str, float] | None = None) -> None:
     """Random normal weights, shaped so that greedy decoding is a meaningful parity check.
 
     - With every weight at std 0.02 the last token's own embedding dominates the final hidden state and
@@ -214,7 +273,10 @@ def init_weights(model, seed: int) -> None:
     for i, name in enumerate(names):
         p = params[name]
         noise = mx.random.normal(p.shape, dtype=mx.float32, key=keys[i])
-        if name == "model.norm.weight":
+        override = next((std for suffix, std in (overrides or {}).items() if name.endswith(suffix)), None)
+        if override is not None:
+            v = override * noise
+        elif name == "model.norm.weight":
             v = FINAL_NORM_SCALE * (1.0 + 0.1 * noise)
         elif name.endswith("norm.weight"):
             v = 1.0 + 0.1 * noise
@@ -233,12 +295,12 @@ def init_weights(model, seed: int) -> None:
     mx.eval(model.parameters())
 
 
-def build_model(config: dict, seed: int):
+def build_model(config: dict, seed: int, overrides: dict[str, float] | None = None):
     from mlx_lm.utils import _get_classes
 
     model_class, args_class = _get_classes(config=config)
     model = model_class(args_class.from_dict(config))
-    init_weights(model, seed)
+    init_weights(model, seed, overrides)
     return model
 
 
@@ -270,7 +332,7 @@ def make_one(out: Path, base: str, variant: str, config: dict, force: bool) -> b
     tmp.mkdir(parents=True)
     # Same seed for every variant of a base: the 4-bit and 8-bit checkpoints quantize exactly the
     # bf16 weights, which the interop test relies on.
-    model = build_model(config, SEED + sum(map(ord, base)))
+    model = build_model(config, SEED + sum(map(ord, base)), INIT_OVERRIDES.get(base))
     saved_config = copy.deepcopy(config)
     bits = QUANT[variant]
     if bits is not None:

@@ -170,6 +170,7 @@ export function nativeModelConfig(raw: Json, source: string): NativeModelConfig 
     ["moeIntermediateSize", optNumber(raw, "moe_intermediate_size", source)],
     ["normTopkProb", optBool(raw, "norm_topk_prob", source)],
     ["decoderSparseStep", optNumber(raw, "decoder_sparse_step", source)],
+    ["sharedExpertIntermediateSize", optNumber(raw, "shared_expert_intermediate_size", source)],
   ];
   for (const [k, v] of optional) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   const mlpOnly = raw.mlp_only_layers;

@@ -81,6 +81,8 @@ export interface NativeModelConfig {
   normTopkProb?: boolean;
   decoderSparseStep?: number;
   mlpOnlyLayers?: number[];
+  /** qwen2_moe: the shared expert's hidden size */
+  sharedExpertIntermediateSize?: number;
 }
 
 export interface NativeLoadOptions {

@@ -53,6 +53,8 @@ struct ModelConfig {
   std::optional<bool> norm_topk_prob;
   int decoder_sparse_step = 1;
   std::vector<int> mlp_only_layers;
+  // qwen2_moe: the shared expert's hidden size.
+  int shared_expert_intermediate_size = 0;
 };
 
 }  // namespace mlxts

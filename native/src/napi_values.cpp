@@ -123,6 +123,7 @@ ModelConfig config_from_js(Napi::Env env, const Napi::Value& v) {
   c.moe_intermediate_size = int_field(env, o, "moeIntermediateSize", 0);
   c.norm_topk_prob = opt_bool(env, o, "normTopkProb");
   c.decoder_sparse_step = int_field(env, o, "decoderSparseStep", 1);
+  c.shared_expert_intermediate_size = int_field(env, o, "sharedExpertIntermediateSize", 0);
   auto mlp_only = field(o, "mlpOnlyLayers");
   if (!mlp_only.IsUndefined()) {
     if (!mlp_only.IsArray()) bad_config(env, "mlpOnlyLayers", "an array of layer indices");

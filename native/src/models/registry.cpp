@@ -9,7 +9,8 @@ namespace mlxts {
   X(llama)                     \
   X(qwen2)                     \
   X(qwen3)                     \
-  X(qwen3_moe)
+  X(qwen3_moe)                 \
+  X(qwen2_moe)
 
 #define MLXTS_DECLARE(n) extern const Architecture n##_architecture;
 MLXTS_ARCHITECTURES(MLXTS_DECLARE)

@@ -1,4 +1,4 @@
-// qwen2_moe through our quantize + save: the bf16 checkpoint quantized to 4 and 8 bits by our engine,
+// qwen2_moe through our quantize + save: the bf16 checkpoint quantized to 4 bits by our engine,
 // saved, read by mlx-lm (same greedy tokens), equal file for file to what mlx-lm's own quantization of the
 // same weights wrote (scripts/make-fixtures.py: qwen2-moe-tiny-{4,8}bit), and loaded back by us.
 import { execFile } from "node:child_process";
@@ -28,7 +28,9 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe.each([4, 8])("qwen2-moe-tiny-bf16 quantized to %i bits by our engine", (bits) => {
+// 4-bit only: the 8-bit path is the same quantize code (qwen3-moe-interop covers 8-bit MoE experts), and this
+// file is the suite's slowest per bit width.
+describe.each([4])("qwen2-moe-tiny-bf16 quantized to %i bits by our engine", (bits) => {
   let model: LoadedModel;
   let saved: string;
   let ours: Awaited<ReturnType<typeof greedy>>;

@@ -28,7 +28,7 @@ function memory(): { activeMemory: number; peakMemory: number } {
   return { activeMemory: m.active, peakMemory: m.peak };
 }
 
-async function load(id: number, backend: string, opts: NativeLoadOptions & { shards: number }): Promise<void> {
+async function load(id: number, backend: string, opts: NativeLoadOptions & { shards: number; shardMode: "tensor" | "pipeline" }): Promise<void> {
   send({ id, type: "joining" });
   const g = await addon.distInit(backend);
   send({ id, type: "joined", rank: g.rank, size: g.size });

@@ -1,4 +1,5 @@
-// A model sharded over rank processes (MLX distributed, tensor parallel as mlx-lm's shard()): the session
+// A model sharded over rank processes (MLX distributed: tensor parallel as mlx-lm's shard(), or pipeline
+// parallel as its pipeline(), layers split across ranks; native/src/dist/): the session
 // forks N ranks (shard-rank.ts), each loads only its shard, and every command goes to all of them; rank 0's
 // tokens stream back. To the engine it is a NativeModel like any other, so EngineModel runs it unchanged.
 // A rank that exits, or does not join within the time-out, ends the load or generation naming the rank,
@@ -50,7 +51,7 @@ export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): P
   const n = o.shards;
   if (!Number.isInteger(n) || n < 2 || n > 64) throw new MlxTsError("E_BAD_ARGUMENT", `--shards must be an integer from 2 to 64, not ${n}. (1 shard is a plain load: leave --shards out.)`);
   const mode = o.mode ?? "tensor";
-  if (mode !== "tensor") throw new MlxTsError("E_BAD_ARGUMENT", `--mode ${mode} is not implemented yet; use --mode tensor (the default).`);
+  if (mode !== "tensor" && mode !== "pipeline") throw new MlxTsError("E_BAD_ARGUMENT", `--mode must be tensor or pipeline, not ${mode}.`);
   const backend = o.backend ?? "ring";
   if (!["ring", "nccl", "mpi"].includes(backend)) throw new MlxTsError("E_BAD_ARGUMENT", `--backend must be ring, nccl or mpi, not ${backend}.`);
   if (native.format !== "safetensors") throw new MlxTsError("E_BAD_ARGUMENT", `Sharded loads read safetensors checkpoints; ${native.path} is a GGUF file. Convert it (mlx_lm.convert) or load it without --shards.`);
@@ -66,8 +67,8 @@ export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): P
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-shards-"));
   const group = new ShardGroup(hosts, writeHosts(dir, hosts), backend, dir);
   const timeoutMs = o.timeoutMs ?? (Number(process.env.MLX_TS_SHARD_TIMEOUT_MS) || 60_000);
-  const info = await group.load({ ...native, shards: n }, timeoutMs);
-  return new ShardedModel(group, info, backend);
+  const info = await group.load({ ...native, shards: n, shardMode: mode }, timeoutMs);
+  return new ShardedModel(group, info, backend, mode);
 }
 
 class ShardGroup {
@@ -132,7 +133,7 @@ class ShardGroup {
     for (const fn of [...this.onFailure]) fn(e);
   }
 
-  load(opts: NativeLoadOptions & { shards: number }, timeoutMs: number): Promise<NativeModelInfo> {
+  load(opts: NativeLoadOptions & { shards: number; shardMode: "tensor" | "pipeline" }, timeoutMs: number): Promise<NativeModelInfo> {
     return new Promise((resolve, reject) => {
       const loaded = new Set<number>();
       let info: NativeModelInfo | undefined;
@@ -196,7 +197,7 @@ export class ShardedModel implements NativeModel {
   private disposed = false;
   closed: Promise<void> = Promise.resolve();
 
-  constructor(private readonly group: ShardGroup, private readonly loadedInfo: NativeModelInfo, readonly backend: string) {}
+  constructor(private readonly group: ShardGroup, private readonly loadedInfo: NativeModelInfo, readonly backend: string, readonly mode: "tensor" | "pipeline" = "tensor") {}
 
   /** rank processes' ids, rank order */
   get pids(): number[] {
@@ -208,7 +209,7 @@ export class ShardedModel implements NativeModel {
   }
 
   info(): NativeModelInfo {
-    return { ...this.loadedInfo, shards: { count: this.group.ranks.length, backend: this.backend, mode: "tensor", ranks: this.ranks } };
+    return { ...this.loadedInfo, shards: { count: this.group.ranks.length, backend: this.backend, mode: this.mode, ranks: this.ranks } };
   }
 
   private usable(): void {

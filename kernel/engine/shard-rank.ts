@@ -73,3 +73,6 @@ process.on("message", (m: RankRequest) => {
 });
 
 send({ id: 0, type: "started", pid: process.pid });
+// A heartbeat from this thread, which stays free while the addon's pool runs the model (even blocked in a
+// collective): a rank that stops beating is stopped or hung, and the session names it (shards.ts).
+setInterval(() => send({ id: 0, type: "beat" }), 1000).unref();

@@ -22,6 +22,7 @@ export interface RankMemory {
 
 export type RankEvent =
   | { id: number; type: "started"; pid: number }
+  | { id: number; type: "beat" }
   | { id: number; type: "joining" }
   | { id: number; type: "joined"; rank: number; size: number }
   | ({ id: number; type: "loaded"; info: NativeModelInfo; weightBytes: number } & RankMemory)

@@ -44,7 +44,12 @@ interface Rank {
   joined: boolean;
   stderr: string;
   status: RankStatus;
+  /** when its last message came (heartbeats included) */
+  heardAt: number;
 }
+
+/** How long a rank may send nothing (not even its heartbeat) before it counts as stalled: $MLX_TS_SHARD_STALL_MS or 30 s. */
+const stallMs = () => Number(process.env.MLX_TS_SHARD_STALL_MS) || 30_000;
 
 /** Checks the options and starts the ranks; resolves once every rank holds its shard. */
 export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): Promise<ShardedModel> {
@@ -86,9 +91,10 @@ class ShardGroup {
         env: { ...process.env, MLX_RANK: String(rank), MLX_HOSTFILE: hostfile, MLX_TS_RANK: String(rank) },
         stdio: ["ignore", "ignore", "pipe", "ipc"],
       });
-      const r: Rank = { rank, child, joining: false, joined: false, stderr: "", status: { rank, pid: child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0 } };
+      const r: Rank = { rank, child, joining: false, joined: false, stderr: "", heardAt: Date.now(), status: { rank, pid: child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0 } };
       child.stderr?.on("data", (d: Buffer) => (r.stderr = (r.stderr + d.toString()).slice(-2000)));
       child.on("message", (ev: RankEvent) => {
+        r.heardAt = Date.now();
         if (ev.type === "joining") r.joining = true;
         if (ev.type === "joined") r.joined = true;
         this.handlers.get(ev.id)?.(rank, ev);
@@ -102,7 +108,17 @@ class ShardGroup {
       child.on("error", (e) => this.fail(new MlxTsError("E_MLX", `rank ${rank} could not be started (${e.message}).`)));
       return r;
     });
+    // A stopped or hung rank leaves the others blocked in a collective for ever: end the group, naming it.
+    this.watchdog = setInterval(() => {
+      const limit = stallMs();
+      const quiet = this.ranks.find((r) => Date.now() - r.heardAt > limit);
+      if (quiet)
+        this.fail(new MlxTsError("E_MLX", `rank ${quiet.rank} (pid ${quiet.status.pid}) stalled: nothing from it for ${(limit / 1000).toFixed(0)} s (stopped, or hung). All ranks were stopped; load the model again.`));
+    }, Math.min(1000, stallMs() / 4));
+    this.watchdog.unref();
   }
+
+  private readonly watchdog: NodeJS.Timeout;
 
   pids(): number[] {
     return this.ranks.map((r) => r.status.pid);
@@ -174,6 +190,7 @@ class ShardGroup {
   }
 
   kill(): void {
+    clearInterval(this.watchdog);
     for (const r of this.ranks) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -181,6 +198,7 @@ class ShardGroup {
   /** Asks every rank to exit, and kills those that have not after `graceMs`. */
   close(graceMs = 2000): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     for (const r of this.ranks) if (r.child.connected) r.child.send({ op: "exit", id: 0 });
     const exits = this.ranks.map((r) => r.child.exitCode !== null || r.child.signalCode !== null ? Promise.resolve() : new Promise<void>((res) => r.child.once("exit", () => res())));
     const t = setTimeout(() => this.kill(), graceMs);

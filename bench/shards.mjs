@@ -1,7 +1,7 @@
-// 1 vs 2 ranks (MLX distributed, ring backend on loopback, tensor parallel) on one model: generation tok/s
+// 1 vs 2 ranks (MLX distributed, ring backend on loopback, tensor and pipeline parallel) on one model: tok/s
 // and each rank's memory. One trial per setting unless --trials N. Prints a markdown table and writes
 // bench/results/shards.json naming backend, device, model and the command.
-//   node bench/shards.mjs [--model DIR] [--prompt-tokens N] [--gen N] [--trials N] [--dtype float32]
+//   node bench/shards.mjs [--model DIR] [--prompt-tokens N] [--gen N] [--trials N] [--dtype float32] [--modes tensor,pipeline]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createEngine } from "../dist/kernel/engine/index.js";
@@ -15,10 +15,11 @@ const gen = Number(arg("gen", "64"));
 const promptTokens = Number(arg("prompt-tokens", "128"));
 const trials = Number(arg("trials", "1"));
 const dtype = arg("dtype", undefined);
+const modes = arg("modes", "tensor,pipeline").split(",");
 const engine = createEngine();
 const rows = [];
-for (const shards of [1, 2]) {
-  const m = await engine.load(model, { as: `s${shards}`, ...(dtype ? { dtype } : {}), ...(shards > 1 ? { shards } : {}) });
+for (const [shards, mode] of [[1, "-"], ...modes.map((m) => [2, m])]) {
+  const m = await engine.load(model, { as: `s${shards}`, ...(dtype ? { dtype } : {}), ...(shards > 1 ? { shards, mode } : {}) });
   const words = Array.from({ length: promptTokens }, (_, i) => `w${i}`).join(" ");
   const ids = m.tokenize(words).slice(0, promptTokens);
   const prompt = m.detokenize(ids);
@@ -26,16 +27,16 @@ for (const shards of [1, 2]) {
     const r = await m.generate(prompt, { maxTokens: gen, temperature: 0, ignoreEos: true, raw: true });
     const info = m.info();
     const ranks = r.stats.ranks ?? [{ rank: 0, pid: process.pid, weightBytes: info.weightBytes, activeMemory: engine.memory().active, peakMemory: r.stats.peakMemory }];
-    rows.push({ shards, trial: t + 1, promptTokens: r.stats.promptTokens, generatedTokens: r.stats.generatedTokens, promptTps: r.stats.promptTps, generationTps: r.stats.generationTps, ranks });
+    rows.push({ shards, mode, trial: t + 1, promptTokens: r.stats.promptTokens, generatedTokens: r.stats.generatedTokens, promptTps: r.stats.promptTps, generationTps: r.stats.generationTps, ranks });
   }
   engine.unload(`s${shards}`);
 }
 const rt = engine.runtime();
 const mb = (n) => (n / 1e6).toFixed(1);
-console.log(`| ranks | trial | prompt tok | gen tok | prompt tok/s | gen tok/s | per-rank weights MB | per-rank peak MB |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
+console.log(`| ranks | mode | trial | prompt tok | gen tok | prompt tok/s | gen tok/s | per-rank weights MB | per-rank peak MB |`);
+console.log(`|---|---|---|---|---|---|---|---|---|`);
 for (const r of rows)
-  console.log(`| ${r.shards} | ${r.trial} | ${r.promptTokens} | ${r.generatedTokens} | ${r.promptTps.toFixed(1)} | ${r.generationTps.toFixed(1)} | ${r.ranks.map((x) => mb(x.weightBytes)).join(" / ")} | ${r.ranks.map((x) => mb(x.peakMemory)).join(" / ")} |`);
+  console.log(`| ${r.shards} | ${r.mode} | ${r.trial} | ${r.promptTokens} | ${r.generatedTokens} | ${r.promptTps.toFixed(1)} | ${r.generationTps.toFixed(1)} | ${r.ranks.map((x) => mb(x.weightBytes)).join(" / ")} | ${r.ranks.map((x) => mb(x.peakMemory)).join(" / ")} |`);
 const out = {
   bench: "shards", date: new Date().toISOString(), command: `node ${process.argv.slice(1).join(" ")}`,
   backend: "ring (loopback)", mlxBackend: rt.backend, device: rt.device, deviceName: rt.deviceName, mlxVersion: rt.mlxVersion,

@@ -20,7 +20,7 @@ export function fleetTableData(rows: ModelRow[]): TableData {
     columns: ["name", "architecture", "quantization", "role", "priority", "resident", "weight bytes", "KV bytes", "charged", "context", "last used", "generations"],
     rows: rows.map((r) => [
       r.name,
-      r.architecture,
+      r.shards ? `${r.architecture}, sharded: ${r.shards}` : r.architecture, // dist
       r.quantization,
       r.role ?? "",
       String(r.priority),

@@ -32,6 +32,8 @@ export function statsLine(s: GenerationStats): string {
     `stop: ${s.stopReason}`,
     // kvcache: last, so the fields before keep their places
     ...(s.kvCacheBytes > 0 ? [`KV cache: ${formatBytes(s.kvCacheBytes)}`] : []),
+    // dist: a sharded model's ranks, each with its peak memory during the generation
+    ...(s.ranks?.length ? [`ranks: ${s.ranks.map((r) => `${r.rank} ${formatBytes(r.peakMemory)} peak`).join(", ")}`] : []),
     // speculative decoding only (--draft)
     ...(s.acceptanceRate !== undefined ? [`draft: ${s.acceptedTokens}/${s.draftedTokens} accepted (${(100 * s.acceptanceRate).toFixed(0)}%), ${(s.tokensPerTargetStep ?? 0).toFixed(2)} tokens/target step`] : []),
     // batch only (generateBatch, %%generate --batch, continuous batching)

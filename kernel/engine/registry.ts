@@ -38,6 +38,8 @@ export interface ModelRow {
   generations: number;
   generating: boolean;
   path: string;
+  /** dist: a sharded model's spread, "2 ranks, pipeline over ring (pids 11, 12)" */
+  shards?: string;
   fallback?: string;
 }
 
@@ -67,6 +69,8 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 
 
 export class ModelRegistry {
   private readonly regs = new Map<string, Registration>();
+  // dist: the shard options of a %load --shards, so a reload after eviction starts the ranks again
+  private readonly shardOpts = new Map<string, Pick<LoadOptions, "shards" | "backend" | "hosts" | "mode" | "shardTimeoutMs">>();
   private readonly usage = new Map<string, Usage>();
   private readonly estimates = new Map<string, CheckpointEstimate>();
   private seq = 0;
@@ -115,6 +119,7 @@ export class ModelRegistry {
     if (!this.regs.has(name)) throw this.unknown(name);
     if (this.engine.models.has(name)) this.engine.unload(name);
     this.regs.delete(name);
+    this.shardOpts.delete(name);  // dist
     this.usage.delete(name);
     this.estimates.delete(name);
   }
@@ -274,6 +279,8 @@ export class ModelRegistry {
     // dist: the shard options ride along with this load (a registration does not keep them)
     const { shards, backend, hosts, mode, shardTimeoutMs } = how;
     const shard = shards !== undefined ? { shards, backend, hosts, mode, shardTimeoutMs } : undefined;
+    if (shard) this.shardOpts.set(name, shard);
+    else this.shardOpts.delete(name);
     const load: Loader | undefined = shard ? (p, o) => (plain ?? ((q: string, r: LoadOptions) => this.engine.load(q, r)))(p, { ...o, ...shard }) : plain;
     // %load of a resident name loads it again (new options, or a new checkpoint). The old copy stays
     // until the new one works (the engine swaps them), so the budget must hold both meanwhile.
@@ -330,7 +337,7 @@ export class ModelRegistry {
     for (const victim of plan.evict) this.engine.unload(victim);
     // unload() clears MLX's cache after each, so the freed buffers go back to the system before the load.
     const load = opts.load ?? ((p: string, o: LoadOptions) => this.engine.load(p, o));
-    const model = await load(r.path, { as: name, ...(r.dtype ? { dtype: r.dtype } : {}), ...(r.quant ? { quant: r.quant } : {}) });
+    const model = await load(r.path, { as: name, ...(r.dtype ? { dtype: r.dtype } : {}), ...(r.quant ? { quant: r.quant } : {}), ...this.shardOpts.get(name) });
     this.usage.set(name, { seq: ++this.seq, at: new Date(), generations: this.usage.get(name)?.generations ?? 0, kvPositions: 0 });
     return { model, loaded: true, evicted: plan.evict };
   }
@@ -389,7 +396,7 @@ export class ModelRegistry {
         const c = this.residentCharge(m);
         const info = m.info();
         const q = info.quantization;
-        out.push({ ...base, architecture: info.architecture, quantization: q ? `${q.bits}-bit, group ${q.groupSize}` : `none (${info.dtype})`, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name) });
+        out.push({ ...base, architecture: info.architecture, quantization: q ? `${q.bits}-bit, group ${q.groupSize}` : `none (${info.dtype})`, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name), ...(info.shards ? { shards: `${info.shards.count} ranks, ${info.shards.mode} over ${info.shards.backend} (pids ${info.shards.ranks.map((x) => x.pid).join(", ")})` } : {}) });
       } else {
         let est: { weights: number; total: number; context: number } | undefined;
         let e: CheckpointEstimate | undefined;

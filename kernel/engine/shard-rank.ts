@@ -28,7 +28,7 @@ function memory(): { activeMemory: number; peakMemory: number } {
   return { activeMemory: m.active, peakMemory: m.peak };
 }
 
-async function load(id: number, backend: string, opts: NativeLoadOptions & { shards: number }): Promise<void> {
+async function load(id: number, backend: string, opts: NativeLoadOptions & { shards: number; shardMode: "tensor" | "pipeline" }): Promise<void> {
   send({ id, type: "joining" });
   const g = await addon.distInit(backend);
   send({ id, type: "joined", rank: g.rank, size: g.size });
@@ -73,3 +73,6 @@ process.on("message", (m: RankRequest) => {
 });
 
 send({ id: 0, type: "started", pid: process.pid });
+// A heartbeat from this thread, which stays free while the addon's pool runs the model (even blocked in a
+// collective): a rank that stops beating is stopped or hung, and the session names it (shards.ts).
+setInterval(() => send({ id: 0, type: "beat" }), 1000).unref();

@@ -8,7 +8,7 @@ export interface DistAddon {
 }
 
 export type RankRequest =
-  | { op: "load"; id: number; backend: string; opts: NativeLoadOptions & { shards: number } }
+  | { op: "load"; id: number; backend: string; opts: NativeLoadOptions & { shards: number; shardMode: "tensor" | "pipeline" } }
   | { op: "generate"; id: number; prompt: number[]; params: Omit<NativeGenerateParams, "draft"> }
   | { op: "cancel"; id: number }
   | { op: "logits"; id: number; tokens: number[]; positions?: number }
@@ -22,6 +22,7 @@ export interface RankMemory {
 
 export type RankEvent =
   | { id: number; type: "started"; pid: number }
+  | { id: number; type: "beat" }
   | { id: number; type: "joining" }
   | { id: number; type: "joined"; rank: number; size: number }
   | ({ id: number; type: "loaded"; info: NativeModelInfo; weightBytes: number } & RankMemory)

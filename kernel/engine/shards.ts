@@ -1,4 +1,5 @@
-// A model sharded over rank processes (MLX distributed, tensor parallel as mlx-lm's shard()): the session
+// A model sharded over rank processes (MLX distributed: tensor parallel as mlx-lm's shard(), or pipeline
+// parallel as its pipeline(), layers split across ranks; native/src/dist/): the session
 // forks N ranks (shard-rank.ts), each loads only its shard, and every command goes to all of them; rank 0's
 // tokens stream back. To the engine it is a NativeModel like any other, so EngineModel runs it unchanged.
 // A rank that exits, or does not join within the time-out, ends the load or generation naming the rank,
@@ -43,14 +44,19 @@ interface Rank {
   joined: boolean;
   stderr: string;
   status: RankStatus;
+  /** when its last message came (heartbeats included) */
+  heardAt: number;
 }
+
+/** How long a rank may send nothing (not even its heartbeat) before it counts as stalled: $MLX_TS_SHARD_STALL_MS or 30 s. */
+const stallMs = () => Number(process.env.MLX_TS_SHARD_STALL_MS) || 30_000;
 
 /** Checks the options and starts the ranks; resolves once every rank holds its shard. */
 export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): Promise<ShardedModel> {
   const n = o.shards;
   if (!Number.isInteger(n) || n < 2 || n > 64) throw new MlxTsError("E_BAD_ARGUMENT", `--shards must be an integer from 2 to 64, not ${n}. (1 shard is a plain load: leave --shards out.)`);
   const mode = o.mode ?? "tensor";
-  if (mode !== "tensor") throw new MlxTsError("E_BAD_ARGUMENT", `--mode ${mode} is not implemented yet; use --mode tensor (the default).`);
+  if (mode !== "tensor" && mode !== "pipeline") throw new MlxTsError("E_BAD_ARGUMENT", `--mode must be tensor or pipeline, not ${mode}.`);
   const backend = o.backend ?? "ring";
   if (!["ring", "nccl", "mpi"].includes(backend)) throw new MlxTsError("E_BAD_ARGUMENT", `--backend must be ring, nccl or mpi, not ${backend}.`);
   if (native.format !== "safetensors") throw new MlxTsError("E_BAD_ARGUMENT", `Sharded loads read safetensors checkpoints; ${native.path} is a GGUF file. Convert it (mlx_lm.convert) or load it without --shards.`);
@@ -66,8 +72,8 @@ export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): P
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-shards-"));
   const group = new ShardGroup(hosts, writeHosts(dir, hosts), backend, dir);
   const timeoutMs = o.timeoutMs ?? (Number(process.env.MLX_TS_SHARD_TIMEOUT_MS) || 60_000);
-  const info = await group.load({ ...native, shards: n }, timeoutMs);
-  return new ShardedModel(group, info, backend);
+  const info = await group.load({ ...native, shards: n, shardMode: mode }, timeoutMs);
+  return new ShardedModel(group, info, backend, mode);
 }
 
 class ShardGroup {
@@ -85,9 +91,10 @@ class ShardGroup {
         env: { ...process.env, MLX_RANK: String(rank), MLX_HOSTFILE: hostfile, MLX_TS_RANK: String(rank) },
         stdio: ["ignore", "ignore", "pipe", "ipc"],
       });
-      const r: Rank = { rank, child, joining: false, joined: false, stderr: "", status: { rank, pid: child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0 } };
+      const r: Rank = { rank, child, joining: false, joined: false, stderr: "", heardAt: Date.now(), status: { rank, pid: child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0 } };
       child.stderr?.on("data", (d: Buffer) => (r.stderr = (r.stderr + d.toString()).slice(-2000)));
       child.on("message", (ev: RankEvent) => {
+        r.heardAt = Date.now();
         if (ev.type === "joining") r.joining = true;
         if (ev.type === "joined") r.joined = true;
         this.handlers.get(ev.id)?.(rank, ev);
@@ -101,7 +108,17 @@ class ShardGroup {
       child.on("error", (e) => this.fail(new MlxTsError("E_MLX", `rank ${rank} could not be started (${e.message}).`)));
       return r;
     });
+    // A stopped or hung rank leaves the others blocked in a collective for ever: end the group, naming it.
+    this.watchdog = setInterval(() => {
+      const limit = stallMs();
+      const quiet = this.ranks.find((r) => Date.now() - r.heardAt > limit);
+      if (quiet)
+        this.fail(new MlxTsError("E_MLX", `rank ${quiet.rank} (pid ${quiet.status.pid}) stalled: nothing from it for ${(limit / 1000).toFixed(0)} s (stopped, or hung). All ranks were stopped; load the model again.`));
+    }, Math.min(1000, stallMs() / 4));
+    this.watchdog.unref();
   }
+
+  private readonly watchdog: NodeJS.Timeout;
 
   pids(): number[] {
     return this.ranks.map((r) => r.status.pid);
@@ -132,7 +149,7 @@ class ShardGroup {
     for (const fn of [...this.onFailure]) fn(e);
   }
 
-  load(opts: NativeLoadOptions & { shards: number }, timeoutMs: number): Promise<NativeModelInfo> {
+  load(opts: NativeLoadOptions & { shards: number; shardMode: "tensor" | "pipeline" }, timeoutMs: number): Promise<NativeModelInfo> {
     return new Promise((resolve, reject) => {
       const loaded = new Set<number>();
       let info: NativeModelInfo | undefined;
@@ -173,6 +190,7 @@ class ShardGroup {
   }
 
   kill(): void {
+    clearInterval(this.watchdog);
     for (const r of this.ranks) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -180,6 +198,7 @@ class ShardGroup {
   /** Asks every rank to exit, and kills those that have not after `graceMs`. */
   close(graceMs = 2000): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     for (const r of this.ranks) if (r.child.connected) r.child.send({ op: "exit", id: 0 });
     const exits = this.ranks.map((r) => r.child.exitCode !== null || r.child.signalCode !== null ? Promise.resolve() : new Promise<void>((res) => r.child.once("exit", () => res())));
     const t = setTimeout(() => this.kill(), graceMs);
@@ -196,7 +215,7 @@ export class ShardedModel implements NativeModel {
   private disposed = false;
   closed: Promise<void> = Promise.resolve();
 
-  constructor(private readonly group: ShardGroup, private readonly loadedInfo: NativeModelInfo, readonly backend: string) {}
+  constructor(private readonly group: ShardGroup, private readonly loadedInfo: NativeModelInfo, readonly backend: string, readonly mode: "tensor" | "pipeline" = "tensor") {}
 
   /** rank processes' ids, rank order */
   get pids(): number[] {
@@ -208,7 +227,7 @@ export class ShardedModel implements NativeModel {
   }
 
   info(): NativeModelInfo {
-    return { ...this.loadedInfo, shards: { count: this.group.ranks.length, backend: this.backend, mode: "tensor", ranks: this.ranks } };
+    return { ...this.loadedInfo, shards: { count: this.group.ranks.length, backend: this.backend, mode: this.mode, ranks: this.ranks } };
   }
 
   private usable(): void {

@@ -68,6 +68,7 @@ Napi::Value js_load_model_impl(const Napi::CallbackInfo& cb) {
     else throw to_js_error(env, "E_BAD_ARGUMENT", "loadModel: dtype must be \"bfloat16\", \"float16\" or \"float32\", not \"" + d + "\".");
   }
   if (o.Has("shards") && !o.Get("shards").IsUndefined()) opts.shard = dist::shard_spec_from_js(env, o.Get("shards"));  // dist
+  if (opts.shard && o.Has("shardMode") && o.Get("shardMode").IsString()) opts.shard->pipeline = o.Get("shardMode").As<Napi::String>().Utf8Value() == "pipeline";  // dist
   struct Loaded {
     std::shared_ptr<LoadedModel> model;
     InfoSnapshot info;

@@ -28,6 +28,15 @@ struct RopeConfig {
   int original_max_position_embeddings = 8192;
 };
 
+// dist (src/dist/pipeline.h): pipeline mode; this process builds only layers [begin, end), the embedding
+// when `embed` and the final norm and head when `head`.
+struct PipelineStage {
+  int begin = 0;
+  int end = 0;
+  bool embed = true;
+  bool head = true;
+};
+
 struct ModelConfig {
   std::string model_type;
   int hidden_size = 0;
@@ -55,6 +64,8 @@ struct ModelConfig {
   std::vector<int> mlp_only_layers;
   // qwen2_moe: the shared expert's hidden size.
   int shared_expert_intermediate_size = 0;
+  // dist: set on a pipeline rank (src/dist/pipeline.cpp); absent = the whole model.
+  std::optional<PipelineStage> pipeline_stage;
 };
 
 }  // namespace mlxts

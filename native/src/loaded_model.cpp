@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "dist/pipeline.h"
 #include "dist/rank.h"
 #include "errors.h"
 
@@ -40,7 +41,8 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   }
   cfg = arch.resolve(cfg, r.source, opts.gguf);
   arch.sanitize(r.weights, cfg);
-  if (opts.shard) dist::shard_weights(r.weights, cfg, *opts.shard, r.source);
+  if (opts.shard && opts.shard->pipeline) dist::stage_weights(r.weights, cfg, *opts.shard, arch, r.source);  // dist: layers split
+  else if (opts.shard) dist::shard_weights(r.weights, cfg, *opts.shard, r.source);
 
   // GGUF keeps norms in float32 and scales in float16; one dtype throughout is what mlx-lm computes with.
   // float16 on a GPU; float32 on the CPU backend, which has no native half arithmetic (measured: a
@@ -71,7 +73,8 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   if (opts.shard) {  // dist: sum the row-split layers over the ranks, and agree on cancelling each step
     auto g = dist::group();
     if (!g) fail("E_BAD_ARGUMENT", "a sharded load needs the distributed group first (distInit).");
-    dist::mark_all_sums(model->params(), *g);
+    if (opts.shard->pipeline) model = dist::wrap_pipeline_model(model, *g);
+    else dist::mark_all_sums(model->params(), *g);
     model = dist::wrap_rank_model(model, *g);
   }
   auto lm = std::make_shared<LoadedModel>();

@@ -35,6 +35,13 @@ class Model {
     return requested;
   }
 
+  // dist (src/dist/pipeline.cpp): pipeline mode's pieces. An architecture that supports it builds only
+  // config().pipeline_stage's part and overrides all four; layers_stage runs the layers it holds.
+  virtual bool has_stages() const { return false; }
+  virtual mx::array embed_stage(const mx::array& tokens) { return tokens; }
+  virtual mx::array layers_stage(mx::array h, Cache& cache) { (void)cache; return h; }
+  virtual mx::array head_stage(const mx::array& h) { return h; }
+
   Cache make_cache() const { return Cache(num_layers()); }
   int vocab_size() const { return config_.vocab_size; }
   // The config as resolved by the architecture (its defaults filled in).

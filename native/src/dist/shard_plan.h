@@ -15,6 +15,8 @@ namespace mlxts::dist {
 struct ShardSpec {
   int rank = 0;
   int size = 1;
+  // pipeline mode (src/dist/pipeline.h): layers split across ranks instead of tensors
+  bool pipeline = false;
 };
 
 // Replaces each split tensor in `w` by this rank's part, materialised in its own buffer (the whole tensor

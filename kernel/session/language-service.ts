@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
+import { fastDiagnostics, type CheckBase } from "./fast-check.js";
 import { blankMagicLines } from "./is-complete.js";
 import { declaredNames, isTypeOnly, preferObjectLiteral } from "./transform.js";
 
@@ -34,8 +35,14 @@ export class CellLanguageService {
   private prefixLength = 0;
   private readonly service: ts.LanguageService;
   private readonly options: ts.CompilerOptions;
+  /** the program and checker of the last full check, which checks new texts quickly (fast-check.ts) */
+  private base: CheckBase | undefined;
+  private readonly fast: boolean;
+  private checked: { text: string; diagnostics: readonly ts.Diagnostic[] } | undefined;
+  private quick = 0;
 
-  constructor(cwd: string, private readonly root: string) {
+  constructor(cwd: string, private readonly root: string, opts: { fastCheck?: boolean } = {}) {
+    this.fast = opts.fastCheck ?? true;
     this.cellFile = join(cwd, "__mlx_ts_cells__.ts");
     this.globalsFile = join(cwd, "__mlx_ts_globals__.d.ts");
     const globalsModule = join(root, "kernel", "session", "globals.js").replace(/\\/g, "/");
@@ -118,6 +125,11 @@ export class CellLanguageService {
     this.service = ts.createLanguageService(host, ts.createDocumentRegistry());
   }
 
+  /** how many texts were checked with the last full check's checker (fast-check.ts) */
+  get fastChecks(): number {
+    return this.quick;
+  }
+
   /** Keeps the declarations of a cell that ran, for later cells' completions. */
   addCell(code: string): void {
     const sf = ts.createSourceFile("cell.ts", blankMagicLines(code), ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
@@ -184,7 +196,7 @@ export class CellLanguageService {
     const shift = asObject === blanked ? 0 : 1; // preferObjectLiteral wraps in parentheses
     this.setCurrent(asObject);
     const out: TypeDiagnostic[] = [];
-    for (const d of this.service.getSemanticDiagnostics(this.cellFile)) {
+    for (const d of this.semanticDiagnostics()) {
       if (d.category !== ts.DiagnosticCategory.Error || d.start === undefined || d.start < this.prefixLength) continue;
       if (notBeforeRun(d.code)) continue;
       const at = Math.min(Math.max(0, d.start - this.prefixLength - shift), code.length);
@@ -196,8 +208,27 @@ export class CellLanguageService {
     return out;
   }
 
+  private semanticDiagnostics(): readonly ts.Diagnostic[] {
+    if (this.checked?.text === this.text) return this.checked.diagnostics;
+    let diagnostics = this.fast ? fastDiagnostics(this.base, this.text) : undefined;
+    if (diagnostics) this.quick++;
+    else {
+      diagnostics = this.service.getSemanticDiagnostics(this.cellFile);
+      this.keepBase();
+    }
+    this.checked = { text: this.text, diagnostics };
+    return diagnostics;
+  }
+
+  private keepBase(): void {
+    const program = this.service.getProgram();
+    const cell = program?.getSourceFile(this.cellFile);
+    if (program && cell) this.base = { program, checker: program.getTypeChecker(), cell, uses: 0 };
+  }
+
   /** Parses the standard library and @types/node once, so the first completion a user asks for is quick. */
   warm(): void {
     this.complete("", 0);
+    if (this.fast) this.keepBase();
   }
 }

@@ -4,6 +4,8 @@
 #   suite   fixtures, a SIGTERM probe, bench/first-token.mjs, npm run test:gpu (vitest); starts the
 #           qwen3-*-shape checkpoints in the background (setsid: they outlive the call while the machine is warm)
 #   bench   waits for those checkpoints, then bench/engine-vs-mlxlm.mjs --device gpu
+#   kernels1, kernels2   the two calls for the custom kernels, batching and fine-tuning (below)
+# test/gpu/prewarm.py compiles the quantized-matmul variants in parallel first, so the suite does not wait on them.
 # Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
 set -uo pipefail
 mode=${1:?suite or bench}
@@ -68,10 +70,13 @@ elif [ "$mode" = final ]; then
 elif [ "$mode" = kernels1 ]; then
   # First call after staging: fixtures, the checkpoints in the background, the kernel microbench, the GPU suite.
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  $py test/gpu/prewarm.py bfloat16,float32 > "$OUT/prewarm.txt" 2>&1 &
+  warm=$!
   step 120 "test fixtures" $py scripts/make-fixtures.py
-  setsid nohup bash -c "for m in qwen3-0.6b-shape-4bit qwen3-0.6b-shape-bf16 qwen3-8b-shape-bf16; do $py scripts/make-fixtures.py --gpu-shapes --only \$m; done" > /tmp/gpu-shapes.log 2>&1 < /dev/null &
+  setsid nohup bash -c "for m in qwen3-0.6b-shape-4bit qwen3-0.6b-shape-bf16 qwen3-8b-shape-bf16 qwen3-8b-shape-4bit; do $py scripts/make-fixtures.py --gpu-shapes --only \$m; done" > /tmp/gpu-shapes.log 2>&1 < /dev/null &
   step 150 "kernel microbench" node bench/kernels.mjs --rounds 3 --save-table
   cp bench/results/kernels.json "$OUT/kernels-micro.json" 2>/dev/null
+  wait $warm; tail -1 "$OUT/prewarm.txt"
   step ${SUITE_LIMIT:-330} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
     --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json"
   cat /tmp/gpu-shapes.log

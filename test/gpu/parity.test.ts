@@ -1,5 +1,5 @@
 // Our engine against mlx-lm on the GPU (CUDA or Metal), same checkpoints, same MLX build, same device:
-// qwen3-tiny and llama-tiny in bf16, 8-bit and 4-bit (scripts/make-fixtures.py).
+// qwen3-tiny and llama-tiny in bf16, 8-bit and 4-bit, qwen3-moe-tiny in bf16 and 4-bit (scripts/make-fixtures.py).
 //
 // Tolerances, and why they are looser than the CPU parity suite's bit-identical tokens:
 //   - logits in the checkpoint's dtype (bf16 activations): max|ours - mlx-lm| / max|mlx-lm| < 2e-2. A bf16
@@ -29,6 +29,8 @@ const cases: Array<[string, "native" | "float32"]> = [];
 for (const base of ["qwen3-tiny", "llama-tiny"]) {
   cases.push([`${base}-bf16`, "native"], [`${base}-bf16`, "float32"], [`${base}-4bit`, "native"], [`${base}-8bit`, "native"]);
 }
+// Mixture of experts in bf16 runs only here: MLX's CPU GatherMM takes float32 alone.
+cases.push(["qwen3-moe-tiny-bf16", "native"], ["qwen3-moe-tiny-4bit", "native"]);
 
 describe.skipIf(!gpu.available)(`GPU parity with mlx-lm (${gpu.line})`, () => {
   let engine: MlxEngine;

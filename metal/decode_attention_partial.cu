@@ -28,7 +28,7 @@ for (int g = 0; g < G; ++g) {
 float m[G], l[G], acc[G][E];
 #pragma unroll
 for (int g = 0; g < G; ++g) {
-  m[g] = -inf;
+  m[g] = -INFINITY;
   l[g] = 0.f;
 #pragma unroll
   for (int e = 0; e < E; ++e) acc[g][e] = 0.f;
@@ -76,12 +76,12 @@ const int n_q = n_kv * G;
 for (int i = threadIdx.x; i < G * D; i += blockDim.x) {
   const int g = i / D;
   const int d = i - g * D;
-  float M = -inf;
+  float M = -INFINITY;
   for (int w = 0; w < WARPS; ++w) M = fmaxf(M, sm_m[w][g]);
   float Ls = 0.f, A = 0.f;
-  if (M != -inf) {
+  if (M != -INFINITY) {
     for (int w = 0; w < WARPS; ++w) {
-      const float f = sm_m[w][g] == -inf ? 0.f : __expf(sm_m[w][g] - M);
+      const float f = sm_m[w][g] == -INFINITY ? 0.f : __expf(sm_m[w][g] - M);
       Ls += sm_l[w][g] * f;
       A += sm_acc[w][g][d] * f;
     }

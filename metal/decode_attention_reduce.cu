@@ -8,12 +8,12 @@ const int b = blockIdx.z;
 const int n_q = gridDim.y;
 const int S = m_part_shape[2];
 const long base = (static_cast<long>(b) * n_q + h) * S;
-float M = -inf;
+float M = -INFINITY;
 for (int s = 0; s < S; ++s) M = fmaxf(M, m_part[base + s]);
 float Ls = 0.f, A = 0.f;
 for (int s = 0; s < S; ++s) {
   const float ms = m_part[base + s];
-  if (ms == -inf) continue;
+  if (ms == -INFINITY) continue;
   const float f = __expf(ms - M);
   Ls += l_part[base + s] * f;
   A += o_part[(base + s) * D + d] * f;

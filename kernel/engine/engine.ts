@@ -32,6 +32,7 @@ export class MlxEngine implements Engine {
   private readonly generations = new Generations();
   private addon: NativeAddon | undefined;
   private readonly controls = new RuntimeControls(() => this.native);
+  private startLimits?: { memory: number; cache: number };
 
   constructor(private readonly opts: EngineOptions = {}) {
     this.addon = opts.native;
@@ -186,11 +187,22 @@ export class MlxEngine implements Engine {
   }
 
   setMemoryLimit(bytes: number): number {
+    this.defaultLimits();
     return this.controls.setMemoryLimit(bytes);
   }
 
   setCacheLimit(bytes: number): number {
+    this.defaultLimits();
     return this.controls.setCacheLimit(bytes);
+  }
+
+  /** MLX's memory and cache limits before this engine first changed them (`%limit ... default`, the model budget's basis). */
+  defaultLimits(): { memory: number; cache: number } {
+    if (!this.startLimits) {
+      const m = this.controls.memory();
+      this.startLimits = { memory: m.limit, cache: m.cacheLimit };
+    }
+    return this.startLimits;
   }
 
   clearCache(): void {

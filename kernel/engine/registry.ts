@@ -167,9 +167,9 @@ export class ModelRegistry {
     return this.engine.runtime().backend as Backend;
   }
 
-  /** The default budget, taken once (before any %limit memory changes MLX's limit). */
+  /** The default budget, from MLX's limit as it was before any %limit memory. */
   private defaultBasis(): BudgetBasis {
-    this.basis ??= defaultBudget(this.backend(), totalmem(), this.engine.memory().limit);
+    this.basis ??= defaultBudget(this.backend(), totalmem(), this.engine.defaultLimits().memory);
     return this.basis;
   }
 

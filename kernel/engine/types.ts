@@ -168,6 +168,8 @@ export interface Engine {
   resetPeakMemory(): void;
   setMemoryLimit(bytes: number): number;
   setCacheLimit(bytes: number): number;
+  /** MLX's memory and cache limits before this engine first changed them */
+  defaultLimits(): { memory: number; cache: number };
   clearCache(): void;
   setDevice(device: "cpu" | "gpu"): void;
 }

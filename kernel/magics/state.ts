@@ -23,7 +23,6 @@ export interface MagicState {
   /** %kernels: whether the user asked for custom attention kernels (none exist yet) */
   customKernelsRequested: boolean;
   /** MLX's limits as a magic first saw them, for %limit memory|cache default */
-  defaultLimits?: { memory: number; cache: number };
 }
 
 const states = new WeakMap<Engine, MagicState>();
@@ -54,12 +53,7 @@ export function noteUnloaded(engine: Engine, name: string): void {
   s.chats.delete(name);
 }
 
-/** Remembers MLX's limits the first time a magic looks, so `%limit ... default` can put them back. */
+/** MLX's limits as they were before the first change, so `%limit ... default` can put them back. */
 export function noteDefaultLimits(engine: Engine): { memory: number; cache: number } {
-  const s = stateOf(engine);
-  if (!s.defaultLimits) {
-    const m = engine.memory();
-    s.defaultLimits = { memory: m.limit, cache: m.cacheLimit };
-  }
-  return s.defaultLimits;
+  return engine.defaultLimits();
 }

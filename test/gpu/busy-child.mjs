@@ -8,8 +8,9 @@ const [mode, dir] = argv.slice(2);
 const root = new URL("../../", import.meta.url).pathname;
 if (mode === "compile") {
   const { loadNative } = await import(`${root}dist/kernel/engine/native.js`);
+  const { nativeLoadOptions } = await import(`${root}dist/kernel/engine/checkpoint.js`);
   const addon = loadNative();
-  const model = await addon.loadModel({ path: dir });
+  const model = await addon.loadModel(await nativeLoadOptions(dir));
   const prompt = Int32Array.from({ length: 300 }, (_, i) => 100 + i);
   const params = { maxTokens: 4, temperature: 0, topP: 1, topK: 0, minP: 0, repetitionPenalty: 1, repetitionContextSize: 20, eosTokenIds: [], prefillStepSize: 2048, reusePrefix: false };
   model.generate(prompt, params, (ev) => {

@@ -5,6 +5,7 @@
 #           qwen3-*-shape checkpoints in the background (setsid: they outlive the call while the machine is warm)
 #   bench   waits for those checkpoints, then bench/engine-vs-mlxlm.mjs --device gpu
 #   kernels1, kernels2   the two calls for the custom kernels, batching and fine-tuning (below)
+#   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
 # test/gpu/prewarm.py compiles the quantized-matmul variants in parallel first, so the suite does not wait on them.
 # Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
 set -uo pipefail
@@ -89,6 +90,21 @@ elif [ "$mode" = kernels2 ]; then
   step ${BATCH_LIMIT:-150} "batch" node bench/batch.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --sizes 1,4,16 --with-64 --gen 64 --out "$OUT/batch-gpu.json"
   [ -f bench/finetune.mjs ] && step ${FT_LIMIT:-120} "finetune" node bench/finetune.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16
   cp bench/results/finetune*.json "$OUT/" 2>/dev/null
+elif [ "$mode" = short ]; then
+  # One call on a short lease: fixtures, the kernel microbench, then the GPU suite without the 64-shape
+  # kernel grid (kernels.test.ts -t greedy), each under its own limit.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  $py test/gpu/prewarm.py bfloat16,float32 > "$OUT/prewarm.txt" 2>&1 &
+  warm=$!
+  step 60 "test fixtures" $py scripts/make-fixtures.py
+  (for m in qwen3-0.6b-shape-4bit qwen3-0.6b-shape-bf16; do $py scripts/make-fixtures.py --gpu-shapes --only $m; done > /tmp/gpu-shapes.log 2>&1) &
+  gen=$!
+  step ${MICRO_LIMIT:-90} "kernel microbench" node bench/kernels.mjs --rounds 3 --save-table
+  cp bench/results/kernels.json "$OUT/kernels-micro.json" 2>/dev/null
+  wait $warm $gen; tail -1 "$OUT/prewarm.txt"; cat /tmp/gpu-shapes.log
+  step ${SUITE_LIMIT:-230} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    -t "${SUITE_FILTER:-greedy|SIGTERM|session|mx namespace|mlx-lm|kernel on the GPU|real kernel}" \
+    --reporter=verbose --reporter=json --outputFile.json="$OUT/vitest.json"
 elif [ "$mode" = bench ]; then
   for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
   cat /tmp/gpu-shapes.log; df -h . | tail -1

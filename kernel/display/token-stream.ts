@@ -16,6 +16,33 @@ export interface GenerationView {
   stats?: GenerationStats;
   /** extra note under the stats, e.g. "interrupted" */
   note?: string;
+  /** `answer` in runs, marking the text that accepted draft tokens released (speculative decoding) */
+  answerParts?: AnswerPart[];
+}
+
+export interface AnswerPart {
+  text: string;
+  drafted: boolean;
+}
+
+const DRAFTED_STYLE = "background:rgba(46,160,67,0.2);border-radius:2px";
+const DRAFTED_LEGEND = `<div style="opacity:0.7;font-size:smaller"><span style="${DRAFTED_STYLE}">highlighted</span>: proposed by the draft model and accepted by the target</div>`;
+
+/** The answer's HTML: escaped, leading whitespace dropped, accepted draft text in highlighted spans. */
+function answerHtml(answer: string, parts: AnswerPart[] | undefined): string {
+  if (!parts?.some((p) => p.drafted)) return escapeHtml(answer.replace(/^\s+/, ""));
+  let lead = true;
+  return parts
+    .map((p) => {
+      let t = p.text;
+      if (lead) {
+        t = t.replace(/^\s+/, "");
+        lead = t === "";
+      }
+      if (t === "") return "";
+      return p.drafted ? `<span class="mlx-ts-drafted" style="${DRAFTED_STYLE}">${escapeHtml(t)}</span>` : escapeHtml(t);
+    })
+    .join("");
 }
 
 const ms = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
@@ -74,10 +101,11 @@ export function generationHtml(v: GenerationView): string {
     ? `<details${v.live && !v.answer.trim() ? " open" : ""}><summary style="opacity:0.6">thinking (${thinking.length} chars)</summary>` +
       `<pre style="${PRE_STYLE};opacity:0.6">${escapeHtml(thinking)}</pre></details>`
     : "";
-  const answer = `<pre style="${PRE_STYLE}">${escapeHtml(v.answer.replace(/^\s+/, ""))}${v.live ? LIVE_CURSOR_HTML : ""}</pre>`;
+  const answer = `<pre style="${PRE_STYLE}">${answerHtml(v.answer, v.answerParts)}${v.live ? LIVE_CURSOR_HTML : ""}</pre>`;
+  const legend = v.answerParts?.some((p) => p.drafted) ? DRAFTED_LEGEND : "";
   const stats = v.stats ? `<div class="mlx-ts-stats" style="opacity:0.7;font-size:smaller;margin-top:4px">${escapeHtml(statsLine(v.stats))}</div>` : "";
   const note = v.note ? `<div style="opacity:0.7;font-size:smaller">${escapeHtml(v.note)}</div>` : "";
-  return `<div class="mlx-ts-generation" style="word-break:normal">${v.live ? STALE_STYLE : ""}${think}${answer}${stats}${note}${v.live ? STALE_NOTE_HTML : ""}</div>`;
+  return `<div class="mlx-ts-generation" style="word-break:normal">${v.live ? STALE_STYLE : ""}${think}${answer}${legend}${stats}${note}${v.live ? STALE_NOTE_HTML : ""}</div>`;
 }
 
 export function generationBundle(v: GenerationView): MimeBundle {
@@ -101,6 +129,8 @@ export class TokenStreamView {
   readonly displayId: string;
   private answer = "";
   private thinking = "";
+  /** set once a chunk is marked drafted: the answer in runs */
+  private parts: AnswerPart[] | undefined;
   private shown = false;
   private lastEmit = -Infinity;
   private timer: unknown;
@@ -123,10 +153,17 @@ export class TokenStreamView {
     return 1000 / (this.opts.maxUpdatesPerSecond ?? 20);
   }
 
-  push(chunk: { text: string; thinking: boolean }): void {
+  push(chunk: { text: string; thinking: boolean; drafted?: boolean }): void {
     if (this.finished || chunk.text === "") return;
     if (chunk.thinking) this.thinking += chunk.text;
-    else this.answer += chunk.text;
+    else {
+      const drafted = chunk.drafted === true;
+      if (drafted && !this.parts) this.parts = this.answer ? [{ text: this.answer, drafted: false }] : [];
+      const last = this.parts?.at(-1);
+      if (last && last.drafted === drafted) last.text += chunk.text;
+      else this.parts?.push({ text: chunk.text, drafted });
+      this.answer += chunk.text;
+    }
     const wait = this.lastEmit + this.interval - this.clock.now();
     if (wait <= 0) this.emit({ live: true });
     else if (this.timer === undefined) {
@@ -144,14 +181,17 @@ export class TokenStreamView {
     this.timer = undefined;
     this.finished = true;
     liveViews.delete(this);
-    if (end.answer !== undefined) this.answer = end.answer;
+    if (end.answer !== undefined && end.answer !== this.answer) {
+      this.answer = end.answer;
+      this.parts = undefined;
+    }
     if (end.thinking !== undefined) this.thinking = end.thinking;
     this.emit({ live: false, stats: end.stats, note: end.note });
   }
 
   private emit(extra: { live: boolean; stats?: GenerationStats; note?: string }): void {
     if (extra.live) liveViews.add(this);
-    const bundle = generationBundle({ answer: this.answer, thinking: this.thinking, ...extra });
+    const bundle = generationBundle({ answer: this.answer, thinking: this.thinking, answerParts: this.parts, ...extra });
     const o = { displayId: this.displayId, metadata: {} };
     if (this.shown) this.sink.updateDisplay(bundle, o);
     else this.sink.display(bundle, o);

@@ -13,6 +13,8 @@ export interface StreamSetup {
   stop?: readonly string[];
   /** the prompt left a <think> block open */
   startThinking?: boolean;
+  /** a draft model proposes tokens: the result says which were its (GenerationResult.drafted) */
+  speculative?: boolean;
   signal?: AbortSignal;
   /** Starts native generation with the event callback; returns its cancel. Throws synchronously on refusal. */
   start(onEvent: (ev: NativeGenerationEvent) => void): () => void;
@@ -44,6 +46,7 @@ export class TokenStream implements GenerationStream {
   private readonly think: ThinkTracker;
   private readonly textParts: string[] = [];
   private readonly tokens: number[] = [];
+  private readonly drafted: number[] = [];
   private stoppedByString = false;
   private cancelNative: (() => void) | undefined;
   private cancelRequested = false;
@@ -105,7 +108,10 @@ export class TokenStream implements GenerationStream {
 
   private onEvent(ev: NativeGenerationEvent): void {
     if (this.ended) return;
-    if (ev.type === "tokens") this.onTokens(ev.tokens);
+    if (ev.type === "tokens") {
+      if (!ev.drafted?.length) this.onTokens(ev.tokens, false);
+      else this.onDraftedTokens(ev.tokens, new Set(ev.drafted));
+    }
     else if (ev.type === "done") {
       if (!this.stoppedByString) this.drain();
       const stopReason: StopReason = this.stoppedByString ? "stop" : ev.stats.stopReason;
@@ -115,12 +121,23 @@ export class TokenStream implements GenerationStream {
     }
   }
 
-  private onTokens(ids: number[]): void {
+  /** Runs of accepted draft tokens and target tokens, each run's released text marked as such. */
+  private onDraftedTokens(ids: number[], drafted: ReadonlySet<number>): void {
+    let start = 0;
+    for (let i = 1; i <= ids.length; i++) {
+      if (i < ids.length && drafted.has(i) === drafted.has(start)) continue;
+      this.onTokens(ids.slice(start, i), drafted.has(start));
+      start = i;
+    }
+  }
+
+  private onTokens(ids: number[], drafted: boolean): void {
     if (this.stoppedByString) return;
     let text = "";
     const taken: number[] = [];
     for (const id of ids) {
       taken.push(id);
+      if (drafted) this.drafted.push(this.tokens.length);
       this.tokens.push(id);
       if (this.s.eosIds.has(id)) continue;
       const scan = this.stops.push(this.detok.add(id));
@@ -132,24 +149,25 @@ export class TokenStream implements GenerationStream {
         break;
       }
     }
-    this.emit(this.think.push(text), taken);
+    this.emit(this.think.push(text), taken, drafted);
   }
 
   /** End of generation: the detokenizer's and the stop filter's held-back text is ordinary text now. */
   private drain(): void {
     const tail = this.stops.push(this.detok.flush());
     const segs = this.think.push(tail.emit + this.stops.flush());
-    this.emit([...segs, ...this.think.flush()], []);
+    this.emit([...segs, ...this.think.flush()], [], false);
   }
 
-  private emit(segs: { text: string; thinking: boolean }[], tokens: number[]): void {
+  private emit(segs: { text: string; thinking: boolean }[], tokens: number[], drafted: boolean): void {
+    const mark = drafted ? { drafted: true } : {};
     if (segs.length === 0) {
-      if (tokens.length > 0) this.push({ text: "", tokens, thinking: this.think.thinking });
+      if (tokens.length > 0) this.push({ text: "", tokens, thinking: this.think.thinking, ...mark });
       return;
     }
     segs.forEach((seg, i) => {
       this.textParts.push(seg.text);
-      this.push({ text: seg.text, tokens: i === 0 ? tokens : [], thinking: seg.thinking });
+      this.push({ text: seg.text, tokens: i === 0 ? tokens : [], thinking: seg.thinking, ...mark });
     });
   }
 
@@ -171,6 +189,7 @@ export class TokenStream implements GenerationStream {
       tokens: this.tokens,
       promptTokens: this.s.promptTokens,
       stats,
+      ...(this.s.speculative ? { drafted: this.drafted } : {}),
     });
   }
 

@@ -144,6 +144,7 @@ export class EngineModel implements LoadedModel {
       stop: opts.stop,
       startThinking: rendered !== undefined && endsInsideThink(rendered),
       signal: opts.signal,
+      speculative: draft !== undefined,
       start: (onEvent) => {
         try {
           // batch: a MovableRun, so a generation started meanwhile can move this one into a batch

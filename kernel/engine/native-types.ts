@@ -204,7 +204,8 @@ export interface NativeGenerationStats {
 
 /** Delivered on the JS thread, in order. `tokens` events may batch several ids when JS is slower than decode. */
 export type NativeGenerationEvent =
-  | { type: "tokens"; tokens: number[] }
+  /** drafted: indices into this event's tokens of accepted draft proposals (speculative decoding only) */
+  | { type: "tokens"; tokens: number[]; drafted?: number[] }
   | { type: "done"; stats: NativeGenerationStats }
   | { type: "error"; code: NativeErrorCode; message: string; stats: NativeGenerationStats };
 

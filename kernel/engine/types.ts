@@ -60,6 +60,8 @@ export interface GenerationChunk {
   tokens: number[];
   /** true while inside a Qwen3 <think>…</think> block */
   thinking: boolean;
+  /** speculative decoding: the text was released by tokens the draft model proposed and the target accepted */
+  drafted?: boolean;
 }
 
 export interface GenerationResult {
@@ -70,6 +72,8 @@ export interface GenerationResult {
   tokens: number[];
   promptTokens: number[];
   stats: GenerationStats;
+  /** speculative decoding only: indices into `tokens` of the draft's proposals the target accepted */
+  drafted?: number[];
 }
 
 /** An async iterable of chunks that can be cancelled; `result` resolves when generation ends (also on cancel). */

@@ -165,7 +165,7 @@ Outcome run_generation(ModelSlot& slot, const GenerationRequest& req, Clock::tim
           s.stop_reason = "eos";
           break;
         }
-        req.emit(token);
+        req.emit(token, false);
         if (n + 1 >= p.max_tokens) {
           s.stop_reason = "length";
           break;

@@ -55,12 +55,13 @@ struct Outcome {
   std::optional<NativeError> error;
 };
 
-// One generation's inputs. `emit` is called on the worker for every token not stopped on.
+// One generation's inputs. `emit` is called on the worker for every token not stopped on, with whether
+// it is a draft model's proposal the target accepted (speculative decoding only).
 struct GenerationRequest {
   const std::vector<int32_t>& prompt;
   const GenParams& params;
   const std::atomic<bool>& cancel;
-  std::function<void(int32_t)> emit;
+  std::function<void(int32_t, bool drafted)> emit;
   Clock::time_point t_call;
 };
 

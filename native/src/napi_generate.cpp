@@ -41,6 +41,7 @@ struct GenState {
   std::mutex mu;
   std::vector<int32_t> pending;
   std::vector<int32_t> spare;  // JS thread: swapped with `pending` so the worker reuses its capacity
+  std::vector<int32_t> pending_drafted, spare_drafted;  // indices into `pending` of accepted draft tokens
   bool notify_queued = false;
   std::optional<Outcome> outcome;
   bool outcome_delivered = false;
@@ -66,10 +67,11 @@ class BusyGuard {
   std::shared_ptr<ModelSlot> slot_;
 };
 
-void emit_token(GenState& st, int32_t token) {
+void emit_token(GenState& st, int32_t token, bool drafted) {
   bool post = false;
   {
     std::lock_guard lk(st.mu);
+    if (drafted) st.pending_drafted.push_back(static_cast<int32_t>(st.pending.size()));
     st.pending.push_back(token);
     post = !st.notify_queued;
     st.notify_queued = true;
@@ -91,7 +93,7 @@ void run_worker(const std::shared_ptr<GenState>& st, BusyGuard& guard) {
   Outcome out;
   {
     dist::CancelScope cancel(st->cancel);  // dist: on a rank, the flag all ranks agreed on; else st->cancel
-    GenerationRequest req{st->prompt, st->params, cancel.flag(), [&st](int32_t t) { emit_token(*st, t); }, st->t_call};
+    GenerationRequest req{st->prompt, st->params, cancel.flag(), [&st](int32_t t, bool drafted) { emit_token(*st, t, drafted); }, st->t_call};
     if (st->params.draft) {
       // Both models' slots for the whole run; scoped_lock takes the two mutexes in a deadlock-free order.
       std::scoped_lock lk(st->slot->mu, st->params.draft->mu);
@@ -149,11 +151,14 @@ namespace {
 void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* /*data*/) {
   if (static_cast<napi_env>(env) == nullptr || st == nullptr || callback.IsEmpty()) return;
   std::vector<int32_t>& tokens = st->spare;
+  std::vector<int32_t>& drafted = st->spare_drafted;
   tokens.clear();
+  drafted.clear();
   std::optional<Outcome> outcome;
   {
     std::lock_guard lk(st->mu);
     tokens.swap(st->pending);
+    drafted.swap(st->pending_drafted);
     st->notify_queued = false;
     if (st->outcome && !st->outcome_delivered) {
       outcome = st->outcome;
@@ -168,6 +173,11 @@ void CallJs(Napi::Env env, Napi::Function callback, GenState* st, void* /*data*/
     auto ev = Napi::Object::New(env);
     ev.Set("type", "tokens");
     ev.Set("tokens", arr);
+    if (!drafted.empty()) {
+      auto d = Napi::Array::New(env, drafted.size());
+      for (size_t i = 0; i < drafted.size(); ++i) d.Set(static_cast<uint32_t>(i), drafted[i]);
+      ev.Set("drafted", d);
+    }
     try {
       callback.Call({ev});
     } catch (const Napi::Error& e) {

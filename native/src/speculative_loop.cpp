@@ -259,7 +259,7 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
             done = true;
             break;
           }
-          req.emit(token);
+          req.emit(token, i < n);
           history.push_back(token);
           if (ntoks >= p.max_tokens) {
             s.stop_reason = "length";

@@ -73,6 +73,30 @@ describe("speculative decoding, greedy", () => {
     expect(plain.stats.acceptanceRate).toBeUndefined();
   }, 60_000);
 
+  it("says which tokens the draft proposed and the target accepted, in the result and in the stream", async () => {
+    // twin: every proposal is accepted, so each round emits K drafted tokens and then the target's own.
+    const stream = target.stream(PROMPT, { maxTokens: 16, ignoreEos: true, reusePrefix: false, draft: "twin", numDraft: 3 });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    const twin = await stream.result;
+    expect(twin.drafted).toEqual([0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14]);
+    expect(twin.stats.acceptedTokens).toBe(12);
+    const marked = chunks.filter((c) => c.drafted === true);
+    expect(marked.flatMap((c) => c.tokens)).toEqual(twin.drafted.map((i) => twin.tokens[i]));
+    expect(chunks.filter((c) => c.drafted !== true).flatMap((c) => c.tokens)).toEqual([3, 7, 11, 15].map((i) => twin.tokens[i]));
+    expect(chunks.map((c) => c.text).join("")).toBe(twin.text);
+    // llama's proposals are never accepted: nothing is marked
+    const none = await target.generate(PROMPT, { maxTokens: 6, ignoreEos: true, reusePrefix: false, draft: "llama", numDraft: 2 });
+    expect(none.stats.acceptedTokens).toBe(0);
+    expect(none.drafted).toEqual([]);
+    // small: some accepted, some not; every marked index is a token that was emitted
+    const some = await target.generate(PROMPT, { maxTokens: 24, ignoreEos: true, reusePrefix: false, draft: "small", numDraft: 4 });
+    expect(some.drafted!.length).toBeLessThanOrEqual(some.stats.acceptedTokens!);
+    expect(some.drafted!.every((i) => i >= 0 && i < some.tokens.length)).toBe(true);
+    const plain = await target.generate(PROMPT, { maxTokens: 4, ignoreEos: true, reusePrefix: false });
+    expect(plain.drafted).toBeUndefined();
+  });
+
   it("stops exactly at maxTokens, at EOS and at a stop string as the plain loop does", async () => {
     for (const maxTokens of [1, 2, 5]) {
       const { plain, spec } = await both({ maxTokens, ignoreEos: true, draft: "twin", numDraft: 4 });

@@ -54,6 +54,10 @@ describe("%%generate --draft", () => {
     expect(m, line).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(Number(m![2]));
     console.log(`%%generate --draft small: ${m![0]}`);
+    // the HTML view highlights what the accepted proposals released; the plain view shows none
+    const html = String(spec.sink.outputs[spec.sink.outputs.length - 1]?.["text/html"] ?? "");
+    if (Number(m![1]) > 0) expect(html).toContain('class="mlx-ts-drafted"');
+    expect(String(plain.sink.outputs[plain.sink.outputs.length - 1]?.["text/html"] ?? "")).not.toContain("mlx-ts-drafted");
     expect(await value("lastGeneration.tokens.join(',')")).toBe(plainTokens);
     expect(await value("const r = lastGeneration.stats.acceptanceRate ?? -1; r >= 0 && r <= 1")).toBe("true");
   }, 60_000);

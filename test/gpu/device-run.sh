@@ -5,6 +5,7 @@
 #           qwen3-*-shape checkpoints in the background (setsid: they outlive the call while the machine is warm)
 #   bench   waits for those checkpoints, then bench/engine-vs-mlxlm.mjs --device gpu
 #   kernels1, kernels2   the two calls for the custom kernels, batching and fine-tuning (below)
+#   extra   a third call: engine vs mlx-lm on two shapes, the KV cache kinds at 32k
 #   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
 # test/gpu/prewarm.py compiles the quantized-matmul variants in parallel first, so the suite does not wait on them.
 # Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
@@ -90,6 +91,13 @@ elif [ "$mode" = kernels2 ]; then
   step ${BATCH_LIMIT:-150} "batch" node bench/batch.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --sizes 1,4,16 --with-64 --gen 64 --out "$OUT/batch-gpu.json"
   [ -f bench/finetune.mjs ] && step ${FT_LIMIT:-120} "finetune" node bench/finetune.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16
   cp bench/results/finetune*.json "$OUT/" 2>/dev/null
+elif [ "$mode" = extra ]; then
+  # A third call after kernels1/kernels2: our engine beside mlx-lm on two shapes, then the KV cache kinds at 32k.
+  nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv
+  step ${BENCH_LIMIT:-200} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models ${BENCH_MODELS:-qwen3-0.6b-shape-bf16,qwen3-8b-shape-4bit}
+  cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
+  step ${KV_LIMIT:-150} "kv cache kinds at 32k" node bench/kv-cache.mjs --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --context 32768 --gen 64 --rounds 2 --group-size 64
+  cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
 elif [ "$mode" = short ]; then
   # One call on a short lease: fixtures, the kernel microbench, then the GPU suite without the 64-shape
   # kernel grid (kernels.test.ts -t greedy), each under its own limit.

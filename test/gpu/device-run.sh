@@ -98,6 +98,10 @@ elif [ "$mode" = extra ]; then
   cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
   step ${KV_LIMIT:-150} "kv cache kinds at 32k" node bench/kv-cache.mjs --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --context 32768 --gen 64 --rounds 2 --group-size 64
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
+  # Kernels per decode token (ncu): 4 and 12 tokens of the 0.6B bf16 shape, MLX_TS_WARMUP=0 so the load adds none.
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  for n in 4 12; do step 90 "ncu $n tokens" env MLX_TS_WARMUP=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu-$n.csv; done
+  node bench/decode-kernels.mjs --summarize /tmp/ncu-4.csv /tmp/ncu-12.csv 4 12 | tee "$OUT/decode-kernels.txt"
 elif [ "$mode" = short ]; then
   # One call on a short lease: fixtures, the kernel microbench, then the GPU suite without the 64-shape
   # kernel grid (kernels.test.ts -t greedy), each under its own limit.

@@ -34,8 +34,13 @@ if (args[0] === "--summarize") {
   const { createEngine } = await import(new URL("../dist/kernel/engine/index.js", import.meta.url).href);
   const engine = createEngine();
   const m = await engine.load(dir, { as: "m" });
-  const t0 = performance.now();
-  const r = await m.generate("The history of the decode step", { raw: true, maxTokens: Number(tokens), temperature: 0, reusePrefix: false, ignoreEos: true });
-  console.error(`decode-kernels: ${r.tokens.length} tokens in ${(performance.now() - t0).toFixed(0)} ms`);
+  // --repeat R: R more generations after the first, each printing its decode tok/s (a quick A/B of
+  // MLX_TS_COMPILE=0/1 in one process each; the first pays the kernel compiles)
+  const repeat = Number(args[args.indexOf("--repeat") + 1] ?? 0) || 0;
+  for (let i = 0; i <= repeat; i++) {
+    const t0 = performance.now();
+    const r = await m.generate("The history of the decode step", { raw: true, maxTokens: Number(tokens), temperature: 0, reusePrefix: false, ignoreEos: true });
+    console.error(`decode-kernels: ${r.tokens.length} tokens in ${(performance.now() - t0).toFixed(0)} ms, decode ${r.stats.generationTps.toFixed(1)} tok/s (MLX_TS_COMPILE=${process.env.MLX_TS_COMPILE ?? "1"})`);
+  }
   engine.dispose();
 }

@@ -102,6 +102,10 @@ elif [ "$mode" = extra ]; then
   m=test/.fixtures/models/qwen3-0.6b-shape-bf16
   for n in 4 12; do step 90 "ncu $n tokens" env MLX_TS_WARMUP=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu-$n.csv; done
   node bench/decode-kernels.mjs --summarize /tmp/ncu-4.csv /tmp/ncu-12.csv 4 12 | tee "$OUT/decode-kernels.txt"
+  # The same with the fused swiglu off, and decode tok/s with it off and on (3 generations of 256 each, alternating processes)
+  for n in 4 12; do step 90 "ncu $n tokens, MLX_TS_COMPILE=0" env MLX_TS_WARMUP=0 MLX_TS_COMPILE=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu0-$n.csv; done
+  node bench/decode-kernels.mjs --summarize /tmp/ncu0-4.csv /tmp/ncu0-12.csv 4 12 | tee "$OUT/decode-kernels-nocompile.txt"
+  for r in 1 2; do for c in 0 1; do step 60 "decode A/B compile=$c" env MLX_TS_COMPILE=$c node bench/decode-kernels.mjs $m 256 --repeat 3; done; done
 elif [ "$mode" = short ]; then
   # One call on a short lease: fixtures, the kernel microbench, then the GPU suite without the 64-shape
   # kernel grid (kernels.test.ts -t greedy), each under its own limit.

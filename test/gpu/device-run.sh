@@ -5,7 +5,7 @@
 #           qwen3-*-shape checkpoints in the background (setsid: they outlive the call while the machine is warm)
 #   bench   waits for those checkpoints, then bench/engine-vs-mlxlm.mjs --device gpu
 #   kernels1, kernels2   the two calls for the custom kernels, batching and fine-tuning (below)
-#   extra   a third call: engine vs mlx-lm on two shapes, the KV cache kinds at 32k
+#   extra   after kernels1 on a short lease: engine vs mlx-lm, fused swiglu off/on, ncu kernels per token, kernel e2e at 32k
 #   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
 # test/gpu/prewarm.py compiles the quantized-matmul variants in parallel first, so the suite does not wait on them.
 # Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
@@ -92,20 +92,20 @@ elif [ "$mode" = kernels2 ]; then
   [ -f bench/finetune.mjs ] && step ${FT_LIMIT:-120} "finetune" node bench/finetune.mjs --device gpu --model test/.fixtures/models/qwen3-0.6b-shape-bf16
   cp bench/results/finetune*.json "$OUT/" 2>/dev/null
 elif [ "$mode" = extra ]; then
-  # A third call after kernels1/kernels2: our engine beside mlx-lm on two shapes, then the KV cache kinds at 32k.
+  # A second call after kernels1, for a short lease: our engine beside mlx-lm on two shapes, the fused swiglu
+  # off vs on, kernels per decode token (ncu), and the custom kernel end to end on the 8B shape at 32k.
   nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv
-  step ${BENCH_LIMIT:-200} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models ${BENCH_MODELS:-qwen3-0.6b-shape-bf16,qwen3-8b-shape-4bit}
+  step ${BENCH_LIMIT:-180} "engine vs mlx-lm (GPU)" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models ${BENCH_MODELS:-qwen3-0.6b-shape-bf16,qwen3-8b-shape-4bit}
   cp bench/results/engine-gpu.json "$OUT/" 2>/dev/null
-  step ${KV_LIMIT:-150} "kv cache kinds at 32k" node bench/kv-cache.mjs --model test/.fixtures/models/qwen3-0.6b-shape-bf16 --context 32768 --gen 64 --rounds 2 --group-size 64
-  cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
-  # Kernels per decode token (ncu): 4 and 12 tokens of the 0.6B bf16 shape, MLX_TS_WARMUP=0 so the load adds none.
   m=test/.fixtures/models/qwen3-0.6b-shape-bf16
-  for n in 4 12; do step 90 "ncu $n tokens" env MLX_TS_WARMUP=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu-$n.csv; done
+  for c in 0 1; do step 45 "decode A/B MLX_TS_COMPILE=$c" env MLX_TS_COMPILE=$c node bench/decode-kernels.mjs $m 256 --repeat 3; done
+  # Kernels per decode token (ncu): 4 and 12 tokens of the 0.6B bf16 shape, MLX_TS_WARMUP=0 so the load adds none.
+  for n in 4 12; do step 60 "ncu $n tokens" env MLX_TS_WARMUP=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu-$n.csv; done
   node bench/decode-kernels.mjs --summarize /tmp/ncu-4.csv /tmp/ncu-12.csv 4 12 | tee "$OUT/decode-kernels.txt"
-  # The same with the fused swiglu off, and decode tok/s with it off and on (3 generations of 256 each, alternating processes)
-  for n in 4 12; do step 90 "ncu $n tokens, MLX_TS_COMPILE=0" env MLX_TS_WARMUP=0 MLX_TS_COMPILE=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n > /tmp/ncu0-$n.csv; done
-  node bench/decode-kernels.mjs --summarize /tmp/ncu0-4.csv /tmp/ncu0-12.csv 4 12 | tee "$OUT/decode-kernels-nocompile.txt"
-  for r in 1 2; do for c in 0 1; do step 60 "decode A/B compile=$c" env MLX_TS_COMPILE=$c node bench/decode-kernels.mjs $m 256 --repeat 3; done; done
+  for _ in $(seq 1 60); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
+  cat /tmp/gpu-shapes.log
+  step ${E2E_LIMIT:-140} "kernels end to end" node bench/kernels.mjs --rounds 1 --iters 5 --lengths 32768 --models test/.fixtures/models/qwen3-8b-shape-bf16 --runs 3 --gen 32
+  cp bench/results/kernels.json "$OUT/kernels-e2e.json" 2>/dev/null
 elif [ "$mode" = short ]; then
   # One call on a short lease: fixtures, the kernel microbench, then the GPU suite without the 64-shape
   # kernel grid (kernels.test.ts -t greedy), each under its own limit.

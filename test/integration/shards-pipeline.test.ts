@@ -41,7 +41,7 @@ function stageBytes(dir: string, layers: number, tied: boolean): [number, number
 }
 
 describe("pipeline-parallel over 2 ranks (ring, loopback)", () => {
-  for (const fixture of ["qwen3-tiny-bf16", "qwen3-tiny-4bit", "llama-tiny-bf16", "llama-tiny-4bit", "qwen3-moe-tiny-bf16"]) {
+  for (const fixture of ["qwen3-tiny-bf16", "qwen3-tiny-4bit", "llama-tiny-bf16", "llama-tiny-4bit", "qwen3-moe-tiny-bf16", "qwen2-moe-tiny-bf16"]) {
     it(`${fixture}: 32 greedy tokens in its own dtype equal the single process's; each rank holds its layers`, async () => {
       const dir = join(FIXTURES, fixture);
       const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { num_hidden_layers: number; tie_word_embeddings?: boolean };

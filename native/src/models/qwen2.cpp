@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/gguf_names.h"
+#include "models/decoder_stack.h"
 #include "models/registry.h"
 #include "nn/activations.h"
 #include "nn/attention.h"
@@ -71,45 +72,6 @@ struct TransformerBlock {
   }
 };
 
-class Qwen2Model : public Model {
- public:
-  Qwen2Model(const ModelConfig& cfg, const WeightStore& w) : Model(qwen2_architecture, cfg) {
-    ModelLoader l(w, config_, params_);
-    // dist: a pipeline rank builds only its stage (src/dist/pipeline.cpp); otherwise the whole model
-    const PipelineStage st = cfg.pipeline_stage.value_or(PipelineStage{0, cfg.num_hidden_layers, true, true});
-    if (st.embed) embed_tokens_ = l.embedding("model.embed_tokens", cfg.vocab_size, cfg.hidden_size);
-    for (int i = st.begin; i < st.end; ++i) layers_.push_back(TransformerBlock::load(l, config_, i));
-    if (st.head) norm_ = l.rms_norm("model.norm", cfg.hidden_size, cfg.rms_norm_eps);
-    if (st.head && !tied()) lm_head_ = l.linear("lm_head", cfg.hidden_size, cfg.vocab_size);
-  }
-
-  // dist: pipeline mode's pieces (forward is embed_stage, layers_stage, head_stage on one process)
-  bool has_stages() const override { return true; }
-  mx::array embed_stage(const mx::array& tokens) override { return embed_tokens_.embed(tokens); }
-  mx::array layers_stage(mx::array h, Cache& cache) override {
-    for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i](h, cache[i]);
-    return h;
-  }
-  mx::array head_stage(const mx::array& h) override {
-    auto x = norm_(h);
-    return lm_head_ ? (*lm_head_)(x) : embed_tokens_(x);
-  }
-
-  mx::array forward(const mx::array& tokens, Cache& cache) override {
-    auto h = embed_tokens_.embed(tokens);
-    for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i](h, cache[i]);
-    h = norm_(h);
-    return lm_head_ ? (*lm_head_)(h) : embed_tokens_(h);
-  }
-  int num_layers() const override { return static_cast<int>(layers_.size()); }
-
- private:
-  Linear embed_tokens_;
-  std::vector<TransformerBlock> layers_;
-  RMSNorm norm_;
-  std::optional<Linear> lm_head_;
-};
-
 ModelConfig resolve(ModelConfig c, const std::string&, bool) {
   // mlx-lm's qwen2 derives head_dim and ignores the key.
   c.head_dim = c.hidden_size / c.num_attention_heads;
@@ -129,7 +91,7 @@ void sanitize(WeightMap& w, const ModelConfig& c) {
 
 void from_gguf(WeightMap& w, ModelConfig&, const std::string& source) { rename_gguf_tensors(w, gguf_decoder_roles(), source); }
 
-std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen2Model>(cfg, w); }
+std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<DecoderStack<TransformerBlock>>(qwen2_architecture, cfg, w); }
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "errors.h"
+#include "models/decoder_stack.h"
+#include "models/moe_experts.h"
 #include "models/registry.h"
 #include "nn/activations.h"
 #include "nn/attention.h"
@@ -102,31 +104,6 @@ struct DecoderLayer {
   }
 };
 
-class Qwen2MoeModel : public Model {
- public:
-  Qwen2MoeModel(const ModelConfig& cfg, const WeightStore& w) : Model(qwen2_moe_architecture, cfg) {
-    ModelLoader l(w, config_, params_);
-    embed_tokens_ = l.embedding("model.embed_tokens", cfg.vocab_size, cfg.hidden_size);
-    for (int i = 0; i < cfg.num_hidden_layers; ++i) layers_.push_back(DecoderLayer::load(l, config_, i));
-    norm_ = l.rms_norm("model.norm", cfg.hidden_size, cfg.rms_norm_eps);
-    lm_head_ = l.linear("lm_head", cfg.hidden_size, cfg.vocab_size);
-  }
-
-  mx::array forward(const mx::array& tokens, Cache& cache) override {
-    auto h = embed_tokens_.embed(tokens);
-    for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i](h, cache[i]);
-    return lm_head_(norm_(h));
-  }
-  int num_layers() const override { return static_cast<int>(layers_.size()); }
-  // No quant_predicate in mlx-lm's qwen2_moe: the routers and shared-expert gates get the requested bits.
-
- private:
-  Linear embed_tokens_;
-  std::vector<DecoderLayer> layers_;
-  RMSNorm norm_;
-  Linear lm_head_;
-};
-
 ModelConfig resolve(ModelConfig c, const std::string& source, bool) {
   const auto need = [&](bool present, const char* key) {
     if (!present) fail("E_BAD_CONFIG", source + ": qwen2_moe config.json needs \"" + std::string(key) + "\". Add it from the model card.");
@@ -149,30 +126,10 @@ ModelConfig resolve(ModelConfig c, const std::string& source, bool) {
 }
 
 void sanitize(WeightMap& w, const ModelConfig& c) {
-  // HF checkpoints keep one tensor per expert (mlp.experts.E.up_proj.weight): stack them into the
-  // SwitchGLU's [experts, out, in] tensors (scales/biases too, should a checkpoint carry them per expert).
-  for (int l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".mlp.";
-    for (const char* n : {"up_proj", "down_proj", "gate_proj"}) {
-      for (const char* s : {".weight", ".scales", ".biases"}) {
-        if (!w.count(p + "experts.0." + n + s)) continue;
-        std::vector<mx::array> parts;
-        for (int e = 0; e < c.num_experts; ++e) {
-          const std::string k = p + "experts." + std::to_string(e) + "." + n + s;
-          auto it = w.find(k);
-          if (it == w.end())
-            fail("E_CORRUPT_WEIGHTS", "tensor \"" + k + "\" is missing: the checkpoint has " + n + " for expert 0 but not for every one of num_experts = " +
-                                          std::to_string(c.num_experts) + ". Re-download it.");
-          parts.push_back(it->second);
-          w.erase(it);
-        }
-        w.insert_or_assign(p + "switch_mlp." + n + s, mx::stack(parts));
-      }
-    }
-  }
+  stack_expert_tensors(w, c);
 }
 
-std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen2MoeModel>(cfg, w); }
+std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<DecoderStack<DecoderLayer>>(qwen2_moe_architecture, cfg, w); }
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 
 #include "errors.h"
 #include "models/gguf_names.h"
+#include "models/decoder_stack.h"
+#include "models/moe_experts.h"
 #include "models/registry.h"
 #include "nn/activations.h"
 #include "nn/attention.h"
@@ -116,48 +118,15 @@ struct DecoderLayer {
   }
 };
 
-class Qwen3MoeModel : public Model {
+class Qwen3MoeModel : public DecoderStack<DecoderLayer> {
  public:
-  Qwen3MoeModel(const ModelConfig& cfg, const WeightStore& w) : Model(qwen3_moe_architecture, cfg) {
-    ModelLoader l(w, config_, params_);
-    // dist: a pipeline rank builds only its stage (src/dist/pipeline.cpp); otherwise the whole model
-    const PipelineStage st = cfg.pipeline_stage.value_or(PipelineStage{0, cfg.num_hidden_layers, true, true});
-    if (st.embed) embed_tokens_ = l.embedding("model.embed_tokens", cfg.vocab_size, cfg.hidden_size);
-    for (int i = st.begin; i < st.end; ++i) layers_.push_back(DecoderLayer::load(l, config_, i));
-    if (st.head) norm_ = l.rms_norm("model.norm", cfg.hidden_size, cfg.rms_norm_eps);
-    if (st.head && !tied()) lm_head_ = l.linear("lm_head", cfg.hidden_size, cfg.vocab_size);
-  }
-
-  // dist: pipeline mode's pieces (forward is embed_stage, layers_stage, head_stage on one process)
-  bool has_stages() const override { return true; }
-  mx::array embed_stage(const mx::array& tokens) override { return embed_tokens_.embed(tokens); }
-  mx::array layers_stage(mx::array h, Cache& cache) override {
-    for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i](h, cache[i]);
-    return h;
-  }
-  mx::array head_stage(const mx::array& h) override {
-    auto x = norm_(h);
-    return lm_head_ ? (*lm_head_)(x) : embed_tokens_(x);
-  }
-
-  mx::array forward(const mx::array& tokens, Cache& cache) override {
-    auto h = embed_tokens_.embed(tokens);
-    for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i](h, cache[i]);
-    h = norm_(h);
-    return lm_head_ ? (*lm_head_)(h) : embed_tokens_(h);
-  }
-  int num_layers() const override { return static_cast<int>(layers_.size()); }
+  using DecoderStack::DecoderStack;
   // As mlx-lm's quant_predicate: the router stays at 8 bits, whatever the rest gets.
   std::optional<QuantSpec> quant_spec_for(const std::string& path, const QuantSpec& requested) const override {
     if (path.size() >= 8 && path.compare(path.size() - 8, 8, "mlp.gate") == 0) return QuantSpec{64, 8, "affine"};
     return requested;
   }
 
- private:
-  Linear embed_tokens_;
-  std::vector<DecoderLayer> layers_;
-  RMSNorm norm_;
-  std::optional<Linear> lm_head_;
 };
 
 ModelConfig resolve(ModelConfig c, const std::string& source, bool gguf) {
@@ -182,28 +151,7 @@ ModelConfig resolve(ModelConfig c, const std::string& source, bool gguf) {
 void sanitize(WeightMap& w, const ModelConfig& c) {
   // A tied head has no lm_head.
   if (*c.tie_word_embeddings) std::erase_if(w, [](const auto& kv) { return kv.first.rfind("lm_head.", 0) == 0; });
-  // HF checkpoints keep one tensor per expert (mlp.experts.E.up_proj.weight): stack them into the
-  // SwitchGLU's [experts, out, in] tensors (scales/biases too, should a checkpoint carry them per expert).
-  for (int l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".mlp.";
-    if (!w.count(p + "experts.0.up_proj.weight")) continue;
-    for (const char* n : {"up_proj", "down_proj", "gate_proj"}) {
-      for (const char* s : {".weight", ".scales", ".biases"}) {
-        if (!w.count(p + "experts.0." + n + s)) continue;
-        std::vector<mx::array> parts;
-        for (int e = 0; e < c.num_experts; ++e) {
-          const std::string k = p + "experts." + std::to_string(e) + "." + n + s;
-          auto it = w.find(k);
-          if (it == w.end())
-            fail("E_CORRUPT_WEIGHTS", "tensor \"" + k + "\" is missing: the checkpoint has " + n + " for expert 0 but not for every one of num_experts = " +
-                                          std::to_string(c.num_experts) + ". Re-download it.");
-          parts.push_back(it->second);
-          w.erase(it);
-        }
-        w.insert_or_assign(p + "switch_mlp." + n + s, mx::stack(parts));
-      }
-    }
-  }
+  stack_expert_tensors(w, c);
 }
 
 // llama.cpp stores the experts already stacked ([experts, out, in] after MLX reverses GGUF's dims). A
@@ -221,7 +169,7 @@ void from_gguf(WeightMap& w, ModelConfig& c, const std::string& source) {
   rename_gguf_tensors(w, roles, source);
 }
 
-std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen3MoeModel>(cfg, w); }
+std::shared_ptr<Model> build(const ModelConfig& cfg, const WeightStore& w) { return std::make_shared<Qwen3MoeModel>(qwen3_moe_architecture, cfg, w); }
 
 }  // namespace
 

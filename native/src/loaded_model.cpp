@@ -41,7 +41,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const LoadOptions& opts) {
   }
   cfg = arch.resolve(cfg, r.source, opts.gguf);
   arch.sanitize(r.weights, cfg);
-  if (opts.shard && opts.shard->pipeline) dist::stage_weights(r.weights, cfg, *opts.shard, arch, r.source);  // dist: layers split
+  if (opts.shard && opts.shard->pipeline) dist::stage_weights(r.weights, cfg, *opts.shard, r.source);  // dist: layers split
   else if (opts.shard) dist::shard_weights(r.weights, cfg, *opts.shard, r.source);
 
   // GGUF keeps norms in float32 and scales in float16; one dtype throughout is what mlx-lm computes with.

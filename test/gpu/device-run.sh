@@ -79,8 +79,13 @@ elif [ "$mode" = kernels1 ]; then
   step 150 "kernel microbench" node bench/kernels.mjs --rounds 3 --save-table
   cp bench/results/kernels.json "$OUT/kernels-micro.json" 2>/dev/null
   wait $warm; tail -1 "$OUT/prewarm.txt"
-  step ${SUITE_LIMIT:-330} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
-    --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json"
+  # One vitest run per file, each under its own limit, so a file cut off by its limit does not take the
+  # others' failure reports with it (vitest prints them at the end of a run).
+  for f in sigterm kernels session interop parity kernel; do
+    step ${FILE_LIMIT:-120} "vitest $f" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+      test/gpu/$f.test.ts --reporter=default --reporter=json --outputFile.json="/tmp/vitest-$f.json" 2>&1 | grep -vE "^\s+✓"
+  done
+  node -e 'const fs=require("fs"); const r=[]; for (const f of process.argv.slice(1)) if (fs.existsSync(f)) r.push(JSON.parse(fs.readFileSync(f,"utf8"))); const n=(k)=>r.reduce((a,x)=>a+x[k],0); console.log(`GPU suite: ${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped, ${n("numTotalTests")} tests in ${r.length} files`); fs.writeFileSync(process.env.OUT+"/vitest.json", JSON.stringify(r))' /tmp/vitest-*.json
   cat /tmp/gpu-shapes.log
 elif [ "$mode" = kernels2 ]; then
   # Second call: end-to-end decode with the kernel off/on on the 8B shape, batching, fine-tuning.

@@ -10,8 +10,11 @@
 //   - greedy tokens: identical up to the first step where mlx-lm's own top-1 minus top-2 log-prob is
 //     under 0.13 in bf16 (two bf16 steps at log-probs of magnitude 8 to 16) or 0.01 in float32; at such
 //     a near-tie either token is a correct argmax of slightly different arithmetic. Then, fed mlx-lm's
-//     own tokens, our argmax must equal mlx-lm's at every step over the threshold, at least 16 of the 32,
-//     so a comparison cannot pass vacuously (random weights give early near-ties: qwen3-tiny-bf16's first,
+//     own tokens, our argmax must equal mlx-lm's at every step whose margin is over a wider threshold,
+//     at least 16 of the 32, so a comparison cannot pass vacuously. Wider, because that pass computes every
+//     position in one prefill (matrix-matrix kernels) where mlx-lm decoded step by step (matrix-vector): in
+//     bf16 the threshold is two steps at log-probs of magnitude 16 to 32 (0.26; llama-tiny-bf16's step 24,
+//     margin 0.25, flipped on an H100 on 2026-12-07); in float32 it stays 0.01 (random weights give early near-ties: qwen3-tiny-bf16's first,
 //     margin 0.125, is at step 6 on the H200, qwen3-moe-tiny-bf16's at step 0).
 // Quantized checkpoints are compared in their own dtype only: a float32 pass would JIT-compile a
 // second set of quantized-matmul kernels (40-60 s each on an H200) for no extra coverage.
@@ -23,7 +26,7 @@ import { compareUntilTie, gpuStatus, mlxlmOnDevice } from "./gpu.js";
 
 const STEPS = 32;
 const MIN_CHECKED = 16;
-const TOL = { native: { logits: 2e-2, tie: 0.13 }, float32: { logits: 5e-3, tie: 0.01 } } as const;
+const TOL = { native: { logits: 2e-2, tie: 0.13, forcedTie: 0.26 }, float32: { logits: 5e-3, tie: 0.01, forcedTie: 0.01 } } as const;
 const gpu = gpuStatus();
 
 const cases: Array<[string, "native" | "float32"]> = [];
@@ -61,7 +64,7 @@ describe.skipIf(!gpu.available)(`GPU parity with mlx-lm (${gpu.line})`, () => {
       let compared = 0;
       const wrong: number[] = [];
       for (let i = 0; i < ref.tokens.length; i++) {
-        if ((ref.margins[i] ?? 0) < tol.tie) continue;
+        if ((ref.margins[i] ?? 0) < tol.forcedTie) continue;
         compared++;
         const row = forced.subarray(i * vocab, (i + 1) * vocab);
         let best = 0;
@@ -69,7 +72,7 @@ describe.skipIf(!gpu.available)(`GPU parity with mlx-lm (${gpu.line})`, () => {
         if (best !== ref.tokens[i]) wrong.push(i);
       }
       expect(wrong, `steps where our argmax over mlx-lm's tokens differs (margins ${JSON.stringify(ref.margins)})`).toEqual([]);
-      expect(compared, `only ${compared} steps with mlx-lm's margin over ${tol.tie} (margins ${JSON.stringify(ref.margins)})`).toBeGreaterThanOrEqual(MIN_CHECKED);
+      expect(compared, `only ${compared} steps with mlx-lm's margin over ${tol.forcedTie} (margins ${JSON.stringify(ref.margins)})`).toBeGreaterThanOrEqual(MIN_CHECKED);
       expect(new Set(ref.tokens).size).toBeGreaterThan(1);
       expect(ref.logits).not.toBeNull();
       const err = relativeError(logits, ref.logits as Float32Array);

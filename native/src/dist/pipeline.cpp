@@ -73,11 +73,8 @@ PipelineStage stage_of(int num_layers, bool tied, const ShardSpec& s) {
   return st;
 }
 
-void stage_weights(WeightMap& w, ModelConfig& cfg, const ShardSpec& s, const Architecture& arch, const std::string& source) {
+void stage_weights(WeightMap& w, ModelConfig& cfg, const ShardSpec& s, const std::string& source) {
   if (s.size <= 1) return;
-  static const std::vector<std::string> staged{"llama", "qwen2", "qwen3", "qwen3_moe"};
-  if (std::find(staged.begin(), staged.end(), arch.name) == staged.end())
-    fail("E_BAD_ARGUMENT", source + ": pipeline mode is not implemented for the " + arch.name + " architecture yet (it runs llama, qwen2, qwen3 and qwen3_moe). Use --mode tensor, or load it without --shards.");
   if (cfg.num_hidden_layers < s.size)
     fail("E_BAD_ARGUMENT", source + ": cannot split " + std::to_string(cfg.num_hidden_layers) + " layers over " + std::to_string(s.size) + " pipeline ranks. Use at most " +
                                std::to_string(cfg.num_hidden_layers) + " shards.");

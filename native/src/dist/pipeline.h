@@ -23,8 +23,8 @@ namespace mlxts::dist {
 PipelineStage stage_of(int num_layers, bool tied, const ShardSpec& s);
 
 // Sets cfg.pipeline_stage and drops every tensor this rank does not hold (before they are read, so they are
-// never resident). E_BAD_ARGUMENT for an architecture without pipeline pieces or too few layers.
-void stage_weights(WeightMap& w, ModelConfig& cfg, const ShardSpec& s, const Architecture& arch, const std::string& source);
+// never resident). E_BAD_ARGUMENT for too few layers; every architecture has the stages (models/decoder_stack.h).
+void stage_weights(WeightMap& w, ModelConfig& cfg, const ShardSpec& s, const std::string& source);
 
 // The stage as a whole model's forward (send/recv between the ranks).
 std::shared_ptr<Model> wrap_pipeline_model(std::shared_ptr<Model> stage, mlx::core::distributed::Group g);

@@ -23,9 +23,9 @@ const MIXED_CELL = "%load smollm2\nlet n = 1;\nn--";
 const LONG_CELL = "%%generate --max-tokens 2000\nTell a very long story about a harbour and its boats.";
 
 function notebook(): string {
-  const cell = (source: string): object => ({ cell_type: "code", execution_count: null, metadata: {}, outputs: [], source });
+  const cell = (source: string, id: string): object => ({ cell_type: "code", id, execution_count: null, metadata: {}, outputs: [], source });
   return JSON.stringify({
-    cells: [cell(MAGIC_CELL), cell(MIXED_CELL), cell(LONG_CELL)],
+    cells: [cell(MAGIC_CELL, "magic"), cell(MIXED_CELL, "mixed"), cell(LONG_CELL, "long")],
     metadata: { kernelspec: { name: "mlx-ts", display_name: "TypeScript (MLX)", language: "typescript" } },
     nbformat: 4,
     nbformat_minor: 5,
@@ -37,6 +37,8 @@ let configDir = "";
 let browser: Browser | undefined;
 let page: Page;
 let step = 0;
+/** The page's console errors and uncaught exceptions (an extension that fails to activate says so there). */
+const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${String(++step).padStart(2, "0")}-${name}.png`) }).catch(() => undefined);
@@ -50,6 +52,8 @@ function codeCell(start: string): Locator {
 async function openNotebook(): Promise<void> {
   if (page) await page.close({ runBeforeUnload: false });
   page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on("console", (m) => void (m.type() === "error" && pageErrors.push(m.text())));
+  page.on("pageerror", (e) => void pageErrors.push(e.message));
   await page.goto(`${lab!.baseUrl}lab/tree/cells.ipynb?reset&token=${lab!.token}`);
   await page.locator(".jp-Notebook .jp-CodeCell").first().waitFor({ timeout: 120_000 });
   await waitForKernel(page, lab!, 120_000);
@@ -118,6 +122,7 @@ describe.skipIf(SKIP !== undefined)(`the mlx-ts JupyterLab extension, headless C
     const magic = await tokens(codeCell("%%generate --max-tokens 32"));
     // the magic line (`--max-tokens` is no decrement) and the prompt (`const`, `-` are words) are plain
     expect(magic).toEqual([[], []]);
+    expect(pageErrors.filter((e) => /mlx-ts/i.test(e))).toEqual([]);
   }, 180_000);
 
   it("a restart during a generation ends the output as 'cut off by restart' at once, without the live cursor", async () => {

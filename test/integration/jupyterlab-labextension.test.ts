@@ -151,6 +151,23 @@ describe.skipIf(SKIP !== undefined)(`the mlx-ts JupyterLab extension, headless C
     await waitForKernel(page, lab!, 120_000);
   }, 300_000);
 
+  // Here JupyterLab keeps listening until the kernel has gone, so the kernel's own final render lands.
+  it("shutting the kernel down during a generation ends the output as cut off, without the live cursor", async () => {
+    const long = codeCell("%%generate --max-tokens 2000");
+    await codeCell("%load smollm2").locator(".jp-InputArea-editor").click();
+    await page.keyboard.press("Shift+Enter");
+    await page.keyboard.press("Shift+Enter");
+    const out = long.locator(".mlx-ts-generation");
+    await expect.poll(async () => ((await out.count()) ? await out.innerText() : ""), { timeout: 180_000, interval: 200 }).toMatch(new RegExp(`\\S{3}.*${LIVE_CURSOR}`, "s"));
+    await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Kernel$/ }).click();
+    await page.locator(".lm-Menu-item[data-command='kernelmenu:shutdown']").click();
+    const dialog = page.locator(".jp-Dialog .jp-mod-accept");
+    if (await dialog.isVisible({ timeout: 2_000 }).catch(() => false)) await dialog.click();
+    await expect.poll(async () => out.innerText(), { timeout: 8_000, interval: 200 }).toMatch(/cut off: the kernel (shut down|stopped)/);
+    await shot("cut-off-by-shutdown");
+    expect(await out.innerText()).not.toContain(LIVE_CURSOR);
+  }, 300_000);
+
   it("with the extension disabled, mlx-ts cells fall back to JupyterLab's TypeScript", async () => {
     writePageConfig(configDir, [EXTENSION]);
     await openNotebook();

@@ -4,7 +4,7 @@
 // stamp it left last time, so a second run with everything in place costs a few hashes.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -133,6 +133,35 @@ function tsBuild() {
   });
 }
 
+/** Where the venv's JupyterLab looks for prebuilt extensions; ours is the folder `mlx-ts-labextension`. */
+export const labExtensionTarget = join(root, ".venv", "share", "jupyter", "labextensions", "mlx-ts-labextension");
+
+// The JupyterLab extension (labextension/: the cell editor language, outputs ended on a restart). Its own
+// npm packages (JupyterLab's types and @jupyter/builder), compiled with our TypeScript, bundled by
+// JupyterLab's builder (jupyter_builder, installed with jupyterlab) against the pinned JupyterLab's
+// package list, and copied where `npm start`'s JupyterLab loads it. The stamp lives in the installed
+// folder, so a new .venv builds it again.
+function labExtension() {
+  const dir = join(root, "labextension");
+  if (!existsSync(join(dir, "package.json"))) return;
+  stamped(join(dir, "node_modules", ".mlx-ts-stamp"), hashFiles([join(dir, "package-lock.json")]), () => {
+    log("installing the JupyterLab extension's npm packages (labextension/)");
+    run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir });
+  });
+  const files = [...walk(dir, [".ts", ".json"], [], ["lib"])];
+  stamped(join(labExtensionTarget, ".mlx-ts-stamp"), hashFiles(files, readFileSync(join(root, "requirements.txt"), "utf8")), () => {
+    log("building the JupyterLab extension (labextension/)");
+    run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(dir, "tsconfig.json")]);
+    const core = spawnSync(venvPython, ["-c", "import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), 'staging', 'package.json'))"], { encoding: "utf8" });
+    if (core.status !== 0) fail(`could not locate JupyterLab's package list in .venv: ${core.stderr.trim()}`);
+    const out = join(dir, "build", "mlx-ts-labextension");
+    rmSync(out, { recursive: true, force: true });
+    run(venvPython, ["-m", "jupyter_builder.main", "build", dir, `--core-package-file=${core.stdout.trim()}`]);
+    rmSync(labExtensionTarget, { recursive: true, force: true });
+    cpSync(out, labExtensionTarget, { recursive: true });
+  });
+}
+
 /** Where the small example checkpoints go; notebooks/quantize-and-profile.ipynb loads qwen3-tiny-bf16 from here. */
 export const exampleModelsDir = join(root, "test", ".fixtures", "models");
 
@@ -155,6 +184,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   nativeBuild();
   if (!args.has("--native-only")) {
     tsBuild();
+    labExtension();
     exampleModels();
   }
 }

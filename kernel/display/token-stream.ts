@@ -84,9 +84,11 @@ export function generationText(v: GenerationView): string {
 export const PRE_STYLE = "white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:0";
 
 // JupyterLab drops a kernel's messages once a restart begins (it clears the request's state before
-// the kernel hears of it), so the "cut off by restart" update never lands there. Each live render
-// therefore carries its own expiry: every update replaces the HTML and restarts the animation, and
-// when none comes for STALE_AFTER_S the cursor goes and a note says the stream stopped arriving.
+// the kernel hears of it), so the "cut off by restart" update never lands there. Our JupyterLab
+// extension ends live outputs itself on a restart (labextension/src/cut-off.ts, which matches these
+// class names and must stay in step: test/unit/labextension-cut-off.test.ts). For front ends without
+// it, each live render carries its own expiry: every update replaces the HTML and restarts the
+// animation, and when none comes for STALE_AFTER_S the cursor goes and a note says the stream stopped.
 const STALE_AFTER_S = 20;
 const STALE_STYLE =
   "<style>@keyframes mlx-ts-stale-hide{to{visibility:hidden}}@keyframes mlx-ts-stale-show{to{visibility:visible}}" +

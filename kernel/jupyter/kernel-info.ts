@@ -19,6 +19,9 @@ export function typescriptVersion(): string {
   }
 }
 
+/** The editor language JupyterLab looks up: the extension's by name, else JupyterLab's TypeScript by mime type. */
+export const CODEMIRROR_MODE = { name: "mlx-ts", mime: "application/typescript" } as const;
+
 export function kernelInfoContent(banner: string): JsonObject {
   return {
     status: "ok",
@@ -30,10 +33,10 @@ export function kernelInfoContent(banner: string): JsonObject {
       version: typescriptVersion(),
       mimetype: "text/typescript",
       file_extension: ".ts",
-      // JupyterLab picks one editor language for the whole cell from this (findBest over codemirror_mode,
-      // then mimetype, name, file_extension); a kernel cannot mark `%` lines or `%%` bodies as plain text
-      // without a front-end extension, so they are highlighted as TypeScript (README, Known limits).
-      codemirror_mode: "typescript",
+      // JupyterLab picks one editor language per cell from this: by name, then by mime type. Our extension
+      // (labextension/) registers "mlx-ts", TypeScript with `%` lines and `%%` bodies as plain text; a
+      // JupyterLab without it finds no such name and takes TypeScript by the mime type.
+      codemirror_mode: CODEMIRROR_MODE,
       pygments_lexer: "typescript",
     },
     banner,

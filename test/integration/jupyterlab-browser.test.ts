@@ -1,32 +1,20 @@
 // The user's first contact, end to end: JupyterLab from .venv with our kernelspec, quickstart.ipynb opened
 // in headless Chromium (Debian's, driven by playwright-core), Run All, then a long %%generate stopped with
 // the toolbar's interrupt button. Screenshots and the JupyterLab log go to test/.artifacts/ for debugging.
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// The extension's part (highlighting, a restart during a generation) is jupyterlab-labextension.test.ts.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installTempKernelSpec, ROOT, startJupyterServer, type JupyterServer } from "./kernel-harness.js";
+import { ROOT, type JupyterServer } from "./kernel-harness.js";
+import { SKIP, ensureChromium, launchChromium, startLab, waitForKernel as waitForLabKernel } from "./lab-browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test", ".artifacts");
 const SHOTS = join(ARTIFACTS, "screenshots");
 const LAB_LOG = join(ARTIFACTS, "jupyterlab-browser.log");
 const STATS = /prompt: \d+ tokens.*TTFT: .*generation: \d+ tokens, [\d.–]+ tok\/s.*peak memory: .*stop: \w+/;
 const LIVE_CURSOR = "▌";
-
-// Only a platform without Debian's chromium package may skip; on Linux a missing browser is a failure.
-const SKIP = process.platform !== "linux" && !existsSync(CHROMIUM)
-  ? `${process.platform} is not Linux and ${CHROMIUM} is missing: install Chromium there to run the JupyterLab browser test`
-  : undefined;
-
-/** Installs Chromium the way `npm test` does (idempotent); throws scripts/browser-deps.mjs's reason when it cannot. */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "browser-deps.mjs")], { cwd: ROOT, encoding: "utf8" });
-  if (!existsSync(CHROMIUM)) throw new Error(`headless Chromium is required for the JupyterLab browser test and could not be installed: ${(r.stderr || r.error?.message || "").trim()}`);
-}
 
 let lab: JupyterServer | undefined;
 let browser: Browser | undefined;
@@ -44,26 +32,8 @@ function codeCell(start: string): Locator {
 
 const idle = (): Locator => page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']");
 
-/** Polls `cond` until it holds; throws `what` after `timeout` ms (expect.poll works only inside a test). */
-async function until(cond: () => Promise<boolean>, timeout: number, what: string): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-// The toolbar says "idle" while the status bar still says "No Kernel | Initializing", and a Run All sent
-// then runs nothing (seen under load): wait for the server to see the notebook's websocket on an idle
-// kernel, and for the status bar to say Idle.
 async function waitForKernel(timeout: number): Promise<void> {
-  const server = lab!;
-  await until(async () => {
-    const r = await fetch(`${server.baseUrl}api/kernels`, { headers: { Authorization: `token ${server.token}` } });
-    const kernels = (await r.json()) as { execution_state: string; connections: number }[];
-    return kernels.some((k) => k.connections > 0 && k.execution_state === "idle");
-  }, timeout, "the notebook's kernel to be started, connected and idle");
-  await page.locator(".jp-StatusBar-TextItem", { hasText: /\| Idle$/ }).waitFor({ timeout });
+  await waitForLabKernel(page, lab!, timeout);
 }
 
 /** Waits until no cell shows the running prompt `[*]` and the kernel indicator says idle. */
@@ -81,22 +51,8 @@ beforeAll(async () => {
   // A copy of notebooks/, so the run never writes into the repo's quickstart.ipynb.
   const root = mkdtempSync(join(tmpdir(), "mlx-ts-lab-root-"));
   cpSync(join(ROOT, "notebooks"), root, { recursive: true });
-  const { env, dir } = installTempKernelSpec();
-  // Temp config/data/runtime dirs (from installTempKernelSpec) keep the user's settings out; the news
-  // toast and the update check would only cover the notebook.
-  const labconfig = join(dir, "config", "labconfig");
-  mkdirSync(labconfig, { recursive: true });
-  writeFileSync(join(labconfig, "page_config.json"), JSON.stringify({ disabledExtensions: { "@jupyterlab/apputils-extension:announcements": true } }));
-  lab = await startJupyterServer({ ...env, HOME: dir }, root, {
-    app: "lab",
-    args: ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.open_browser=False"],
-  });
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
+  ({ lab } = await startLab(root));
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   // Every render of a generation output, as the DOM saw it: proves tokens arrived in several updates,
   // however fast the generation ends.
@@ -244,23 +200,4 @@ describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Ch
     for (const l of labels) expect(l).not.toContain("…");
     await waitForIdle(120_000);
   }, 400_000);
-
-  it("a restart during a generation: the output ends itself as cut off (JupyterLab drops the old kernel's last update), without the live cursor", async () => {
-    await codeCell("%bench smollm2").locator(".jp-InputArea-editor").click();
-    await page.keyboard.press("Escape");
-    await page.keyboard.press("b");
-    await page.keyboard.press("Enter");
-    await page.keyboard.insertText("%%generate --max-tokens 2000\nTell a very long story about a harbour and its boats.");
-    await page.keyboard.press("Shift+Enter");
-    const cell = codeCell("about a harbour and its boats");
-    const out = cell.locator(".mlx-ts-generation");
-    await expect.poll(async () => ((await out.count()) ? (await out.innerText()).replace(LIVE_CURSOR, "").trim().length : 0), { timeout: 120_000, interval: 200 }).toBeGreaterThan(20);
-    await page.locator(".jp-NotebookPanel-toolbar [data-command='notebook:restart-kernel']").click();
-    await page.locator(".jp-Dialog .jp-mod-accept").click();
-    // JupyterLab ignores the old kernel once a restart starts, so the output ends itself (no update for 20 s)
-    await expect.poll(async () => out.innerText(), { timeout: 90_000, interval: 500 }).toMatch(/cut off/);
-    await shot("cut-off-by-restart");
-    expect(await out.innerText()).not.toContain(LIVE_CURSOR);
-    await waitForKernel(120_000);
-  }, 300_000);
 });

@@ -44,7 +44,8 @@ interface ShardedRun { tokens: number[]; margins: number[] }
 async function mlxlmSharded(model: string, prompts: number[][]): Promise<ShardedRun[]> {
   const args = ["--backend", "ring", "--hosts", "127.0.0.1", "-n", "2", "--starting-port", String(await twoFreePorts()), "--python", PYTHON,
     join(ROOT, "scripts", "mlxlm-sharded-reference.py"), "--model", model, "--steps", String(STEPS), ...prompts.flatMap((p) => ["--ids", p.join(",")])];
-  const { stdout } = await promisify(execFile)(LAUNCH, args, { cwd: ROOT, maxBuffer: 16 << 20, timeout: 240_000 });
+  // mlx.launch run by the .venv's python: its script's #! line may name another environment's.
+  const { stdout } = await promisify(execFile)(PYTHON, [LAUNCH, ...args], { cwd: ROOT, maxBuffer: 16 << 20, timeout: 240_000 });
   const line = stdout.split("\n").find((l) => l.startsWith('{"rank": 0'));
   if (!line) throw new Error(`mlx.launch printed no result: ${stdout.slice(-2000)}`);
   const out = JSON.parse(line) as { size: number; runs: ShardedRun[] };

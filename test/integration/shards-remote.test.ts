@@ -146,7 +146,7 @@ describe("ranks on another host, started over ssh", () => {
     const before = new Set(childPids());
     const t0 = Date.now();
     await expect(engine.load(MODEL, { as: "x", shards: 2, hosts: await hostsFile("nonode", { node: "/nonexistent/bin/node" }) }))
-      .rejects.toThrow(/rank 1 \(on 127\.0\.0\.2\) ended: node is missing on 127\.0\.0\.2: mlx-ts: the node program '\/nonexistent\/bin\/node' was not found on this host\. Install Node 20 there, or set "node"/);
+      .rejects.toThrow(/rank 1 \(on 127\.0\.0\.2\) ended: node is missing on 127\.0\.0\.2: mlx-ts: the node program \/nonexistent\/bin\/node was not found on this host\. Install Node 20 there, or set "node"/);
     await expect(engine.load(MODEL, { as: "x", shards: 2, hosts: await hostsFile("nocheckout", { checkout: join(tmp, "no such dir") }) }))
       .rejects.toThrow(/rank 1 \(on 127\.0\.0\.2\) ended: the checkout is missing on 127\.0\.0\.2: mlx-ts: no directory .*no such dir on this host\. Set "checkout"/);
     mkdirSync(join(tmp, "empty"));

@@ -47,10 +47,14 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-/** Rank 0 here on 127.0.0.1, rank 1 "on" `ssh` (mlx.launch's hostfile format, with our node/checkout keys). */
-async function hostsFile(name: string, remote: Record<string, unknown> = {}, ssh = "127.0.0.2"): Promise<string> {
+/**
+ * Rank 0 here on 127.0.0.1 (or, with `bothRemote`, "on" 127.0.0.2 too), rank 1 "on" `ssh`: mlx.launch's
+ * hostfile format, with our node/checkout keys.
+ */
+async function hostsFile(name: string, remote: Record<string, unknown> = {}, ssh = "127.0.0.2", bothRemote = false): Promise<string> {
   const file = join(tmp, `${name}.json`);
-  writeFileSync(file, JSON.stringify([[`127.0.0.1:${await freePort("127.0.0.1")}`], { ssh, ips: [`127.0.0.2:${await freePort("127.0.0.2")}`], node: process.execPath, checkout: CHECKOUT, ...remote }]));
+  const rank0 = bothRemote ? { ssh: "127.0.0.2", ips: [`127.0.0.2:${await freePort("127.0.0.2")}`], node: process.execPath, checkout: CHECKOUT } : [`127.0.0.1:${await freePort("127.0.0.1")}`];
+  writeFileSync(file, JSON.stringify([rank0, { ssh, ips: [`127.0.0.2:${await freePort("127.0.0.2")}`], node: process.execPath, checkout: CHECKOUT, ...remote }]));
   return file;
 }
 
@@ -119,14 +123,16 @@ describe("ranks on another host, started over ssh", () => {
     await stillWorks();
   }, 300_000);
 
-  it("SIGTERM to the session's process ends its remote rank too", async () => {
-    const hosts = await hostsFile("sigterm");
+  it("SIGTERM to the session's process mid-generation ends its remote ranks too (both remote: no local rank's death takes them down)", async () => {
+    const hosts = await hostsFile("sigterm", {}, "127.0.0.2", true);
     const script = join(tmp, "session.mjs");
     writeFileSync(script, [
       `import { createEngine } from ${JSON.stringify(join(ROOT, "dist", "kernel", "engine", "index.js"))};`,
       `const m = await createEngine().load(${JSON.stringify(MODEL)}, { as: "r", shards: 2, hosts: ${JSON.stringify(hosts)}, shardTimeoutMs: 90000 });`,
-      `console.log(JSON.stringify(m.info().shards.ranks.map((r) => r.pid)));`,
-      `setInterval(() => {}, 1000);`,
+      // mid-generation, so the ranks are busy (an idle rank's event loop would end with its stdin anyway)
+      `let said = false;`,
+      `for await (const c of m.stream("Tell me a long story", { maxTokens: 100000, ignoreEos: true }))`,
+      `  if (!said && c.tokens.length) { said = true; console.log(JSON.stringify(m.info().shards.ranks.map((r) => r.pid))); }`,
     ].join("\n"));
     const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"], env: process.env });
     const pids = await new Promise<number[]>((res, rej) => {

@@ -80,11 +80,13 @@ export function sshRank(place: RankPlace & { ssh: string }, env: Record<string, 
   };
 }
 
-/** Why a remote rank's ssh ended, and what to do, from its exit code and last output. */
-export function remoteExitReason(host: string, code: number | null, signal: string | null, output: string): string {
+/** Why a remote rank's ssh ended, and what to do, from its exit code and last output; `started`: the rank had run. */
+export function remoteExitReason(host: string, code: number | null, signal: string | null, output: string, started: boolean): string {
   const last = output.trim().split("\n").filter(Boolean).slice(-2).join(" | ");
   const said = last ? `: ${last}` : "";
   if (signal) return `its ssh to ${host} was killed (${signal})`;
+  // ssh exits 255 for its own failures, and for a remote command killed by a signal
+  if (code === 255 && started) return `it was killed on ${host}, or the ssh connection to it broke (ssh exit 255)${said}`;
   switch (code) {
     case 255:
       return `ssh to ${host} failed (exit 255)${said}. Check that \`ssh ${host}\` logs in from this machine without a password prompt (keys or an agent: ssh runs with BatchMode=yes) and that the host is reachable`;

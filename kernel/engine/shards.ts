@@ -1,6 +1,7 @@
 // A model sharded over rank processes (MLX distributed: tensor parallel as mlx-lm's shard(), or pipeline
 // parallel as its pipeline(), layers split across ranks; native/src/dist/): the session
-// forks N ranks (shard-rank.ts), each loads only its shard, and every command goes to all of them; rank 0's
+// forks N ranks (shard-rank.ts), or starts them over ssh on the hosts a hosts file names (shards-remote.ts);
+// each loads only its shard, and every command goes to all of them; rank 0's
 // tokens stream back. To the engine it is a NativeModel like any other, so EngineModel runs it unchanged.
 // A rank that exits, or does not join within the time-out, ends the load or generation naming the rank,
 // and every other rank is killed: nothing is left running.
@@ -19,7 +20,7 @@ import { MlxTsError } from "./types.js";
 export interface ShardOptions {
   shards: number;
   backend?: "ring" | "nccl" | "mpi";
-  /** MLX's ring hostfile; default: free ports on 127.0.0.1 */
+  /** MLX's ring hostfile or mlx.launch's (shards-hosts.ts); default: free ports on 127.0.0.1 */
   hosts?: string;
   mode?: "tensor" | "pipeline";
   /** how long the ranks have to start, join and load (default $MLX_TS_SHARD_TIMEOUT_MS or 60 s) */
@@ -135,7 +136,7 @@ class ShardGroup {
       };
       child.on("exit", (code, signal) => {
         if (this.closing) return;
-        const how = place.ssh ? remoteExitReason(place.ssh, code, signal, r.stderr) : signal ? `was killed (${signal})` : `exited with code ${code}`;
+        const how = place.ssh ? remoteExitReason(place.ssh, code, signal, r.stderr, r.status.pid > 0) : signal ? `was killed (${signal})` : `exited with code ${code}`;
         const tail = !place.ssh && r.stderr.trim() ? `; its last output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
         this.fail(new MlxTsError("E_MLX", `${rankLabel(r)} ${place.ssh ? "ended: " : ""}${how}${tail}. All ranks were stopped; load the model again.`));
       });

@@ -103,6 +103,17 @@ describe("ranks on another host, started over ssh", () => {
     expect(await waitGone([r0!.pid, r1!.pid, ...ssh])).toEqual([]);
   }, 300_000);
 
+  it("pipeline mode with rank 1 remote: the single process's tokens (each layer runs whole on one rank)", async () => {
+    const one = await engine.load(MODEL, { as: "one" });
+    const want = await one.generate("Write a haiku about rain", OPTS);
+    engine.unload("one");
+    const m = await engine.load(MODEL, { as: "pipe", shards: 2, mode: "pipeline", hosts: await hostsFile("pipe"), shardTimeoutMs: 90_000 });
+    const pids = m.info().shards!.ranks.map((r) => r.pid);
+    expect((await m.generate("Write a haiku about rain", OPTS)).tokens).toEqual(want.tokens);
+    engine.unload("pipe");
+    expect(await waitGone(pids)).toEqual([]);
+  }, 300_000);
+
   it("a remote rank killed mid-generation ends it naming the rank and host; nothing is left", async () => {
     const m = await engine.load(MODEL, { as: "remote", shards: 2, hosts: await hostsFile("kill"), shardTimeoutMs: 90_000 });
     const pids = m.info().shards!.ranks.map((r) => r.pid);

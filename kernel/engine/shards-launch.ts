@@ -28,6 +28,21 @@ export const RANK_ENTRY = join("dist", "kernel", "engine", "shard-rank.js");
 
 export const hasExited = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
 
+/**
+ * `fn` once the process has exited and its output has been read ("close"), so an error can quote its last
+ * words; at most 1 s after "exit", in case something it started still holds its pipes open.
+ */
+export function whenEnded(child: ChildProcess, fn: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  let done = false;
+  const once = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (done) return;
+    done = true;
+    fn(code, signal);
+  };
+  child.once("close", once);
+  child.once("exit", (code, signal) => setTimeout(() => once(code, signal), 1000).unref());
+}
+
 export function forkRank(env: NodeJS.ProcessEnv, on: RankHandlers): RankProcess {
   const child = fork(join(repoRoot(), RANK_ENTRY), [], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe", "ipc"] });
   child.stderr?.on("data", (d: Buffer) => on.output(d.toString()));

@@ -12,7 +12,7 @@ import type {
   NativeGenerateParams, NativeGeneration, NativeGenerationEvent, NativeGenerationStats, NativeLoadOptions, NativeModel, NativeModelInfo,
 } from "./native-types.js";
 import { checkListen, loopbackHosts, readHosts, ringHosts, writeHosts, type HostsPlan } from "./shards-hosts.js";
-import { forkRank, hasExited, type RankHandlers, type RankProcess } from "./shards-launch.js";
+import { forkRank, hasExited, whenEnded, type RankHandlers, type RankProcess } from "./shards-launch.js";
 import { remoteExitReason, sshProgram, sshRank } from "./shards-remote.js";
 import type { RankEvent, RankMemory, RankRequest } from "./shards-protocol.js";
 import { MlxTsError } from "./types.js";
@@ -134,7 +134,7 @@ class ShardGroup {
         // a remote rank's pid is the one it reports ("started"); until then, none
         status: { rank, pid: place.ssh ? -1 : child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0, ...(place.ssh ? { host: place.ssh } : {}) },
       };
-      child.on("exit", (code, signal) => {
+      whenEnded(child, (code, signal) => {
         if (this.closing) return;
         const how = place.ssh ? remoteExitReason(place.ssh, code, signal, r.stderr, r.status.pid > 0) : signal ? `was killed (${signal})` : `exited with code ${code}`;
         const tail = !place.ssh && r.stderr.trim() ? `; its last output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";

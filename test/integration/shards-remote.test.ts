@@ -159,7 +159,7 @@ describe("ranks on another host, started over ssh", () => {
     expect(await waitGone([child.pid!, ...pids], 15_000)).toEqual([]);
   }, 300_000);
 
-  it("node or the checkout missing on the host, a failing ssh, a missing ssh program: clear errors naming rank and host, in time; nothing is left", async () => {
+  it("node or the checkout missing on the host, a failing ssh, a missing ssh program, a host that never answers: clear errors naming rank and host, in time; nothing is left", async () => {
     const before = new Set(childPids());
     const t0 = Date.now();
     await expect(engine.load(MODEL, { as: "x", shards: 2, hosts: await hostsFile("nonode", { node: "/nonexistent/bin/node" }) }))
@@ -172,6 +172,14 @@ describe("ranks on another host, started over ssh", () => {
     process.env.MLX_TS_SSH = join(tmp, "no-such-ssh");
     await expect(engine.load(MODEL, { as: "x", shards: 2, hosts: await hostsFile("nossh") }))
       .rejects.toThrow(/rank 1 \(on 127\.0\.0\.2\) could not be started \(.*no-such-ssh: spawn .*ENOENT\)/);
+    // a host that never answers: an ssh that hangs, as one to a host that drops every packet
+    const hang = join(tmp, "hanging-ssh");
+    writeFileSync(hang, "#!/bin/sh\nexec sleep 600\n", { mode: 0o755 });
+    process.env.MLX_TS_SSH = hang;
+    const t1 = Date.now();
+    await expect(engine.load(MODEL, { as: "x", shards: 2, hosts: await hostsFile("hang"), shardTimeoutMs: 5000 }))
+      .rejects.toThrow(/The sharded load timed out after 5 s: rank 1 \(on 127\.0\.0\.2\) never started to join the group/);
+    expect(Date.now() - t1).toBeLessThan(10_000);
     process.env.MLX_TS_SSH = FAKE_SSH;
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(await waitGone(childPids().filter((p) => !before.has(p)))).toEqual([]);

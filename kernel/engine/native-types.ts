@@ -125,7 +125,7 @@ export interface NativeShardsInfo {
   count: number;
   backend: string;
   mode: "tensor" | "pipeline";
-  ranks: { rank: number; pid: number; weightBytes: number; activeMemory: number; peakMemory: number }[];
+  ranks: { rank: number; pid: number; host?: string; weightBytes: number; activeMemory: number; peakMemory: number }[];
 }
 
 /** GGUF key/value metadata; numeric arrays (e.g. tokenizer.ggml.token_type, scores) become number[]. */

@@ -396,7 +396,7 @@ export class ModelRegistry {
         const c = this.residentCharge(m);
         const info = m.info();
         const q = info.quantization;
-        out.push({ ...base, architecture: info.architecture, quantization: q ? `${q.bits}-bit, group ${q.groupSize}` : `none (${info.dtype})`, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name), ...(info.shards ? { shards: `${info.shards.count} ranks, ${info.shards.mode} over ${info.shards.backend} (pids ${info.shards.ranks.map((x) => x.pid).join(", ")})` } : {}) });
+        out.push({ ...base, architecture: info.architecture, quantization: q ? `${q.bits}-bit, group ${q.groupSize}` : `none (${info.dtype})`, resident: true, weightBytes: c.weights, weightsEstimated: false, kvBytes: c.kvNow, charge: c.weights + c.reserve, context: c.context, generating: this.generating(m.name), ...(info.shards ? { shards: `${info.shards.count} ranks, ${info.shards.mode} over ${info.shards.backend} (pids ${info.shards.ranks.map((x) => (x.host ? `${x.pid} on ${x.host}` : x.pid)).join(", ")})` } : {}) });
       } else {
         let est: { weights: number; total: number; context: number } | undefined;
         let e: CheckpointEstimate | undefined;

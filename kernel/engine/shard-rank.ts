@@ -1,18 +1,29 @@
 // One rank of a sharded model: a child process of the session (kernel/engine/shards.ts forks it with
-// MLX_RANK and MLX_HOSTFILE set, as mlx.launch does). It joins MLX's distributed group, loads its shard and
-// runs the same commands as every other rank; rank 0's tokens are the ones the session streams.
+// MLX_RANK and MLX_HOSTFILE set, as mlx.launch does), or a process on another host started over ssh
+// (shards-remote.ts) with the hostfile's text in MLX_TS_HOSTS. It joins MLX's distributed group, loads its
+// shard and runs the same commands as every other rank; rank 0's tokens are the ones the session streams.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadNative } from "./native.js";
 import type { NativeGeneration, NativeLoadOptions, NativeModel } from "./native-types.js";
+import { openChannel } from "./shard-rank-channel.js";
 import type { RankEvent, RankRequest } from "./shards-protocol.js";
 import type { DistAddon } from "./shards-protocol.js";
 
-function send(m: RankEvent): void {
-  process.send?.(m);
+// A remote rank gets the hostfile's text, not a path on the session's machine: MLX's ring reads a file.
+if (process.env.MLX_TS_HOSTS && !process.env.MLX_HOSTFILE) {
+  const dir = mkdtempSync(join(tmpdir(), "mlx-ts-rank-"));
+  writeFileSync(join(dir, "hosts.json"), process.env.MLX_TS_HOSTS);
+  process.env.MLX_HOSTFILE = join(dir, "hosts.json");
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 }
 
-// The session gone (or it closed the channel): nothing may keep running. SIGKILL, because a rank blocked in
-// a collective never returns to the event loop.
-process.on("disconnect", () => process.kill(process.pid, "SIGKILL"));
+const channel = openChannel(onRequest);
+
+function send(m: RankEvent): void {
+  channel.send(m);
+}
 
 let model: NativeModel | undefined;
 let gen: NativeGeneration | undefined;
@@ -37,7 +48,7 @@ async function load(id: number, backend: string, opts: NativeLoadOptions & { sha
   send({ id, type: "loaded", info, weightBytes: info.weightBytes, ...memory() });
 }
 
-process.on("message", (m: RankRequest) => {
+function onRequest(m: RankRequest): void {
   switch (m.op) {
     case "load":
       load(m.id, m.backend, m.opts).catch((e) => fail(m.id, e));
@@ -70,7 +81,7 @@ process.on("message", (m: RankRequest) => {
     case "exit":
       process.exit(0);
   }
-});
+}
 
 send({ id: 0, type: "started", pid: process.pid });
 // A heartbeat from this thread, which stays free while the addon's pool runs the model (even blocked in a

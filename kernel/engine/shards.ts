@@ -1,25 +1,26 @@
 // A model sharded over rank processes (MLX distributed: tensor parallel as mlx-lm's shard(), or pipeline
 // parallel as its pipeline(), layers split across ranks; native/src/dist/): the session
-// forks N ranks (shard-rank.ts), each loads only its shard, and every command goes to all of them; rank 0's
+// forks N ranks (shard-rank.ts), or starts them over ssh on the hosts a hosts file names (shards-remote.ts);
+// each loads only its shard, and every command goes to all of them; rank 0's
 // tokens stream back. To the engine it is a NativeModel like any other, so EngineModel runs it unchanged.
 // A rank that exits, or does not join within the time-out, ends the load or generation naming the rank,
 // and every other rank is killed: nothing is left running.
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../util/repo-root.js";
 import type {
   NativeGenerateParams, NativeGeneration, NativeGenerationEvent, NativeGenerationStats, NativeLoadOptions, NativeModel, NativeModelInfo,
 } from "./native-types.js";
-import { checkListen, isLoopback, loopbackHosts, readHosts, writeHosts, type Hosts } from "./shards-hosts.js";
+import { checkListen, loopbackHosts, readHosts, ringHosts, writeHosts, type HostsPlan } from "./shards-hosts.js";
+import { forkRank, hasExited, whenEnded, type RankHandlers, type RankProcess } from "./shards-launch.js";
+import { remoteExitReason, sshProgram, sshRank } from "./shards-remote.js";
 import type { RankEvent, RankMemory, RankRequest } from "./shards-protocol.js";
 import { MlxTsError } from "./types.js";
 
 export interface ShardOptions {
   shards: number;
   backend?: "ring" | "nccl" | "mpi";
-  /** MLX's ring hostfile; default: free ports on 127.0.0.1 */
+  /** MLX's ring hostfile or mlx.launch's (shards-hosts.ts); default: free ports on 127.0.0.1 */
   hosts?: string;
   mode?: "tensor" | "pipeline";
   /** how long the ranks have to start, join and load (default $MLX_TS_SHARD_TIMEOUT_MS or 60 s) */
@@ -28,18 +29,39 @@ export interface ShardOptions {
 
 export interface RankStatus extends RankMemory {
   rank: number;
+  /** its process id on its host (-1 until a remote rank has reported it) */
   pid: number;
+  /** the ssh host it runs on; absent: this machine */
+  host?: string;
   weightBytes: number;
+}
+
+/** "rank 1 (pid 123)", "rank 1 (pid 123 on mac2)", as errors name a rank */
+function rankLabel(r: Rank): string {
+  const { pid, host } = r.status;
+  if (!host) return `rank ${r.rank} (pid ${pid})`;
+  return pid > 0 ? `rank ${r.rank} (pid ${pid} on ${host})` : `rank ${r.rank} (on ${host})`;
+}
+
+/** What a remote rank gets of this process's environment: MLX's and NCCL's settings, and the hosts file's "envs". */
+function forwardedEnv(envs: string[]): Record<string, string> {
+  const own = new Set(["MLX_RANK", "MLX_HOSTFILE", "MLX_TS_SSH", "MLX_TS_HOSTS", "MLX_TS_RANK", "MLX_TS_ADDON"]);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && /^(MLX_|NCCL_)/.test(k) && !own.has(k)) out[k] = v;
+  for (const e of envs) {
+    const i = e.indexOf("=");
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
 }
 
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-const ENTRY = () => join(repoRoot(), "dist", "kernel", "engine", "shard-rank.js");
 
 interface Rank {
   rank: number;
-  child: ChildProcess;
+  proc: RankProcess;
   joining: boolean;
   joined: boolean;
   stderr: string;
@@ -60,18 +82,17 @@ export async function loadSharded(native: NativeLoadOptions, o: ShardOptions): P
   const backend = o.backend ?? "ring";
   if (!["ring", "nccl", "mpi"].includes(backend)) throw new MlxTsError("E_BAD_ARGUMENT", `--backend must be ring, nccl or mpi, not ${backend}.`);
   if (native.format !== "safetensors") throw new MlxTsError("E_BAD_ARGUMENT", `Sharded loads read safetensors checkpoints; ${native.path} is a GGUF file. Convert it (mlx_lm.convert) or load it without --shards.`);
-  let hosts: Hosts;
+  let plan: HostsPlan;
   if (o.hosts) {
-    hosts = readHosts(o.hosts, n);
-    const remote = hosts.flat().filter((a) => !isLoopback(a));
-    if (remote.length) throw new MlxTsError("E_BAD_ARGUMENT", `The hosts file ${o.hosts} names other machines (${remote.join(", ")}); this version starts ranks on this machine only, so every address must be 127.0.0.1 or localhost.`);
-    await Promise.all(hosts.map((h, rank) => Promise.all(h.map((a) => checkListen(a, rank)))));
+    plan = readHosts(o.hosts, n);
+    // Only this machine's ports can be checked before anything starts; a remote rank's show when it binds.
+    await Promise.all(plan.ranks.map((p, rank) => (p.ssh ? undefined : Promise.all(p.addresses.map((a) => checkListen(a, rank))))));
   } else {
-    hosts = await loopbackHosts(n);
+    plan = await loopbackHosts(n);
   }
   const dir = mkdtempSync(join(tmpdir(), "mlx-ts-shards-"));
-  const group = new ShardGroup(hosts, writeHosts(dir, hosts), backend, dir);
   const timeoutMs = o.timeoutMs ?? (Number(process.env.MLX_TS_SHARD_TIMEOUT_MS) || 60_000);
+  const group = new ShardGroup(plan, writeHosts(dir, ringHosts(plan)), backend, dir, timeoutMs);
   const info = await group.load({ ...native, shards: n, shardMode: mode }, timeoutMs);
   return new ShardedModel(group, info, backend, mode);
 }
@@ -85,27 +106,41 @@ class ShardGroup {
   private readonly onFailure = new Set<(e: MlxTsError) => void>();
   private closing = false;
 
-  constructor(hosts: Hosts, hostfile: string, private readonly backend: string, private readonly dir: string) {
-    this.ranks = hosts.map((_, rank) => {
-      const child = fork(ENTRY(), [], {
-        env: { ...process.env, MLX_RANK: String(rank), MLX_HOSTFILE: hostfile, MLX_TS_RANK: String(rank) },
-        stdio: ["ignore", "ignore", "pipe", "ipc"],
-      });
-      const r: Rank = { rank, child, joining: false, joined: false, stderr: "", heardAt: Date.now(), status: { rank, pid: child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0 } };
-      child.stderr?.on("data", (d: Buffer) => (r.stderr = (r.stderr + d.toString()).slice(-2000)));
-      child.on("message", (ev: RankEvent) => {
-        r.heardAt = Date.now();
-        if (ev.type === "joining") r.joining = true;
-        if (ev.type === "joined") r.joined = true;
-        this.handlers.get(ev.id)?.(rank, ev);
-      });
-      child.on("exit", (code, signal) => {
+  constructor(plan: HostsPlan, hostfile: string, private readonly backend: string, private readonly dir: string, timeoutMs: number) {
+    const ring = JSON.stringify(ringHosts(plan));
+    this.ranks = plan.ranks.map((place, rank) => {
+      let r!: Rank;
+      const on: RankHandlers = {
+        output: (text) => {
+          r.stderr = (r.stderr + text).slice(-2000);
+          // A remote rank's output has nowhere else to go: the session's stderr (the kernel's log).
+          if (place.ssh) for (const l of text.split("\n").filter(Boolean)) process.stderr.write(`[rank ${rank} on ${place.ssh}] ${l}\n`);
+        },
+        message: (ev) => {
+          r.heardAt = Date.now();
+          if (ev.type === "started") r.status = { ...r.status, pid: ev.pid };
+          if (ev.type === "joining") r.joining = true;
+          if (ev.type === "joined") r.joined = true;
+          this.handlers.get(ev.id)?.(rank, ev);
+        },
+      };
+      const env = { MLX_RANK: String(rank), MLX_TS_RANK: String(rank) };
+      const proc = place.ssh
+        ? sshRank({ ...place, ssh: place.ssh }, { ...forwardedEnv(plan.envs), ...env, MLX_TS_HOSTS: ring }, Math.max(1, Math.min(15, timeoutMs / 2000)), on)
+        : forkRank({ ...env, MLX_HOSTFILE: hostfile }, on);
+      const child = proc.child;
+      r = {
+        rank, proc, joining: false, joined: false, stderr: "", heardAt: Date.now(),
+        // a remote rank's pid is the one it reports ("started"); until then, none
+        status: { rank, pid: place.ssh ? -1 : child.pid ?? -1, weightBytes: 0, activeMemory: 0, peakMemory: 0, ...(place.ssh ? { host: place.ssh } : {}) },
+      };
+      whenEnded(child, (code, signal) => {
         if (this.closing) return;
-        const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
-        const tail = r.stderr.trim() ? `; its last output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
-        this.fail(new MlxTsError("E_MLX", `rank ${rank} (pid ${r.status.pid}) ${how}${tail}. All ranks were stopped; load the model again.`));
+        const how = place.ssh ? remoteExitReason(place.ssh, code, signal, r.stderr, r.status.pid > 0) : signal ? `was killed (${signal})` : `exited with code ${code}`;
+        const tail = !place.ssh && r.stderr.trim() ? `; its last output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+        this.fail(new MlxTsError("E_MLX", `${rankLabel(r)} ${place.ssh ? "ended: " : ""}${how}${tail}. All ranks were stopped; load the model again.`));
       });
-      child.on("error", (e) => this.fail(new MlxTsError("E_MLX", `rank ${rank} could not be started (${e.message}).`)));
+      child.on("error", (e) => this.fail(new MlxTsError("E_MLX", `${rankLabel(r)} could not be started (${place.ssh ? `${sshProgram()}: ` : ""}${e.message}). All ranks were stopped.`)));
       return r;
     });
     // A stopped or hung rank leaves the others blocked in a collective for ever: end the group, naming it.
@@ -113,7 +148,7 @@ class ShardGroup {
       const limit = stallMs();
       const quiet = this.ranks.find((r) => Date.now() - r.heardAt > limit);
       if (quiet)
-        this.fail(new MlxTsError("E_MLX", `rank ${quiet.rank} (pid ${quiet.status.pid}) stalled: nothing from it for ${(limit / 1000).toFixed(0)} s (stopped, or hung). All ranks were stopped; load the model again.`));
+        this.fail(new MlxTsError("E_MLX", `${rankLabel(quiet)} stalled: nothing from it for ${(limit / 1000).toFixed(0)} s (stopped, hung, or its host unreachable). All ranks were stopped; load the model again.`));
     }, Math.min(1000, stallMs() / 4));
     this.watchdog.unref();
   }
@@ -129,7 +164,7 @@ class ShardGroup {
     if (this.failure) throw this.failure;
     const id = this.nextId++;
     if (on) this.handlers.set(id, on);
-    for (const r of this.ranks) if (r.child.connected) r.child.send({ ...m, id } as RankRequest);
+    for (const r of this.ranks) r.proc.send({ ...m, id } as RankRequest);
     return id;
   }
 
@@ -163,7 +198,7 @@ class ShardGroup {
         } else resolve(info!);
       };
       const timer = setTimeout(() => {
-        const never = this.ranks.filter((r) => !r.joining).map((r) => r.rank);
+        const never = this.ranks.filter((r) => !r.joining).map((r) => r.rank + (r.status.host ? ` (on ${r.status.host})` : ""));
         const stuck = this.ranks.filter((r) => !r.joined).map((r) => r.rank);
         const secs = (timeoutMs / 1000).toFixed(0);
         const why = never.length
@@ -191,7 +226,7 @@ class ShardGroup {
 
   kill(): void {
     clearInterval(this.watchdog);
-    for (const r of this.ranks) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
+    for (const r of this.ranks) r.proc.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -199,8 +234,8 @@ class ShardGroup {
   close(graceMs = 2000): Promise<void> {
     this.closing = true;
     clearInterval(this.watchdog);
-    for (const r of this.ranks) if (r.child.connected) r.child.send({ op: "exit", id: 0 });
-    const exits = this.ranks.map((r) => r.child.exitCode !== null || r.child.signalCode !== null ? Promise.resolve() : new Promise<void>((res) => r.child.once("exit", () => res())));
+    for (const r of this.ranks) r.proc.send({ op: "exit", id: 0 });
+    const exits = this.ranks.map((r) => hasExited(r.proc.child) ? Promise.resolve() : new Promise<void>((res) => r.proc.child.once("exit", () => res())));
     const t = setTimeout(() => this.kill(), graceMs);
     return Promise.all(exits).then(() => {
       clearTimeout(t);

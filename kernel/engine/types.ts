@@ -89,7 +89,7 @@ export interface LoadOptions {
   // dist: shard the model over this many rank processes (kernel/engine/shards.ts); absent or 1 = one process
   shards?: number;
   backend?: "ring" | "nccl" | "mpi";
-  /** MLX's ring hostfile: [["ip:port"], ...] in rank order; default free loopback ports */
+  /** hostfile: MLX's ring format [["ip:port"], ...] in rank order, or mlx.launch's [{ ssh, ips, node?, checkout? }] (other hosts' ranks start over ssh); default free loopback ports */
   hosts?: string;
   mode?: "tensor" | "pipeline";
   /** how long ranks have to start, join and load (default 60 s, or $MLX_TS_SHARD_TIMEOUT_MS) */

@@ -74,7 +74,7 @@ defineMagic({
       // dist: a model sharded over rank processes (kernel/engine/shards.ts)
       { name: "shards", type: "int", min: 1, help: "split the model over N rank processes (MLX distributed, tensor parallel as mlx-lm's shard())", metavar: "N" },
       { name: "backend", type: "string", choices: ["ring", "nccl", "mpi"], help: "MLX distributed backend for --shards (default ring: TCP)" },
-      { name: "hosts", type: "string", help: "MLX ring hostfile for --shards: JSON [[\"ip:port\"], ...] in rank order (default: free ports on 127.0.0.1)", metavar: "FILE" },
+      { name: "hosts", type: "string", help: "hostfile for --shards: MLX's ring hostfile, JSON [[\"ip:port\"], ...] in rank order, or mlx.launch's [{\"ssh\": host, \"ips\": [...], \"node\", \"checkout\"}, ...]; other hosts' ranks start over ssh (default: free ports on 127.0.0.1)", metavar: "FILE" },
       { name: "mode", type: "string", choices: ["tensor", "pipeline"], help: "how --shards splits the model: tensor (each layer's projections, default) or pipeline (whole layers per rank)" },
     ],
     examples: ["%load smollm2", "%load ./models/Qwen3-0.6B --as qwen --quant 4", "%load mlx-community/SmolLM2-135M-Instruct", "%load ./models/Qwen3-0.6B --as qwen2r --shards 2"],

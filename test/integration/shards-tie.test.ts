@@ -2,7 +2,8 @@
 // sums round differently from one process's whole matmul (as mlx-lm's ShardedToAllLinear does), so greedy
 // tokens are compared up to the first near-tie of the single process's own logits (test/gpu/gpu.ts's
 // compareUntilTie): every step before it must be equal, and there must be at least 5 such steps over the
-// prompts. Not covered: 4-bit in bf16 (qwen3-tiny-4bit flips at a margin of 0.5 after 2 steps, measured).
+// prompts. 4-bit in bf16 parts from the single process earlier, as mlx-lm's own 2-rank run does: it is
+// compared with that run instead (test/parity/shards-mlxlm.test.ts).
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";

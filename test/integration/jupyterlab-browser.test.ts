@@ -2,13 +2,13 @@
 // in headless Chromium (Debian's, driven by playwright-core), Run All, then a long %%generate stopped with
 // the toolbar's interrupt button. Screenshots and the JupyterLab log go to test/.artifacts/ for debugging.
 // The extension's part (highlighting, a restart during a generation) is jupyterlab-labextension.test.ts.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type JupyterServer } from "./kernel-harness.js";
-import { SKIP, ensureChromium, launchChromium, startLab, waitForKernel as waitForLabKernel } from "./lab-browser.js";
+import { SKIP, closeLab, ensureChromium, launchChromium, startLab, waitForKernel as waitForLabKernel } from "./lab-browser.js";
 
 const ARTIFACTS = join(ROOT, "test", ".artifacts");
 const SHOTS = join(ARTIFACTS, "screenshots");
@@ -75,17 +75,7 @@ beforeAll(async () => {
   await shot("opened");
 }, 300_000);
 
-afterAll(async () => {
-  if (browser) {
-    if (page) await shot("final");
-    await browser.close().catch(() => undefined);
-  }
-  if (lab) {
-    await lab.stop();
-    mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(LAB_LOG, lab.log());
-  }
-}, 60_000);
+afterAll(() => closeLab(browser, page ? () => shot("final") : undefined, lab, LAB_LOG), 60_000);
 
 describe.skipIf(SKIP !== undefined)(`quickstart.ipynb in JupyterLab, headless Chromium${SKIP ? ` (skipped: ${SKIP})` : ""}`, () => {
   it("Run All: tokens stream in, the stats line and a Vega-Lite chart render, no errors, the kernel returns to idle", async () => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type JupyterServer } from "./kernel-harness.js";
-import { SKIP, ensureChromium, launchChromium, startLab, waitForKernel, writePageConfig } from "./lab-browser.js";
+import { SKIP, closeLab, ensureChromium, launchChromium, startLab, waitForKernel, writePageConfig } from "./lab-browser.js";
 
 const ARTIFACTS = join(ROOT, "test", ".artifacts");
 const SHOTS = join(ARTIFACTS, "screenshots-labextension");
@@ -94,17 +94,7 @@ beforeAll(async () => {
   await shot("opened");
 }, 300_000);
 
-afterAll(async () => {
-  if (browser) {
-    if (page) await shot("final");
-    await browser.close().catch(() => undefined);
-  }
-  if (lab) {
-    await lab.stop();
-    mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(LAB_LOG, lab.log());
-  }
-}, 60_000);
+afterAll(() => closeLab(browser, page ? () => shot("final") : undefined, lab, LAB_LOG), 60_000);
 
 describe.skipIf(SKIP !== undefined)(`the mlx-ts JupyterLab extension, headless Chromium${SKIP ? ` (skipped: ${SKIP})` : ""}`, () => {
   it("JupyterLab loads it, and a %%generate cell is plain text while TypeScript lines keep their highlighting", async () => {

@@ -2,7 +2,7 @@
 // driven by playwright-core), a JupyterLab from .venv with our kernelspec, and waiting on its kernel.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { installTempKernelSpec, ROOT, startJupyterServer, type JupyterServer } from "./kernel-harness.js";
 
@@ -68,4 +68,17 @@ export async function waitForKernel(page: Page, server: JupyterServer, timeout: 
     return kernels.some((k) => k.connections > 0 && k.execution_state === "idle");
   }, timeout, "the notebook's kernel to be started, connected and idle");
   await page.locator(".jp-StatusBar-TextItem", { hasText: /\| Idle$/ }).waitFor({ timeout });
+}
+
+/** A browser test file's teardown: a last screenshot, the browser closed, JupyterLab stopped and its log kept. */
+export async function closeLab(browser: Browser | undefined, lastShot: (() => Promise<void>) | undefined, lab: JupyterServer | undefined, logFile: string): Promise<void> {
+  if (browser) {
+    if (lastShot) await lastShot();
+    await browser.close().catch(() => undefined);
+  }
+  if (lab) {
+    await lab.stop();
+    mkdirSync(dirname(logFile), { recursive: true });
+    writeFileSync(logFile, lab.log());
+  }
 }

@@ -18,6 +18,7 @@
 import ts from "typescript";
 import { topLevelAssignments } from "./const-guard.js";
 import { Lru } from "./lru.js";
+import { plainCell } from "./plain-cell.js";
 
 export type DeclKind = "const" | "let" | "var" | "function" | "class" | "enum" | "import";
 
@@ -312,10 +313,24 @@ function transformUncached(code: string, fileName: string, guard: readonly strin
 const cache = new Lru<string, TransformedCell>(256);
 const CACHE_MAX_CHARS = 64 * 1024;
 
+/** A cell of plain expression statements, copied rather than transpiled (plain-cell.ts); else undefined. */
+function transformPlain(code: string, fileName: string): TransformedCell | undefined {
+  const p = plainCell(code, fileName);
+  if (!p) return undefined;
+  return { js: WRAP_HEAD + p.js + WRAP_TAIL, sourceMap: p.sourceMap, declared: [], bindings: [], assigned: p.assigned, hasResult: true, diagnostics: [] };
+}
+
+/** The transform through TypeScript's transpiler, for any cell (tests compare it with the plain copy). */
+export function transpileCell(code: string, fileName: string, guard: readonly string[] = []): TransformedCell {
+  return transformUncached(code, fileName, guard);
+}
+
 /** `guard`: top-level names of earlier cells that are const (assigning them must throw). */
 export function transformCell(code: string, fileName: string, guard: readonly string[] = []): TransformedCell {
   const key = guard.length ? `${code}\u0000${guard.join(",")}` : code;
-  const t = cache.get(key, () => transformUncached(code, fileName, guard), code.length <= CACHE_MAX_CHARS);
+  // with a guard, assignments are rewritten: only the full transform does that
+  const make = (): TransformedCell => (guard.length ? undefined : transformPlain(code, fileName)) ?? transformUncached(code, fileName, guard);
+  const t = cache.get(key, make, code.length <= CACHE_MAX_CHARS);
   return { ...t, declared: [...t.declared], bindings: [...t.bindings], assigned: [...t.assigned], diagnostics: [...t.diagnostics] };
 }
 

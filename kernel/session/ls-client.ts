@@ -20,6 +20,8 @@ export const HEAP_LIMIT_MB = 192;
 const GROW_AT = 0.7;
 /** out-of-memory restarts (each doubling the limit) before the service falls back to the main thread */
 const MAX_RESTARTS = 4;
+/** cell texts whose diagnostics are kept (see diagnostics) */
+const CHECKED_KEPT = 64;
 type Body = LsRequest extends infer R ? R extends LsRequest ? Omit<R, "id"> : never : never;
 
 /** A module hook that lets a worker or child process import .ts sources (the session running from them, and tests). */
@@ -56,6 +58,12 @@ export class LanguageServiceClient {
   private recycled = 0;
   private restarted = 0;
   private limit: number;
+  /**
+   * Bumped by every cell that declares or imports something: a cell's diagnostics depend only on its text
+   * and the declarations kept so far, so an answer stays good for the same text until this changes.
+   */
+  private scope = 0;
+  private readonly checked = new Map<string, { scope: number; diagnostics: TypeDiagnostic[] }>();
 
   constructor(private readonly cwd: string, private readonly root: string, opts: { heapLimitMb?: number } = {}) {
     this.limit = opts.heapLimitMb ?? HEAP_LIMIT_MB;
@@ -232,7 +240,9 @@ export class LanguageServiceClient {
     });
   }
 
-  addCell(code: string): void {
+  /** `declares`: the cell has top-level declarations or imports (false only when known not to). */
+  addCell(code: string, declares = true): void {
+    if (declares) this.scope++;
     this.cells.push(code);
     if (this.local) this.local.addCell(code);
     else {
@@ -253,9 +263,17 @@ export class LanguageServiceClient {
 
   /** The cell's type errors; rejects when the service failed (the caller decides whether to run anyway). */
   async diagnostics(code: string): Promise<TypeDiagnostic[]> {
+    // a re-run cell gets the earlier answer without a trip to the worker
+    const hit = this.checked.get(code);
+    if (hit && hit.scope === this.scope) return [...hit.diagnostics];
+    const scope = this.scope;
     const r = await this.request({ op: "diagnostics", code });
     if (!r.ok) throw new Error(`the type checker failed: ${r.error}`);
-    return r.diagnostics ?? [];
+    const diagnostics = r.diagnostics ?? [];
+    this.checked.delete(code);
+    this.checked.set(code, { scope, diagnostics });
+    if (this.checked.size > CHECKED_KEPT) this.checked.delete(this.checked.keys().next().value!);
+    return diagnostics;
   }
 
   warm(): void {

@@ -41,6 +41,8 @@ export interface TransformedCell {
   /** top-level names the cell assigns (`x = 1`, `x++`), for the session to guard those that are const */
   assigned: string[];
   hasResult: boolean;
+  /** the cell has top-level declarations or imports: what the language service keeps for later cells */
+  declares: boolean;
   diagnostics: CellDiagnostic[];
 }
 
@@ -303,8 +305,9 @@ function transformUncached(code: string, fileName: string, guard: readonly strin
   map.mappings = ";" + map.mappings;
   map.sourcesContent = [code];
   if (!diagnostics.length) diagnostics.push(...duplicateDeclarations(sfForPos));
+  const declares = sfForPos.statements.some((s) => declaredNames(s).length > 0 || ts.isImportDeclaration(s) || ts.isImportEqualsDeclaration(s));
   return { js: WRAP_HEAD + body + WRAP_TAIL, sourceMap: JSON.stringify(map), declared, bindings: [...bindings],
-    assigned: [...new Set(assignments.map((a) => a.name))], hasResult, diagnostics };
+    assigned: [...new Set(assignments.map((a) => a.name))], hasResult, declares, diagnostics };
 }
 
 // Re-running a cell is the common case in a notebook, and transpileModule builds a program and a type
@@ -317,7 +320,7 @@ const CACHE_MAX_CHARS = 64 * 1024;
 function transformPlain(code: string, fileName: string): TransformedCell | undefined {
   const p = plainCell(code, fileName);
   if (!p) return undefined;
-  return { js: WRAP_HEAD + p.js + WRAP_TAIL, sourceMap: p.sourceMap, declared: [], bindings: [], assigned: p.assigned, hasResult: true, diagnostics: [] };
+  return { js: WRAP_HEAD + p.js + WRAP_TAIL, sourceMap: p.sourceMap, declared: [], bindings: [], assigned: p.assigned, hasResult: true, declares: false, diagnostics: [] };
 }
 
 /** The transform through TypeScript's transpiler, for any cell (tests compare it with the plain copy). */

@@ -1,29 +1,75 @@
 // Cells the type checker cannot find anything in, so the session does not ask it: one expression of
 // decimal number literals joined by + - * / % and signs, in parentheses or not (`1+1`, `(2 + 3) * 4 // x`).
 // Every such operand is a number and every such operator takes numbers, whatever earlier cells declared.
-// Left out because TypeScript does report something for them: `**` (`-1 ** 2`), `++`/`--` on a literal,
-// comparisons of literals (2367), the comma (2695), bigint mixed with number, legacy octal (1121), and
-// comments that are directives (`@ts-expect-error` unused, `/// <reference`).
-import ts from "typescript";
+// Left out because TypeScript does report something for them: `**` (`-1 ** 2`), `++`/`--` (2357), comparisons
+// of literals (2367), the comma (2695), bigint mixed with number, legacy octal (1121), and comments that
+// are directives (`@ts-expect-error` unused, `/// <reference`). A few lines of scanning, not a TypeScript
+// parse: this runs before every cell, and a parse costs more than the check it saves on a short cell.
 
-const OPERATORS = new Set([ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken, ts.SyntaxKind.SlashToken, ts.SyntaxKind.PercentToken]);
-const DECIMAL = /^(?:0|[1-9][0-9]*(?:_[0-9]+)*)(?:\.[0-9]+(?:_[0-9]+)*)?(?:[eE][+-]?[0-9]+)?$|^\.[0-9]+(?:[eE][+-]?[0-9]+)?$/;
-/** what such a cell has before its first comment (a filter that keeps the parse off most other cells) */
-const HEAD = /^[\s0-9+\-*/%().eE_;]*(?:\/\/|\/\*|$)/;
+const DECIMAL = /^(?:(?:0|[1-9][0-9]*(?:_[0-9]+)*)(?:\.[0-9]+(?:_[0-9]+)*)?|\.[0-9]+(?:_[0-9]+)*)(?:[eE][+-]?[0-9]+)?$/;
+const NUMBER_CHAR = /[0-9A-Za-z_.$\u0080-\uffff]/;
+const OPERATORS = new Set(["+", "-", "*", "/", "%"]);
 
-function arithmetic(e: ts.Expression): boolean {
-  if (ts.isNumericLiteral(e)) return DECIMAL.test(e.getText());
-  if (ts.isParenthesizedExpression(e)) return arithmetic(e.expression);
-  if (ts.isPrefixUnaryExpression(e)) return (e.operator === ts.SyntaxKind.PlusToken || e.operator === ts.SyntaxKind.MinusToken) && arithmetic(e.operand);
-  if (ts.isBinaryExpression(e)) return OPERATORS.has(e.operatorToken.kind) && arithmetic(e.left) && arithmetic(e.right);
-  return false;
+/** The cell's tokens (numbers, operators, parentheses, `;`), or undefined for anything else in it. */
+function tokens(code: string): string[] | undefined {
+  // line terminators other than \n end `//` comments too; such cells are rare enough to leave out
+  if (code.length > 4096 || /[\r\u2028\u2029]/.test(code) || code.includes("@ts-") || code.includes("///")) return undefined;
+  const out: string[] = [];
+  let i = 0;
+  while (i < code.length) {
+    const c = code[i]!;
+    if (c === " " || c === "\t" || c === "\n") i++;
+    else if (code.startsWith("//", i)) {
+      const end = code.indexOf("\n", i);
+      i = end === -1 ? code.length : end;
+    } else if (code.startsWith("/*", i)) {
+      const end = code.indexOf("*/", i + 2);
+      if (end === -1) return undefined;
+      i = end + 2;
+    } else if ((c >= "0" && c <= "9") || (c === "." && /[0-9]/.test(code[i + 1] ?? ""))) {
+      let j = i + 1;
+      // an exponent's sign belongs to the number (1e+5)
+      while (j < code.length && (NUMBER_CHAR.test(code[j]!) || (/[+-]/.test(code[j]!) && /[eE]/.test(code[j - 1]!)))) j++;
+      const n = code.slice(i, j);
+      if (!DECIMAL.test(n)) return undefined;
+      out.push("0");
+      i = j;
+    } else if (OPERATORS.has(c) || c === "(" || c === ")" || c === ";") {
+      // `++`, `--` and `**` are other operators
+      if ((c === "+" || c === "-" || c === "*") && code[i + 1] === c) return undefined;
+      out.push(c);
+      i++;
+    } else return undefined;
+  }
+  return out;
 }
 
 /** true when `code` is one arithmetic expression over number literals (see above); false when unsure */
 export function isLiteralArithmetic(code: string): boolean {
-  if (code.length > 4096 || code.includes("@ts-") || code.includes("///") || !HEAD.test(code)) return false;
-  const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
-  if ((sf as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics.length) return false;
-  const [only, ...rest] = sf.statements;
-  return !!only && !rest.length && ts.isExpressionStatement(only) && arithmetic(only.expression);
+  const t = tokens(code);
+  if (!t) return false;
+  if (t[t.length - 1] === ";") t.pop();
+  let at = 0;
+  // expression := unary (operator unary)*; unary := ("+" | "-")* primary; primary := number | "(" expression ")"
+  const unary = (): boolean => {
+    while (t[at] === "+" || t[at] === "-") at++;
+    if (t[at] === "0") {
+      at++;
+      return true;
+    }
+    if (t[at] !== "(") return false;
+    at++;
+    if (!expression() || t[at] !== ")") return false;
+    at++;
+    return true;
+  };
+  const expression = (): boolean => {
+    if (!unary()) return false;
+    while (at < t.length && OPERATORS.has(t[at]!)) {
+      at++;
+      if (!unary()) return false;
+    }
+    return true;
+  };
+  return expression() && at === t.length;
 }

@@ -20,6 +20,12 @@ export const HEAP_LIMIT_MB = 192;
 const GROW_AT = 0.7;
 /** out-of-memory restarts (each doubling the limit) before the service falls back to the main thread */
 const MAX_RESTARTS = 4;
+/**
+ * How long no cell may have started or ended before the worker parses the standard library and
+ * @types/node unasked (seconds of CPU): on a 2-core machine that work slowed every cell run right after
+ * the start; a first check or completion does it anyway.
+ */
+const WARM_WHEN_IDLE_MS = 1000;
 /** cell texts whose diagnostics are kept (see diagnostics) */
 const CHECKED_KEPT = 64;
 type Body = LsRequest extends infer R ? R extends LsRequest ? Omit<R, "id"> : never : never;
@@ -63,15 +69,31 @@ export class LanguageServiceClient {
    * and the declarations kept so far, so an answer stays good for the same text until this changes.
    */
   private scope = 0;
+  private warmed = false;
+  private started = false;
+  private warmTimer: NodeJS.Timeout | undefined;
   private readonly checked = new Map<string, { scope: number; diagnostics: TypeDiagnostic[] }>();
 
   constructor(private readonly cwd: string, private readonly root: string, opts: { heapLimitMb?: number } = {}) {
     this.limit = opts.heapLimitMb ?? HEAP_LIMIT_MB;
+  }
+
+  /**
+   * The worker starts when first asked for something (or warmed): loading TypeScript in it is a few hundred
+   * ms of CPU, which right after the kernel's start slowed the cells that needed no check. Cells added
+   * before then are given to it as it starts.
+   */
+  private ensureStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    let w: Worker;
     try {
-      this.worker = this.startWorker();
+      w = this.startWorker();
     } catch {
-      this.worker = undefined;
+      return; // no worker threads: the service runs in-process (request)
     }
+    this.worker = w;
+    for (const code of this.cells) w.postMessage({ op: "addCell", code, id: this.nextId++ } as LsRequest);
   }
 
   /** how many times a fresh worker has taken over from one outgrowing its heap limit (see recycle) */
@@ -217,6 +239,12 @@ export class LanguageServiceClient {
   }
 
   private request(body: Body): Promise<LsResponse> {
+    if (body.op !== "addCell") {
+      // whatever the worker is asked now parses what warming would
+      this.warmed = true;
+      clearTimeout(this.warmTimer);
+    }
+    this.ensureStarted();
     const w = this.worker;
     const id = this.nextId++;
     if (!w) {
@@ -240,12 +268,16 @@ export class LanguageServiceClient {
     });
   }
 
-  /** `declares`: the cell has top-level declarations or imports (false only when known not to). */
+  /**
+   * `declares`: the cell has top-level declarations or imports (false only when known not to). Only those
+   * are kept for later cells, so a cell without any is not sent to the worker at all.
+   */
   addCell(code: string, declares = true): void {
-    if (declares) this.scope++;
+    if (!declares) return;
+    this.scope++;
     this.cells.push(code);
     if (this.local) this.local.addCell(code);
-    else {
+    else if (this.started) {
       void this.request({ op: "addCell", code });
       this.next?.postMessage({ op: "addCell", code, id: this.nextId++ } as LsRequest);
     }
@@ -276,11 +308,16 @@ export class LanguageServiceClient {
     return diagnostics;
   }
 
-  warm(): void {
-    void this.request({ op: "warm" });
+  /** Warms the worker once WARM_WHEN_IDLE_MS pass without another call (the session calls it around cells). */
+  warmWhenIdle(): void {
+    if (this.warmed) return;
+    clearTimeout(this.warmTimer);
+    this.warmTimer = setTimeout(() => void this.request({ op: "warm" }), WARM_WHEN_IDLE_MS);
+    this.warmTimer.unref();
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.warmTimer);
     const w = this.worker;
     const next = this.next;
     this.worker = undefined;

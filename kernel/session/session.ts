@@ -41,7 +41,7 @@ export interface SessionOptions {
   handleSigint?: boolean;
   /** report unhandled rejections / uncaught exceptions to the cell instead of dying; default true */
   catchProcessErrors?: boolean;
-  /** parse the standard library and @types/node shortly after start, so the first Tab is quick; default true */
+  /** parse the standard library and @types/node once no cell has run for a second, so the first Tab is quick; default true */
   warmLanguageService?: boolean;
 }
 
@@ -80,6 +80,7 @@ export class Session implements SessionApi {
   private readonly cleanups: (() => void)[] = [];
   /** %typecheck: on (type errors stop the cell), warn (printed, cell runs), off */
   private typecheckMode: TypecheckMode = "on";
+  private readonly warmLs: boolean;
 
   constructor(opts: SessionOptions = {}) {
     const cwd = opts.cwd ?? process.cwd();
@@ -125,8 +126,10 @@ export class Session implements SessionApi {
         // no worker threads or inspector: SIGINT still stops awaits, but not synchronous loops
       }
     }
-    // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker
-    if (opts.warmLanguageService ?? true) this.ls.warm();
+    // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker, in a pause
+    // between cells (see warmWhenIdle)
+    this.warmLs = opts.warmLanguageService ?? true;
+    if (this.warmLs) this.ls.warmWhenIdle();
     if (opts.catchProcessErrors ?? true) {
       const onRejection = (reason: unknown): void => this.reportBackground(reason, this.running ?? this.last);
       const onException = (err: unknown): void => this.reportBackground(err, this.running ?? this.last);
@@ -172,6 +175,7 @@ export class Session implements SessionApi {
     this.last = state;
     this.running = state;
     this.starting--;
+    if (this.warmLs) this.ls.warmWhenIdle();
     // A running cell keeps the process alive. Without it a REPL, whose input is paused while a cell runs,
     // exits when the cell waits on nothing Node counts: an await that never settles, or a start the
     // terminator stopped whose SIGINT message (on an unref'd worker port) is not handled yet.
@@ -207,6 +211,7 @@ export class Session implements SessionApi {
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
     } finally {
       clearInterval(alive);
+      if (this.warmLs) this.ls.warmWhenIdle();
       this.running = undefined;
       this.interrupter?.setCellRunning(false);
     }
@@ -221,7 +226,8 @@ export class Session implements SessionApi {
     const mode = this.typecheckMode;
     if (mode === "off" || segments[0]?.kind === "cell" || !segments.some((s) => s.kind === "code")) return;
     if (segments.some((s) => s.kind === "line" && s.name === "typecheck")) return;
-    if (segments.length === 1 && isLiteralArithmetic(code)) return; // nothing for the checker to find
+    const only = segments.length === 1 ? segments[0] : undefined;
+    if (only?.kind === "code" && only.code === code && isLiteralArithmetic(code)) return; // nothing for the checker to find
     // asked first, so the worker checks while the transform below (and the cell's compile) runs here
     const asked = this.ls.diagnostics(code);
     asked.catch(() => undefined);

@@ -6,6 +6,7 @@
 // import(), classes, function bodies, `this`) goes through TypeScript as before.
 import ts from "typescript";
 import { topLevelAssignments } from "./const-guard.js";
+import { literalExpression } from "./literal-arithmetic.js";
 
 /** What transform.ts needs back; the rest of its TransformedCell is empty for such a cell. */
 export interface PlainCell { js: string; sourceMap: string; assigned: string[] }
@@ -111,17 +112,35 @@ function vlq(n: number): string {
   return out;
 }
 
+type LineCol = (pos: number) => { line: number; character: number };
+
+/** Line and column of an offset of `text`. */
+function lineColOf(text: string): LineCol {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (pos) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: pos - starts[lo]! };
+  };
+}
+
 /**
  * The source map (v3) of the cell's text copied with `inserts` (offset, text) placed in it, after the
  * wrapper's one head line: a segment at each node start, and one at each insert for the inserted text.
  */
-function copiedMap(sf: ts.SourceFile, starts: number[], inserts: [number, string][]): string {
+function copiedMap(code: string, lineCol: LineCol, starts: number[], inserts: [number, string][]): string {
   const byLine = new Map<number, Map<number, number>>();
   const add = (pos: number, strictlyAfter: boolean): void => {
-    const { line, character } = sf.getLineAndCharacterOfPosition(pos);
+    const { line, character } = lineCol(pos);
     let gen = character;
     for (const [at, text] of inserts) {
-      if ((strictlyAfter ? at < pos : at <= pos) && sf.getLineAndCharacterOfPosition(at).line === line) gen += text.length;
+      if ((strictlyAfter ? at < pos : at <= pos) && lineCol(at).line === line) gen += text.length;
     }
     let row = byLine.get(line);
     if (!row) byLine.set(line, (row = new Map()));
@@ -130,7 +149,7 @@ function copiedMap(sf: ts.SourceFile, starts: number[], inserts: [number, string
   for (const [at] of inserts) add(at, true);
   for (const pos of starts) add(pos, false);
   const lines: string[] = [""]; // the wrapper's head line has no mapping
-  const last = sf.getLineAndCharacterOfPosition(sf.text.length).line;
+  const last = lineCol(code.length).line;
   let prevLine = 0;
   let prevCol = 0;
   for (let line = 0; line <= last; line++) {
@@ -147,11 +166,26 @@ function copiedMap(sf: ts.SourceFile, starts: number[], inserts: [number, string
   return lines.join(";");
 }
 
+/** The cell with its last expression (`from` to `to`) wrapped as the result, and the map back to the cell. */
+function copied(code: string, fileName: string, lineCol: LineCol, from: number, to: number, starts: number[], assigned: string[]): PlainCell {
+  const js = code.slice(0, from) + RESULT_HEAD + code.slice(from, to) + RESULT_TAIL + code.slice(to);
+  // the inserted `return { value: (` maps to the expression, as TypeScript maps the statement it makes
+  const mappings = copiedMap(code, lineCol, starts, [[from, RESULT_HEAD], [to, RESULT_TAIL]]);
+  return {
+    js,
+    sourceMap: JSON.stringify({ version: 3, file: fileName.replace(/\.ts$/, ".js"), sourceRoot: "", sources: [fileName], names: [], mappings, sourcesContent: [code] }),
+    assigned,
+  };
+}
+
 /**
  * The cell's script body (without the async wrapper, which the caller adds; its head is one line, which
  * the map skips) and its source map, when the cell is plain expression statements; else undefined.
  */
 export function plainCell(code: string, fileName: string): PlainCell | undefined {
+  // literal arithmetic (`1+1`) is known without a parse
+  const literal = literalExpression(code);
+  if (literal) return copied(code, fileName, lineColOf(code), literal.from, literal.to, literal.starts, []);
   // a shebang, and HTML-like comments (`<!--`, `-->`), which a script reads as comments and TypeScript does not
   if (code.startsWith("#!") || code.includes("<!--") || code.includes("-->")) return undefined;
   const sf = ts.createSourceFile(fileName, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
@@ -162,14 +196,6 @@ export function plainCell(code: string, fileName: string): PlainCell | undefined
     if (!ts.isExpressionStatement(s) || ts.isStringLiteral(s.expression) || !plain(s.expression, starts, sf)) return undefined;
   }
   const last = (sf.statements[sf.statements.length - 1] as ts.ExpressionStatement).expression;
-  const from = last.getStart(sf);
-  const to = last.end;
-  const js = code.slice(0, from) + RESULT_HEAD + code.slice(from, to) + RESULT_TAIL + code.slice(to);
-  // the inserted `return { value: (` maps to the expression, as TypeScript maps the statement it makes
-  const sourceMap = copiedMap(sf, starts, [[from, RESULT_HEAD], [to, RESULT_TAIL]]);
-  return {
-    js,
-    sourceMap: JSON.stringify({ version: 3, file: fileName.replace(/\.ts$/, ".js"), sourceRoot: "", sources: [fileName], names: [], mappings: sourceMap, sourcesContent: [code] }),
-    assigned: [...new Set(topLevelAssignments(sf).map((a) => a.name))],
-  };
+  const lineCol: LineCol = (pos) => sf.getLineAndCharacterOfPosition(pos);
+  return copied(code, fileName, lineCol, last.getStart(sf), last.end, starts, [...new Set(topLevelAssignments(sf).map((a) => a.name))]);
 }

@@ -1,6 +1,7 @@
 // Cells of plain expression statements are copied instead of transpiled (plain-cell.ts). The copy must
 // behave as TypeScript's transpile of the same cell does: same value, same result flag and assignments,
 // and errors mapped back to the same line and column of the cell.
+import { SourceMap } from "node:module";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { plainCell } from "../../kernel/session/plain-cell.js";
@@ -55,6 +56,24 @@ describe("plain cells", () => {
 
   it("leave anything with types, declarations, modules, function bodies or odd comments to TypeScript", () => {
     for (const code of NOT_PLAIN) expect(plainCell(code, "c.ts"), code).toBeUndefined();
+  });
+
+  it("map every number of a literal-arithmetic cell (copied without a parse) back to itself", () => {
+    for (const code of ["1+1", "  (12 +\n 3.5)\n  * 7 // end", "/* a */ -4 % 2;", "1 +\n\n  2 - (3)"]) {
+      const t = transformCell(code, "c.ts");
+      const map = new SourceMap(JSON.parse(t.sourceMap) as ConstructorParameters<typeof SourceMap>[0]);
+      const jsLines = t.js.split("\n");
+      const cellLines = code.split("\n");
+      let numbers = 0;
+      jsLines.forEach((text, line) => {
+        for (const m of text.matchAll(/\d+(\.\d+)?/g)) {
+          const e = map.findEntry(line, m.index) as { originalLine?: number; originalColumn?: number };
+          expect(cellLines[e.originalLine!]!.slice(e.originalColumn!).startsWith(m[0]), `${code}: ${m[0]}`).toBe(true);
+          numbers++;
+        }
+      });
+      expect(numbers, code).toBe(code.match(/\d+(\.\d+)?/g)!.length);
+    }
   });
 
   it("map an error back to the same cell line and column as the transpiled cell", async () => {

@@ -72,6 +72,7 @@ export class LanguageServiceClient {
   private warmed = false;
   private started = false;
   private warmTimer: NodeJS.Timeout | undefined;
+  private lastActive = 0;
   private readonly checked = new Map<string, { scope: number; diagnostics: TypeDiagnostic[] }>();
 
   constructor(private readonly cwd: string, private readonly root: string, opts: { heapLimitMb?: number } = {}) {
@@ -243,6 +244,7 @@ export class LanguageServiceClient {
       // whatever the worker is asked now parses what warming would
       this.warmed = true;
       clearTimeout(this.warmTimer);
+      this.warmTimer = undefined;
     }
     this.ensureStarted();
     const w = this.worker;
@@ -308,11 +310,25 @@ export class LanguageServiceClient {
     return diagnostics;
   }
 
-  /** Warms the worker once WARM_WHEN_IDLE_MS pass without another call (the session calls it around cells). */
+  /**
+   * Warms the worker once WARM_WHEN_IDLE_MS pass without another call (the session calls it around
+   * cells). One timer, re-armed when it fires early, rather than a new timer per call: this runs twice a cell.
+   */
   warmWhenIdle(): void {
     if (this.warmed) return;
-    clearTimeout(this.warmTimer);
-    this.warmTimer = setTimeout(() => void this.request({ op: "warm" }), WARM_WHEN_IDLE_MS);
+    this.lastActive = performance.now();
+    if (this.warmTimer) return;
+    const fire = (): void => {
+      const wait = this.lastActive + WARM_WHEN_IDLE_MS - performance.now();
+      if (wait > 0) {
+        this.warmTimer = setTimeout(fire, wait);
+        this.warmTimer.unref();
+        return;
+      }
+      this.warmTimer = undefined;
+      if (!this.warmed) void this.request({ op: "warm" });
+    };
+    this.warmTimer = setTimeout(fire, WARM_WHEN_IDLE_MS);
     this.warmTimer.unref();
   }
 

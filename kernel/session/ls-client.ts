@@ -304,10 +304,12 @@ export class LanguageServiceClient {
     const r = await this.request({ op: "diagnostics", code });
     if (!r.ok) throw new Error(`the type checker failed: ${r.error}`);
     const diagnostics = r.diagnostics ?? [];
+    // a text that loads modules or files may check differently once a package is installed
+    if (code.includes("import") || code.includes("///")) return diagnostics;
     this.checked.delete(code);
     this.checked.set(code, { scope, diagnostics });
     if (this.checked.size > CHECKED_KEPT) this.checked.delete(this.checked.keys().next().value!);
-    return diagnostics;
+    return [...diagnostics];
   }
 
   /**

@@ -46,6 +46,7 @@ export class HistoryStore {
   private entries: HistoryEntry[] = [];
   /** a crash can leave a torn last line without its newline: the next entry must not be glued to it */
   private needsNewline = false;
+  private folderMade = false;
 
   constructor(private readonly file: string) {
     this.entries = HistoryStore.read(file);
@@ -74,11 +75,14 @@ export class HistoryStore {
     const e: HistoryEntry = { session: this.session, line, input };
     this.entries.push(e);
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
+      // once: it runs before every cell
+      if (!this.folderMade) mkdirSync(dirname(this.file), { recursive: true });
+      this.folderMade = true;
       appendFileSync(this.file, (this.needsNewline ? "\n" : "") + JSON.stringify(e) + "\n");
       this.needsNewline = false;
     } catch {
-      // history is a convenience: a read-only home must not fail the cell
+      // history is a convenience: a read-only home must not fail the cell; the folder is made again next time
+      this.folderMade = false;
     }
   }
 

@@ -20,6 +20,14 @@ export const HEAP_LIMIT_MB = 192;
 const GROW_AT = 0.7;
 /** out-of-memory restarts (each doubling the limit) before the service falls back to the main thread */
 const MAX_RESTARTS = 4;
+/**
+ * How long no cell may have started or ended before the worker parses the standard library and
+ * @types/node unasked (seconds of CPU): on a 2-core machine that work slowed every cell run right after
+ * the start; a first check or completion does it anyway.
+ */
+const WARM_WHEN_IDLE_MS = 1000;
+/** cell texts whose diagnostics are kept (see diagnostics) */
+const CHECKED_KEPT = 64;
 type Body = LsRequest extends infer R ? R extends LsRequest ? Omit<R, "id"> : never : never;
 
 /** A module hook that lets a worker or child process import .ts sources (the session running from them, and tests). */
@@ -56,14 +64,37 @@ export class LanguageServiceClient {
   private recycled = 0;
   private restarted = 0;
   private limit: number;
+  /**
+   * Bumped by every cell that declares or imports something: a cell's diagnostics depend only on its text
+   * and the declarations kept so far, so an answer stays good for the same text until this changes.
+   */
+  private scope = 0;
+  private warmed = false;
+  private started = false;
+  private warmTimer: NodeJS.Timeout | undefined;
+  private lastActive = 0;
+  private readonly checked = new Map<string, { scope: number; diagnostics: TypeDiagnostic[] }>();
 
   constructor(private readonly cwd: string, private readonly root: string, opts: { heapLimitMb?: number } = {}) {
     this.limit = opts.heapLimitMb ?? HEAP_LIMIT_MB;
+  }
+
+  /**
+   * The worker starts when first asked for something (or warmed): loading TypeScript in it is a few hundred
+   * ms of CPU, which right after the kernel's start slowed the cells that needed no check. Cells added
+   * before then are given to it as it starts.
+   */
+  private ensureStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    let w: Worker;
     try {
-      this.worker = this.startWorker();
+      w = this.startWorker();
     } catch {
-      this.worker = undefined;
+      return; // no worker threads: the service runs in-process (request)
     }
+    this.worker = w;
+    for (const code of this.cells) w.postMessage({ op: "addCell", code, id: this.nextId++ } as LsRequest);
   }
 
   /** how many times a fresh worker has taken over from one outgrowing its heap limit (see recycle) */
@@ -209,6 +240,13 @@ export class LanguageServiceClient {
   }
 
   private request(body: Body): Promise<LsResponse> {
+    if (body.op !== "addCell") {
+      // whatever the worker is asked now parses what warming would
+      this.warmed = true;
+      clearTimeout(this.warmTimer);
+      this.warmTimer = undefined;
+    }
+    this.ensureStarted();
     const w = this.worker;
     const id = this.nextId++;
     if (!w) {
@@ -232,10 +270,16 @@ export class LanguageServiceClient {
     });
   }
 
-  addCell(code: string): void {
+  /**
+   * `declares`: the cell has top-level declarations or imports (false only when known not to). Only those
+   * are kept for later cells, so a cell without any is not sent to the worker at all.
+   */
+  addCell(code: string, declares = true): void {
+    if (!declares) return;
+    this.scope++;
     this.cells.push(code);
     if (this.local) this.local.addCell(code);
-    else {
+    else if (this.started) {
       void this.request({ op: "addCell", code });
       this.next?.postMessage({ op: "addCell", code, id: this.nextId++ } as LsRequest);
     }
@@ -253,16 +297,45 @@ export class LanguageServiceClient {
 
   /** The cell's type errors; rejects when the service failed (the caller decides whether to run anyway). */
   async diagnostics(code: string): Promise<TypeDiagnostic[]> {
+    // a re-run cell gets the earlier answer without a trip to the worker
+    const hit = this.checked.get(code);
+    if (hit && hit.scope === this.scope) return [...hit.diagnostics];
+    const scope = this.scope;
     const r = await this.request({ op: "diagnostics", code });
     if (!r.ok) throw new Error(`the type checker failed: ${r.error}`);
-    return r.diagnostics ?? [];
+    const diagnostics = r.diagnostics ?? [];
+    // a text that loads modules or files may check differently once a package is installed
+    if (code.includes("import") || code.includes("///")) return diagnostics;
+    this.checked.delete(code);
+    this.checked.set(code, { scope, diagnostics });
+    if (this.checked.size > CHECKED_KEPT) this.checked.delete(this.checked.keys().next().value!);
+    return [...diagnostics];
   }
 
-  warm(): void {
-    void this.request({ op: "warm" });
+  /**
+   * Warms the worker once WARM_WHEN_IDLE_MS pass without another call (the session calls it around
+   * cells). One timer, re-armed when it fires early, rather than a new timer per call: this runs twice a cell.
+   */
+  warmWhenIdle(): void {
+    if (this.warmed) return;
+    this.lastActive = performance.now();
+    if (this.warmTimer) return;
+    const fire = (): void => {
+      const wait = this.lastActive + WARM_WHEN_IDLE_MS - performance.now();
+      if (wait > 0) {
+        this.warmTimer = setTimeout(fire, wait);
+        this.warmTimer.unref();
+        return;
+      }
+      this.warmTimer = undefined;
+      if (!this.warmed) void this.request({ op: "warm" });
+    };
+    this.warmTimer = setTimeout(fire, WARM_WHEN_IDLE_MS);
+    this.warmTimer.unref();
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.warmTimer);
     const w = this.worker;
     const next = this.next;
     this.worker = undefined;

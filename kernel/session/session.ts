@@ -16,6 +16,7 @@ import { defaultHistoryFile, HistoryStore } from "./history.js";
 import { InterruptError, isVmInterrupt, processInterrupter, type Interrupter } from "./interrupt.js";
 import { startInterruptWorker } from "./interrupt-workers.js";
 import { isComplete } from "./is-complete.js";
+import { isLiteralArithmetic } from "./literal-arithmetic.js";
 import type { TypeDiagnostic } from "./language-service.js";
 import { LanguageServiceClient } from "./ls-client.js";
 import { repoRoot } from "../util/repo-root.js";
@@ -40,7 +41,7 @@ export interface SessionOptions {
   handleSigint?: boolean;
   /** report unhandled rejections / uncaught exceptions to the cell instead of dying; default true */
   catchProcessErrors?: boolean;
-  /** parse the standard library and @types/node shortly after start, so the first Tab is quick; default true */
+  /** parse the standard library and @types/node once no cell has run for a second, so the first Tab is quick; default true */
   warmLanguageService?: boolean;
 }
 
@@ -79,6 +80,7 @@ export class Session implements SessionApi {
   private readonly cleanups: (() => void)[] = [];
   /** %typecheck: on (type errors stop the cell), warn (printed, cell runs), off */
   private typecheckMode: TypecheckMode = "on";
+  private readonly warmLs: boolean;
 
   constructor(opts: SessionOptions = {}) {
     const cwd = opts.cwd ?? process.cwd();
@@ -124,8 +126,10 @@ export class Session implements SessionApi {
         // no worker threads or inspector: SIGINT still stops awaits, but not synchronous loops
       }
     }
-    // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker
-    if (opts.warmLanguageService ?? true) this.ls.warm();
+    // seconds of parsing (lib, @types/node) on first use; it runs in the language-service worker, in a pause
+    // between cells (see warmWhenIdle)
+    this.warmLs = opts.warmLanguageService ?? true;
+    if (this.warmLs) this.ls.warmWhenIdle();
     if (opts.catchProcessErrors ?? true) {
       const onRejection = (reason: unknown): void => this.reportBackground(reason, this.running ?? this.last);
       const onException = (err: unknown): void => this.reportBackground(err, this.running ?? this.last);
@@ -171,6 +175,7 @@ export class Session implements SessionApi {
     this.last = state;
     this.running = state;
     this.starting--;
+    if (this.warmLs) this.ls.warmWhenIdle();
     // A running cell keeps the process alive. Without it a REPL, whose input is paused while a cell runs,
     // exits when the cell waits on nothing Node counts: an await that never settles, or a start the
     // terminator stopped whose SIGINT message (on an unref'd worker port) is not handled yet.
@@ -184,8 +189,11 @@ export class Session implements SessionApi {
     try {
       let value: Done;
       const segments = splitCell(req.code);
-      await this.typecheck(req.code, segments, state);
-      for (const seg of segments) value = await this.runSegment(seg, state);
+      // the check runs in the language-service worker while this thread prepares the cell; nothing of the
+      // cell runs before it has passed
+      const checked = this.typecheck(req.code, segments, state);
+      checked.catch(() => undefined);
+      for (const seg of segments) value = await this.runSegment(seg, state, checked);
       if (value && value.value !== undefined && !req.silent && !isDisplayHandle(value.value)) result = await toMimeBundle(value.value);
       await Promise.allSettled([...state.pending]);
       return { status: "ok", executionCount, ...(result ? { result } : {}), payload: [] };
@@ -203,24 +211,30 @@ export class Session implements SessionApi {
       return { status: "error", executionCount, ename: rep.ename, evalue: rep.evalue, traceback: rep.traceback };
     } finally {
       clearInterval(alive);
+      if (this.warmLs) this.ls.warmWhenIdle();
       this.running = undefined;
       this.interrupter?.setCellRunning(false);
     }
   }
 
   /**
-   * Type-checks a TypeScript cell before any of it runs, as tslab does, after the declarations of earlier
-   * cells. `%%` cells and magic lines are not TypeScript; a cell that sets %typecheck is not checked; a
-   * syntax error is left for the transform to report.
+   * Type-checks a TypeScript cell, as tslab does, after the declarations of earlier cells; settles before
+   * any of the cell runs (runSegment awaits it). `%%` cells and magic lines are not TypeScript; a cell that
+   * sets %typecheck is not checked; a syntax error is left for the transform to report.
    */
   private async typecheck(code: string, segments: Segment[], state: RunningCell): Promise<void> {
     const mode = this.typecheckMode;
     if (mode === "off" || segments[0]?.kind === "cell" || !segments.some((s) => s.kind === "code")) return;
     if (segments.some((s) => s.kind === "line" && s.name === "typecheck")) return;
+    const only = segments.length === 1 ? segments[0] : undefined;
+    if (only?.kind === "code" && only.code === code && isLiteralArithmetic(code)) return; // nothing for the checker to find
+    // asked first, so the worker checks while the transform below (and the cell's compile) runs here
+    const asked = this.ls.diagnostics(code);
+    asked.catch(() => undefined);
     if (segments.some((s) => s.kind === "code" && transformCell(preferObjectLiteral(s.code), "check.ts").diagnostics.length)) return;
     let diags: TypeDiagnostic[];
     try {
-      diags = await Promise.race([this.ls.diagnostics(code), state.interrupted]);
+      diags = await Promise.race([asked, state.interrupted]);
     } catch (e) {
       if (e instanceof InterruptError) throw e;
       state.sink.stream("stderr", singleStops(`Type check skipped: ${(e as Error).message}. The cell runs unchecked.\n`));
@@ -245,13 +259,19 @@ export class Session implements SessionApi {
     return rep;
   }
 
-  private async runSegment(seg: Segment, state: RunningCell): Promise<Done> {
-    if (seg.kind !== "code") return this.runMagic(seg, state);
-    return this.runCode(seg.code, state);
+  private async runSegment(seg: Segment, state: RunningCell, checked: Promise<void>): Promise<Done> {
+    if (seg.kind !== "code") {
+      await checked;
+      return this.runMagic(seg, state);
+    }
+    return this.runCode(seg.code, state, checked);
   }
 
-  /** Transforms and runs TypeScript in the cells' context as part of the cell `state`. */
-  private async runCode(source: string, state: RunningCell): Promise<Done> {
+  /**
+   * Transforms and runs TypeScript in the cells' context as part of the cell `state`; `checked` (the
+   * cell's type check) is awaited once the script is compiled, before anything of it runs.
+   */
+  private async runCode(source: string, state: RunningCell, checked?: Promise<void>): Promise<Done> {
     const seg = { code: source };
     const code = preferObjectLiteral(seg.code);
     const id = ++this.scriptId;
@@ -260,13 +280,18 @@ export class Session implements SessionApi {
     if (guard.length) t = transformCell(code, `cell-${id}.ts`, guard);
     if (t.diagnostics.length) throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, t.diagnostics[0]!));
     const file = `mlx-ts-cell-${id}.js`;
-    this.scripts.add(file, state.label, t.sourceMap, seg.code, t.js);
-    let script: vm.Script;
+    let compiled: vm.Script | undefined;
+    let compileError: unknown;
     try {
-      script = new vm.Script(t.js, { filename: file });
+      compiled = new vm.Script(t.js, { filename: file });
     } catch (e) {
-      throw new SyntaxReport(this.v8SyntaxError(e, file, state.label, seg.code));
+      compileError = e;
     }
+    // a type error is reported before a syntax error only V8 finds, as when the check ran first
+    await checked;
+    this.scripts.add(file, state.label, t.sourceMap, seg.code, t.js);
+    if (!compiled) throw new SyntaxReport(this.v8SyntaxError(compileError, file, state.label, seg.code));
+    const script = compiled;
     const bindings = bindingScript(t, this.cells.hasBinding);
     if (bindings !== undefined) {
       try {
@@ -303,10 +328,10 @@ export class Session implements SessionApi {
         }
       }));
       const done = await raced;
-      this.ls.addCell(seg.code);
+      this.ls.addCell(seg.code, t.declares);
       return t.hasResult ? done : undefined;
     } catch (e) {
-      this.ls.addCell(seg.code); // what ran before the error is defined, so later completions should know it
+      this.ls.addCell(seg.code, t.declares); // what ran before the error is defined, so later completions should know it
       throw e;
     } finally {
       this.interrupter?.setCellRunning(false);

@@ -18,6 +18,7 @@
 import ts from "typescript";
 import { topLevelAssignments } from "./const-guard.js";
 import { Lru } from "./lru.js";
+import { plainCell } from "./plain-cell.js";
 
 export type DeclKind = "const" | "let" | "var" | "function" | "class" | "enum" | "import";
 
@@ -40,6 +41,8 @@ export interface TransformedCell {
   /** top-level names the cell assigns (`x = 1`, `x++`), for the session to guard those that are const */
   assigned: string[];
   hasResult: boolean;
+  /** the cell has top-level declarations or imports: what the language service keeps for later cells */
+  declares: boolean;
   diagnostics: CellDiagnostic[];
 }
 
@@ -302,8 +305,9 @@ function transformUncached(code: string, fileName: string, guard: readonly strin
   map.mappings = ";" + map.mappings;
   map.sourcesContent = [code];
   if (!diagnostics.length) diagnostics.push(...duplicateDeclarations(sfForPos));
+  const declares = sfForPos.statements.some((s) => declaredNames(s).length > 0 || ts.isImportDeclaration(s) || ts.isImportEqualsDeclaration(s));
   return { js: WRAP_HEAD + body + WRAP_TAIL, sourceMap: JSON.stringify(map), declared, bindings: [...bindings],
-    assigned: [...new Set(assignments.map((a) => a.name))], hasResult, diagnostics };
+    assigned: [...new Set(assignments.map((a) => a.name))], hasResult, declares, diagnostics };
 }
 
 // Re-running a cell is the common case in a notebook, and transpileModule builds a program and a type
@@ -312,10 +316,24 @@ function transformUncached(code: string, fileName: string, guard: readonly strin
 const cache = new Lru<string, TransformedCell>(256);
 const CACHE_MAX_CHARS = 64 * 1024;
 
+/** A cell of plain expression statements, copied rather than transpiled (plain-cell.ts); else undefined. */
+function transformPlain(code: string, fileName: string): TransformedCell | undefined {
+  const p = plainCell(code, fileName);
+  if (!p) return undefined;
+  return { js: WRAP_HEAD + p.js + WRAP_TAIL, sourceMap: p.sourceMap, declared: [], bindings: [], assigned: p.assigned, hasResult: true, declares: false, diagnostics: [] };
+}
+
+/** The transform through TypeScript's transpiler, for any cell (tests compare it with the plain copy). */
+export function transpileCell(code: string, fileName: string, guard: readonly string[] = []): TransformedCell {
+  return transformUncached(code, fileName, guard);
+}
+
 /** `guard`: top-level names of earlier cells that are const (assigning them must throw). */
 export function transformCell(code: string, fileName: string, guard: readonly string[] = []): TransformedCell {
   const key = guard.length ? `${code}\u0000${guard.join(",")}` : code;
-  const t = cache.get(key, () => transformUncached(code, fileName, guard), code.length <= CACHE_MAX_CHARS);
+  // with a guard, assignments are rewritten: only the full transform does that
+  const make = (): TransformedCell => (guard.length ? undefined : transformPlain(code, fileName)) ?? transformUncached(code, fileName, guard);
+  const t = cache.get(key, make, code.length <= CACHE_MAX_CHARS);
   return { ...t, declared: [...t.declared], bindings: [...t.bindings], assigned: [...t.assigned], diagnostics: [...t.diagnostics] };
 }
 

@@ -182,6 +182,35 @@ describe("type checking", () => {
     expect(plain(await run(session, "typedLater.length"))).toBe("8");
   });
 
+  it("checks a re-run cell again after a cell that declares, and not only the first time", async () => {
+    // the same text twice gets the kept answer; a declaration in between makes it stale
+    const again = "rerunTarget.toUpperCase()";
+    await run(session, "const rerunTarget = 5");
+    expect(typeError(await run(session, again))).toContain("TS2339");
+    expect(typeError(await run(session, again))).toContain("TS2339");
+    expect(plain(await run(session, "1 + 2 // declares nothing"))).toBe("3");
+    expect(typeError(await run(session, again))).toContain("TS2339");
+    await run(session, "const rerunTarget = 'five'");
+    expect(plain(await run(session, again))).toBe("'FIVE'");
+    await run(session, "import { sep as rerunTarget } from 'node:path'");
+    expect(plain(await run(session, again))).toBe("'/'");
+    await run(session, "type Unrelated = number");
+    expect(plain(await run(session, again))).toBe("'/'");
+    // a cell of literal arithmetic is not sent to the checker: still checked where it is not only that
+    expect(plain(await run(session, "(1 + 2) * 3 // plain"))).toBe("9");
+    expect(typeError(await run(session, "1 === 2"))).toContain("TS2367");
+  });
+
+  it("runs nothing of a cell with a type error, also when a magic line or a V8-only syntax error comes first", async () => {
+    const m = await run(session, "%lsmagic\nconsole.log('ran'); const late: number = 'x'");
+    expect(typeError(m)).toContain("TS2322");
+    expect(m.sink.text()).toBe("");
+    // V8 rejects the duplicate __proto__ only when it compiles the cell: the type error is still the one shown
+    const o = await run(session, "const oct: string = 1; ({ __proto__: null, __proto__: null })");
+    expect(typeError(o)).toContain("TS2322");
+    expect("oct" in session.globals).toBe(false);
+  });
+
   it("knows the kernel's globals, top-level await, node: and npm imports, and skips magic lines", async () => {
     expect(plain(await run(session, "const sizeNow: number = session.models.size\ntypeof display.html + typeof mx.array + sizeNow"))).toBe("'functionfunction0'");
     expect(plain(await run(session, "const waited: number = await Promise.resolve(3)\nimport { basename } from 'node:path'\nimport chalk from 'chalk'\nbasename('/a/b') + waited + typeof chalk.red"))).toBe("'b3function'");

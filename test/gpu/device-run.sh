@@ -7,6 +7,9 @@
 #   kernels1, kernels2   the two calls for the custom kernels, batching and fine-tuning (below)
 #   extra   after kernels1 on a short lease: engine vs mlx-lm, fused swiglu off/on, ncu kernels per token, kernel e2e at 32k
 #   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
+#   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
+#           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
+#           decoding on the SmolLM2 pair (its GGUF comes in two parts, carried by the two calls before it)
 # test/gpu/prewarm.py compiles the quantized-matmul variants in parallel first, so the suite does not wait on them.
 # Every step has its own hard limit (timeout -s KILL) and logs under $OUT; a failed step does not stop the rest.
 set -uo pipefail
@@ -127,6 +130,37 @@ elif [ "$mode" = short ]; then
   step ${SUITE_LIMIT:-230} "vitest (GPU suite)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
     -t "${SUITE_FILTER:-greedy|SIGTERM|session|mx namespace|mlx-lm|kernel on the GPU|real kernel}" \
     --reporter=verbose --reporter=json --outputFile.json="$OUT/vitest.json"
+elif [ "$mode" = throughput ]; then
+  # LoRA training beside mlx-lm, batch 1-64 beside mlx-lm's batch_generate, the KV-cache kinds at a 32k context.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  step 90 "test fixtures" $py scripts/make-fixtures.py
+  step 120 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  # The MoE checkpoint (about 17 GB) is written while the benches run; setsid keeps it going after this call.
+  setsid nohup $py scripts/make-fixtures.py --moe-bench 4bit > /tmp/moe.log 2>&1 < /dev/null &
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  step ${FT_LIMIT:-200} "finetune" node bench/finetune.mjs --device gpu --model $m --iters 50 --runs 3
+  cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
+  step ${BATCH_LIMIT:-150} "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16 --with-64 --gen 64 --out "$OUT/batch-gpu.json"
+  step ${KV_LIMIT:-120} "kv cache at 32k" node bench/kv-cache.mjs --model $m --context 32768 --gen 64 --rounds 2 --group-size 64
+  cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
+  cat /tmp/moe.log
+elif [ "$mode" = suite-moe ]; then
+  # The suite's parity and kernel files (both changed since their last GPU run), then the MoE shape beside mlx-lm.
+  [ -f .device/smollm2.part1 ] && cp .device/smollm2.part1 /tmp/smollm2.part1
+  for f in kernels parity sigterm; do
+    step ${FILE_LIMIT:-120} "vitest $f" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+      test/gpu/$f.test.ts ${SUITE_FILTER:+-t "$SUITE_FILTER"} --reporter=default --reporter=json --outputFile.json="/tmp/vitest-$f.json" 2>&1 | grep -vE "^\s+✓"
+  done
+  node -e 'const fs=require("fs"); const r=[]; for (const f of process.argv.slice(1)) if (fs.existsSync(f)) r.push(JSON.parse(fs.readFileSync(f,"utf8"))); const n=(k)=>r.reduce((a,x)=>a+x[k],0); console.log(`GPU suite: ${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped, ${n("numTotalTests")} tests in ${r.length} files`); fs.writeFileSync(process.env.OUT+"/vitest.json", JSON.stringify(r))' /tmp/vitest-*.json
+  for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --moe-bench" > /dev/null || break; sleep 1; done
+  cat /tmp/moe.log; df -h . | tail -1
+  step ${MOE_LIMIT:-300} "MoE engine vs mlx-lm" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models test/.fixtures/models/qwen3-30b-a3b-shape-4bit
+  cp bench/results/engine-gpu.json "$OUT/engine-moe-gpu.json" 2>/dev/null
+elif [ "$mode" = speculative ]; then
+  # SmolLM2 (the GGUF we ship) as target and itself at 3 bits as draft, with and without the draft.
+  cat /tmp/smollm2.part1 .device/smollm2.part2 > /tmp/smollm2.gguf && export MLX_TS_SMOLLM2=/tmp/smollm2.gguf
+  step ${SPEC_LIMIT:-200} "speculative" node bench/speculative.mjs --draft-bits 3 --num-draft 2,3,4 --tokens 128 --runs 3
+  cp bench/results/speculative.json "$OUT/speculative-gpu.json" 2>/dev/null
 elif [ "$mode" = bench ]; then
   for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --gpu-shapes" > /dev/null || break; sleep 1; done
   cat /tmp/gpu-shapes.log; df -h . | tail -1

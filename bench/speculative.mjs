@@ -33,13 +33,17 @@ for (let i = 2; i < process.argv.length; i++) {
   else throw new Error(`unknown argument ${a}`);
 }
 
+const t0 = Date.now();
+const say = (what) => console.error(`speculative: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 const engine = createEngine();
 const target = await engine.load(o.target, { as: "target" });
 const draft = await engine.load(o.target, { as: "draft" });
 await draft.quantize({ bits: o.draftBits, groupSize: 64 });
 const rt = engine.runtime();
 const opts = { maxTokens: o.tokens, ignoreEos: true, reusePrefix: false };
+say("loaded and quantized");
 await target.generate(o.prompt, { maxTokens: 4 }); // warm-up (first-use allocations)
+say("warm");
 
 async function measure(extra) {
   const runs = [];

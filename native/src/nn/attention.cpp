@@ -1,5 +1,10 @@
 #include "nn/attention.h"
 
+#include <cstdlib>
+#include <cstring>
+
+#include <mlx/backend/cuda/cuda.h>
+
 namespace mlxts {
 
 mx::array attend(const mx::array& q, const mx::array& k, const mx::array& v, const Rope& rope, KVCache& cache, float scale) {
@@ -20,8 +25,23 @@ mx::array causal_mask(int n, int offset, std::optional<int> window_size) {
   return mask;
 }
 
+bool kv_attention_dequantizes() {
+  // MLX 0.32.4's CUDA quantized_matmul has no kernel for most attention shapes (a 2048-query prefill chunk,
+  // or one query over 32421 keys: "No implementation for problem shape"), so on CUDA the quantized cache is
+  // expanded per layer for the call and the cache itself stays quantized.
+  const char* e = std::getenv("MLX_TS_KV_ATTENTION");
+  if (e && std::strcmp(e, "dequantize") == 0) return true;
+  if (e && std::strcmp(e, "matmul") == 0) return false;
+  return mx::default_device().type == mx::Device::gpu && mx::cu::is_available();
+}
+
 mx::array quantized_sdpa(const mx::array& queries, const std::vector<mx::array>& keys, const std::vector<mx::array>& values, float scale,
                          bool causal, int group_size, int bits) {
+  if (kv_attention_dequantizes()) {
+    auto k = mx::dequantize(keys[0], keys[1], keys[2], group_size, bits, "affine", std::nullopt, queries.dtype());
+    auto v = mx::dequantize(values[0], values[1], values[2], group_size, bits, "affine", std::nullopt, queries.dtype());
+    return mx::fast::scaled_dot_product_attention(queries, k, v, scale, causal ? "causal" : "");
+  }
   const int B = queries.shape(0), n_q_heads = queries.shape(1), L = queries.shape(2), D = queries.shape(3);
   const int n_kv_heads = keys[0].shape(-3);
   const int n_repeats = n_q_heads / n_kv_heads;

@@ -18,6 +18,10 @@ mx::array attend(const mx::array& q, const mx::array& k, const mx::array& v, con
 // mlx-lm's create_causal_mask(N, offset, window_size): bool [N, offset + N].
 mx::array causal_mask(int n, int offset, std::optional<int> window_size = std::nullopt);
 
+// Whether quantized_sdpa expands the cache and calls SDPA instead of quantized_matmul: on CUDA by default,
+// or as MLX_TS_KV_ATTENTION=dequantize|matmul says.
+bool kv_attention_dequantizes();
+
 // mlx-lm's quantized_scaled_dot_product_attention (models/base.py): keys/values as {packed, scales, biases}.
 mx::array quantized_sdpa(const mx::array& queries, const std::vector<mx::array>& keys, const std::vector<mx::array>& values, float scale,
                          bool causal, int group_size, int bits);

@@ -41,7 +41,8 @@ for (let i = 2; i < process.argv.length; i++) {
 if (o.device !== "cpu" && o.device !== "gpu") throw new Error(`--device must be cpu or gpu, got ${o.device}`);
 if (o.sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`--sizes must be positive integers, got ${o.sizes.join(",")}`);
 
-const command = `node bench/batch.mjs ${process.argv.slice(2).join(" ")}`.trim();
+const envSet = ["MLX_TS_FOLD_ROWS", "MLX_TS_KERNELS"].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]} `).join("");
+const command = `${envSet}node bench/batch.mjs ${process.argv.slice(2).join(" ")}`.trim();
 const python = join(root, ".venv", "bin", "python");
 const MLX_LM = String.raw`
 import json, sys
@@ -104,11 +105,11 @@ const result = {
 mkdirSync(dirname(o.out), { recursive: true });
 writeFileSync(o.out, JSON.stringify(result, null, 2) + "\n");
 console.log(`Batched generation, ${o.gen} tokens per row greedy (EOS ignored), one trial: \`${command}\`\n`);
-console.log("| engine | backend | device | model | rows | aggregate decode tok/s | × batch 1 | peak MB | command |\n|---|---|---|---|---|---|---|---|---|");
+console.log("| engine | backend | device | model | rows | aggregate decode tok/s | × batch 1 | ms per step | peak MB | command |\n|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const one = rows.find((x) => x.engine === r.engine && x.rows === 1);
   const x = one ? (r.decodeTps / one.decodeTps).toFixed(2) : "–";
-  console.log(`| ${r.engine} | ${rt.backend} | ${rt.device} | ${o.model.replace(root + "/", "")} | ${r.rows} | ${r.decodeTps.toFixed(1)} | ${x} | ${r.peakMB.toFixed(0)} | \`${command}\` |`);
+  console.log(`| ${r.engine} | ${rt.backend} | ${rt.device} | ${o.model.replace(root + "/", "")} | ${r.rows} | ${r.decodeTps.toFixed(1)} | ${x} | ${((r.rows * 1000) / r.decodeTps).toFixed(2)} | ${r.peakMB.toFixed(0)} | \`${command}\` |`);
 }
 console.log(`\nJSON: ${o.out}`);
 console.log(JSON.stringify(result));

@@ -41,7 +41,7 @@ for (let i = 2; i < process.argv.length; i++) {
 if (o.device !== "cpu" && o.device !== "gpu") throw new Error(`--device must be cpu or gpu, got ${o.device}`);
 if (o.sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`--sizes must be positive integers, got ${o.sizes.join(",")}`);
 
-const envSet = ["MLX_TS_FOLD_ROWS", "MLX_TS_KERNELS"].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]} `).join("");
+const envSet = ["MLX_TS_KERNELS", "MLX_TS_KV_ATTENTION"].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]} `).join("");
 const command = `${envSet}node bench/batch.mjs ${process.argv.slice(2).join(" ")}`.trim();
 const python = join(root, ".venv", "bin", "python");
 const MLX_LM = String.raw`

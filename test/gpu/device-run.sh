@@ -8,7 +8,7 @@
 #   extra   after kernels1 on a short lease: engine vs mlx-lm, fused swiglu off/on, ncu kernels per token, kernel e2e at 32k
 #   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
 #   last    one call on what is left of a lease: LoRA training, the kernels file's greedy on/off check on the bf16
-#           shape, batch steps with MLX_TS_FOLD_ROWS off and on, the KV-cache kinds at 32k
+#           shape, batch sizes 1-64 again, the KV-cache kinds at 32k
 #   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
 #           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
 #           decoding on the SmolLM2 pair (its GGUF comes in two parts, carried by the two calls before it)
@@ -140,9 +140,7 @@ elif [ "$mode" = last ]; then
   cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
   step 50 "vitest kernels greedy (bf16 shape in float32)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
     test/gpu/kernels.test.ts -t "shape-bf16" --reporter=default --reporter=json --outputFile.json="$OUT/vitest-kernels.json" 2>&1 | grep -vE "^\s+✓"
-  for f in 0 1; do
-    step 40 "batch MLX_TS_FOLD_ROWS=$f" env MLX_TS_FOLD_ROWS=$f node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-fold$f.json"
-  done
+  step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
   step ${KV_LIMIT:-80} "kv cache at 32k" node bench/kv-cache.mjs --model $m --context 32768 --gen 32 --rounds 1 --group-size 64
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
 elif [ "$mode" = throughput ]; then

@@ -1,24 +1,6 @@
 #include "nn/linear.h"
 
-#include <cstdlib>
-#include <cstring>
-
-#include <mlx/backend/cuda/cuda.h>
-
 namespace mlxts {
-namespace {
-
-// A batched decode step's [B, 1, K] input. Whether MLX's CUDA matmul folds its B into the rows of one GEMM
-// depends on the version (the newer gemm_and_bias does); folding it here costs a reshape (a view) and makes
-// sure of it. Only on CUDA, so CPU results stay bit-identical to a row alone; MLX_TS_FOLD_ROWS=0 turns it off.
-bool folds_rows(const mx::array& x) {
-  if (x.ndim() != 3 || x.shape(1) != 1 || x.shape(0) < 2) return false;
-  const char* e = std::getenv("MLX_TS_FOLD_ROWS");
-  if (e && std::strcmp(e, "0") == 0) return false;
-  return mx::default_device().type == mx::Device::gpu && mx::cu::is_available();
-}
-
-}  // namespace
 
 mx::array LinearWeights::dense_weight(mx::Dtype dtype) const {
   if (!quant) return mx::astype(weight, dtype);
@@ -54,11 +36,6 @@ mx::array Linear::operator()(const mx::array& x) const {
 
 mx::array Linear::base(const mx::array& x) const {
   const auto& w = *w_;
-  if (folds_rows(x)) {
-    const int B = x.shape(0);
-    auto y = base(mx::reshape(x, {B, x.shape(2)}));
-    return mx::reshape(y, {B, 1, y.shape(-1)});
-  }
   if (w.all_sum_group) {  // dist: a row-split shard
     // As mlx.nn's ShardedToAllLinear: the partial product in x's dtype, summed over the ranks.
     auto y = w.quant ? mx::quantized_matmul(x, w.weight, *w.scales, w.biases, true, w.quant->group_size, w.quant->bits, w.quant->mode)

@@ -4,7 +4,7 @@
 // greedy, fixed length (EOS ignored on both sides), on the chosen device.
 //
 //   node bench/batch.mjs [--model PATH] [--device cpu|gpu] [--sizes 1,4,16] [--with-64] [--prompt-words N]
-//                        [--gen N] [--skip-mlxlm] [--out bench/results/batch.json]
+//                        [--gen N] [--skip-mlxlm] [--same-prompt] [--out bench/results/batch.json]
 //
 // Ours: aggregate = every row's generated tokens / (the last row's last token − the first row's first
 // token), from the rows' own stats (ttftMs, decodeMs). mlx-lm: its BatchStats.generation_tps. Every row of
@@ -35,6 +35,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--prompt-words") o.promptWords = Number(v());
   else if (a === "--gen") o.gen = Number(v());
   else if (a === "--skip-mlxlm") o.mlxlm = false;
+  else if (a === "--same-prompt") o.samePrompt = true;
   else if (a === "--out") o.out = resolve(v());
   else throw new Error(`unknown argument ${a} (see the header of bench/batch.mjs)`);
 }
@@ -67,7 +68,9 @@ if (o.device === "gpu") engine.setDevice("gpu");
 const model = await engine.load(o.model, { as: "bench" });
 const rt = engine.runtime();
 const words = "the of and a to in is you that it he was for on are as with his they at be this have from or one had by".split(" ");
-const promptFor = (i) => `Row ${i}: ` + Array.from({ length: o.promptWords }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
+// --same-prompt: every row the same text, so no row is padded and attention runs without a mask.
+const promptFor = (i) => o.samePrompt ? promptText(0) : promptText(i);
+const promptText = (i) => `Row ${i}: ` + Array.from({ length: o.promptWords }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
 const opts = { maxTokens: o.gen, raw: true, ignoreEos: true };
 
 const rows = [];

@@ -141,6 +141,7 @@ elif [ "$mode" = last ]; then
   step 50 "vitest kernels greedy (bf16 shape in float32)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
     test/gpu/kernels.test.ts -t "shape-bf16" --reporter=default --reporter=json --outputFile.json="$OUT/vitest-kernels.json" 2>&1 | grep -vE "^\s+✓"
   step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
+  step 60 "batch, one prompt (no padding, no mask)" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --same-prompt --out "$OUT/batch-gpu-same.json"
   step ${KV_LIMIT:-80} "kv cache at 32k" node bench/kv-cache.mjs --model $m --context 32768 --gen 32 --rounds 1 --group-size 64
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
 elif [ "$mode" = throughput ]; then

@@ -17,6 +17,7 @@
 #include "napi_async.h"
 #include "napi_model.h"
 #include "napi_values.h"
+#include "signal_guard.h"
 #include "train/napi_train.h"
 #include "dist/napi_dist.h"
 #include "kernels/napi_kernels.h"
@@ -138,6 +139,7 @@ void fix_mmap_threshold() {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   fix_mmap_threshold();
+  start_signal_guard();
   auto data = std::make_unique<AddonData>();
   data->model_ctor = Napi::Persistent(define_model_class(env));
   env.SetInstanceData<AddonData>(data.release());  // N-API owns it from here and deletes it at env teardown

@@ -135,15 +135,19 @@ elif [ "$mode" = short ]; then
 elif [ "$mode" = last ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
   m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &  # the tiny ones: the SIGTERM file's compile case
   step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
   step ${FT_LIMIT:-100} "finetune" node bench/finetune.mjs --device gpu --model $m --iters ${FT_ITERS:-30} --runs 1
   cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
   step 50 "vitest kernels greedy (bf16 shape in float32)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
     test/gpu/kernels.test.ts -t "shape-bf16" --reporter=default --reporter=json --outputFile.json="$OUT/vitest-kernels.json" 2>&1 | grep -vE "^\s+✓"
-  step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
-  step 60 "batch, one prompt (no padding, no mask)" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --same-prompt --out "$OUT/batch-gpu-same.json"
+  wait
+  step 45 "vitest sigterm" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    test/gpu/sigterm.test.ts --reporter=default --reporter=json --outputFile.json="$OUT/vitest-sigterm.json" 2>&1 | grep -vE "^\s+✓"
   step ${KV_LIMIT:-80} "kv cache at 32k" node bench/kv-cache.mjs --model $m --context 32768 --gen 32 --rounds 1 --group-size 64
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
+  step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
+  step 60 "batch, one prompt (no padding, no mask)" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --same-prompt --out "$OUT/batch-gpu-same.json"
 elif [ "$mode" = throughput ]; then
   # LoRA training beside mlx-lm, batch 1-64 beside mlx-lm's batch_generate, the KV-cache kinds at a 32k context.
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv

@@ -266,39 +266,50 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     if (has_prev) xs.insert(xs.end(), accum.begin(), accum.end());
     xs.push_back(b.tokens);
     xs.push_back(b.lengths);
-    std::vector<mx::array> res;
+    // the step, its new state and one eval for all of it, as trainer.train's mx.eval(state, losses,
+    // n_tokens, grad_accum); returns [loss, ntoks]
+    auto run_step = [&]() {
+      auto res = step_for(has_prev, do_update)(xs);
+      auto r_it = res.begin() + 2;
+      auto take = [&r_it, n]() {
+        std::vector<mx::array> r(r_it, r_it + n);
+        r_it += n;
+        return r;
+      };
+      if (do_update) {
+        params = take();
+        m_state = take();
+        v_state = take();
+        accum.clear();
+      } else {
+        accum = take();
+      }
+      set_arrays(ad, params);  // the trace left tracers on the layers; they get the real (new) arrays
+      std::vector<mx::array> to_eval{res[0], res[1]};
+      for (auto* part : {&params, &m_state, &v_state, &accum}) to_eval.insert(to_eval.end(), part->begin(), part->end());
+      mx::eval(to_eval);
+      return std::vector<mx::array>{res[0], res[1]};
+    };
+    std::vector<mx::array> vals;
     try {
-      res = step_for(has_prev, do_update)(xs);
+      vals = run_step();
     } catch (const std::exception& e) {
       if (!compiled) throw;
-      // a graph compile cannot trace (e.g. an op that evaluates mid-way): the plain step does the same math
+      // the compiled graph failed, tracing (an op that evaluates mid-way) or running (a fused kernel that
+      // does not build on this backend): the plain step does the same math from the state before this step
       out.uncompiled_reason = e.what();
       compiled = false;
       steps.clear();
-      set_arrays(ad, params);  // the failed trace may have left tracers on the layers
-      res = step_for(has_prev, do_update)(xs);
+      params = std::vector<mx::array>(xs.begin(), xs.begin() + n);
+      if (do_update) {
+        m_state.assign(xs.begin() + n, xs.begin() + 2 * n);
+        v_state.assign(xs.begin() + 2 * n, xs.begin() + 3 * n);
+      }
+      if (has_prev) accum.assign(xs.end() - 2 - n, xs.end() - 2);
+      else accum.clear();
+      set_arrays(ad, params);
+      vals = run_step();
     }
-    auto r_it = res.begin() + 2;
-    auto take = [&r_it, n]() {
-      std::vector<mx::array> r(r_it, r_it + n);
-      r_it += n;
-      return r;
-    };
-    if (do_update) {
-      params = take();
-      m_state = take();
-      v_state = take();
-      accum.clear();
-    } else {
-      accum = take();
-    }
-    set_arrays(ad, params);  // the trace left tracers on the layers; they get the real (new) arrays
-    // one eval per step for the loss, the new state and the gradients carried over, as trainer.train's
-    // mx.eval(state, losses, n_tokens, grad_accum)
-    std::vector<mx::array> to_eval{res[0], res[1]};
-    for (auto* part : {&params, &m_state, &v_state, &accum}) to_eval.insert(to_eval.end(), part->begin(), part->end());
-    mx::eval(to_eval);
-    std::vector<mx::array> vals{res[0], res[1]};
     check_memory(("step " + std::to_string(it)).c_str(), it, p);
     train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     StepReport r;

@@ -86,7 +86,7 @@ async function runOurs(o, dataDir, engineMod, finetuneMod) {
     const res = await finetuneMod.finetune(model, { dataPath: dataDir, rank: o.rank, scale: 20, layers: o.layers, iters: o.iters, batchSize: o.batch, learningRate: o.lr, maxSeqLength: 2048 });
     // per-step tokens and seconds from the cumulative counters the engine reports
     const steps = res.steps.map((s, i) => ({ tokens: s.tokens, seconds: s.elapsedS - (i ? res.steps[i - 1].elapsedS : 0), loss: s.loss, peak: s.peakMemory }));
-    return { steps, peak: Math.max(...steps.map((s) => s.peak)), compiled: res.compiled };
+    return { steps, peak: Math.max(...steps.map((s) => s.peak)), compiled: res.compiled, uncompiledReason: res.uncompiledReason };
   } finally {
     engine.dispose();
   }
@@ -124,7 +124,8 @@ async function main() {
         if (res.versions) versions = res.versions;
         const t = throughput(res.steps, o.warmup);
         trials[backend].push({ ...t, compiled: res.compiled ?? true, peak: res.peak, firstLoss: res.steps[0].loss, lastLoss: res.steps[res.steps.length - 1].loss });
-        process.stderr.write(`${backend} trial ${r + 1}: ${t.tokensPerSec.toFixed(1)} tok/s, peak ${(res.peak / 2 ** 20).toFixed(1)} MiB\n`);
+        // MLX_TS_TRAIN_COMPILE=0 (or a failed trace) runs our step uncompiled: say so beside the number
+        process.stderr.write(`${backend} trial ${r + 1}: ${t.tokensPerSec.toFixed(1)} tok/s, peak ${(res.peak / 2 ** 20).toFixed(1)} MiB${res.compiled === false ? ` (uncompiled: ${res.uncompiledReason ?? "?"})` : ""}\n`);
       }
     }
   } finally {
@@ -141,10 +142,10 @@ async function main() {
   });
   const ratio = rows[0].tokensPerSec.median / rows[1].tokensPerSec.median;
   const fmtS = (s, d = 1) => (s.n > 1 ? `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : s.median.toFixed(d));
-  const head = ["backend", "device", "model", "dtype", "batch", "rank", "layers", "steps timed", "train tok/s", "peak MiB", "loss first→last", "command"];
+  const head = ["backend", "device", "model", "dtype", "batch", "rank", "layers", "steps timed", "step", "train tok/s", "peak MiB", "loss first→last", "command"];
   const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
   for (const r of rows) {
-    lines.push(`| ${[r.backend, r.device, r.model, r.dtype, r.batch, r.rank, r.layers, `${r.iters - r.warmup} × ${r.runs}`, fmtS(r.tokensPerSec), fmtS({ ...r.peakMemoryBytes, median: r.peakMemoryBytes.median / 2 ** 20, min: r.peakMemoryBytes.min / 2 ** 20, max: r.peakMemoryBytes.max / 2 ** 20 }),
+    lines.push(`| ${[r.backend, r.device, r.model, r.dtype, r.batch, r.rank, r.layers, `${r.iters - r.warmup} × ${r.runs}`, r.compiledStep ? "compiled" : "uncompiled", fmtS(r.tokensPerSec), fmtS({ ...r.peakMemoryBytes, median: r.peakMemoryBytes.median / 2 ** 20, min: r.peakMemoryBytes.min / 2 ** 20, max: r.peakMemoryBytes.max / 2 ** 20 }),
       `${r.firstLoss.toFixed(3)}→${r.lastLoss.toFixed(3)}`, `\`${r.command}\``].join(" | ")} |`);
   }
   const note = `MLX ${rt.mlxVersion}, mlx-lm ${versions?.mlxLm}; ours / mlx-lm tokens/s = ${ratio.toFixed(2)}×; ${o.runs} trial(s) per backend${o.runs > 1 ? " (median (min–max))" : ""}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}`;

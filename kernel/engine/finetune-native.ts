@@ -49,7 +49,7 @@ export interface NativeFuseReport {
 
 export type NativeTrainEvent =
   | { type: "step"; step: number; loss: number; tokens: number; trainedTokens: number; elapsedS: number; tokensPerSec: number; peakMemory: number; saved?: string; valLoss?: number; valS?: number }
-  | { type: "done"; steps: number; cancelled: boolean; layers: number; saved?: string; compiled?: boolean }
+  | { type: "done"; steps: number; cancelled: boolean; layers: number; saved?: string; compiled?: boolean; uncompiledReason?: string }
   | { type: "error"; code: NativeErrorCode; message: string };
 
 export interface NativeTrainAddon {

@@ -114,6 +114,8 @@ export interface FinetuneResult {
   cancelled: boolean;
   /** the training step ran as one compiled MLX graph (as mlx-lm's); false after a graph could not be traced or with MLX_TS_TRAIN_COMPILE=0 */
   compiled: boolean;
+  /** why the step was not compiled: "disabled by MLX_TS_TRAIN_COMPILE=0", or the error the graph trace threw (the run then fell back to the plain step) */
+  uncompiledReason?: string;
   /** number of layers with an adapter */
   layers: number;
   format: DataFormat;
@@ -290,7 +292,7 @@ export async function finetune(model: LoadedModel, opts: FinetuneOptions): Promi
   adapters.set(m, adapterDir ?? "(in memory)");
   const schedule: number[][] = [];
   for (let i = 0; i < done.steps; i++) schedule.push(flat.slice(i * batchSize, (i + 1) * batchSize));
-  return { model: m.name, steps, cancelled: done.cancelled, compiled: done.compiled ?? false, layers: done.layers, format: data.format, examples: data.examples.length, schedule, validation, valExamples: val?.examples.length ?? 0, skipped, config, ...(adapterDir ? { adapterDir } : {}) };
+  return { model: m.name, steps, cancelled: done.cancelled, compiled: done.compiled ?? false, ...(done.uncompiledReason ? { uncompiledReason: done.uncompiledReason } : {}), layers: done.layers, format: data.format, examples: data.examples.length, schedule, validation, valExamples: val?.examples.length ?? 0, skipped, config, ...(adapterDir ? { adapterDir } : {}) };
 }
 
 /** Which adapter each model carries: its directory, "(in memory)" after an unsaved run. */

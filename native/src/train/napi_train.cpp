@@ -106,6 +106,7 @@ void deliver(Napi::Env env, Napi::Function cb, Event* ev) {
     o.Set("steps", ev->done->steps);
     o.Set("cancelled", ev->done->cancelled);
     o.Set("compiled", ev->done->compiled);
+    if (!ev->done->uncompiled_reason.empty()) o.Set("uncompiledReason", ev->done->uncompiled_reason);
     o.Set("layers", static_cast<double>(ev->done->adapter.layers.size()));
     if (!ev->done->saved.empty()) o.Set("saved", ev->done->saved);
   } else {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include "errors.h"
 #include "generation_pool.h"
@@ -40,12 +41,38 @@ Batch make_batch(const TrainParams& p, int step) {
   return make_batch(p.examples, p.offsets, p.schedule.data() + static_cast<size_t>(step) * p.batch_size, p.batch_size, p.max_seq_len);
 }
 
+// The "cache" a training forward passes to each layer: mlx-lm's model(inputs) runs with cache=None, so
+// attention is SDPA over this call's keys/values with a causal mask. A PlainKVCache would allocate a
+// 256-step buffer per layer and copy k/v into it (slice_update), and the backward pass would go through
+// those copies too: more memory and time per step for nothing, since training never reuses it.
+class NoCache final : public LayerKVCache {
+ public:
+  const char* class_name() const override { return "None"; }
+  int offset() const override { return 0; }
+  mx::array attend(const mx::array& q, const mx::array& k, const mx::array& v, float scale) override {
+    return mx::fast::scaled_dot_product_attention(q, k, v, scale, q.shape(2) > 1 ? "causal" : "");
+  }
+  bool is_trimmable() const override { return false; }
+  void trim_to(int) override {}
+  void reset() override {}
+  std::vector<mx::array> state() const override { return {}; }
+  size_t nbytes() const override { return 0; }
+  std::vector<CacheStateEntry> saved_state() const override { return {}; }
+};
+
+Cache no_cache(const Model& model) {
+  Cache c;
+  c.reserve(model.num_layers());
+  for (int i = 0; i < model.num_layers(); ++i) c.emplace_back(std::make_unique<NoCache>());
+  return c;
+}
+
 // default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
 std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   const int B = b.tokens.shape(0), T = b.tokens.shape(1);
   auto inputs = mx::slice(b.tokens, {0, 0}, {B, T - 1});
   auto targets = mx::slice(b.tokens, {0, 1}, {B, T});
-  Cache cache = model.make_cache();
+  Cache cache = no_cache(model);
   auto logits = model.forward(inputs, cache);
   auto steps = mx::arange(1, T, mx::int32);
   auto lo = mx::slice(b.lengths, {0, 0}, {B, 1});
@@ -72,21 +99,18 @@ float evaluate(Model& model, const TrainParams& p, const TrainParams::Evaluation
   return mx::divide(all, ntok).item<float>();
 }
 
-struct AdamState {
-  std::vector<mx::array> m, v;
-};
-
 // mlx.optimizers.Adam (bias_correction=False) / AdamW: w <- w' - lr * m / (sqrt(v) + eps), w' = w * (1 - lr*wd) for AdamW.
-void adam_update(std::vector<mx::array>& params, const std::vector<mx::array>& grads, AdamState& st, const TrainParams& p) {
+// Updates params, m and v in place (the vectors, not the arrays: inside a compiled step they are tracers).
+void adam_update(std::vector<mx::array>& params, const std::vector<mx::array>& grads, std::vector<mx::array>& m, std::vector<mx::array>& v, const TrainParams& p) {
   const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
   for (size_t i = 0; i < params.size(); ++i) {
     const auto& g = grads[i];
     auto lr = mx::astype(mx::array(p.learning_rate), g.dtype());
     auto w = params[i];
     if (p.adamw) w = mx::multiply(w, mx::subtract(mx::array(1.0f), mx::multiply(lr, mx::array(p.weight_decay))));
-    st.m[i] = mx::add(mx::multiply(mx::array(b1), st.m[i]), mx::multiply(mx::array(1.0f - b1), g));
-    st.v[i] = mx::add(mx::multiply(mx::array(b2), st.v[i]), mx::multiply(mx::array(1.0f - b2), mx::square(g)));
-    params[i] = mx::subtract(w, mx::divide(mx::multiply(lr, st.m[i]), mx::add(mx::sqrt(st.v[i]), mx::array(eps))));
+    m[i] = mx::add(mx::multiply(mx::array(b1), m[i]), mx::multiply(mx::array(1.0f - b1), g));
+    v[i] = mx::add(mx::multiply(mx::array(b2), v[i]), mx::multiply(mx::array(1.0f - b2), mx::square(g)));
+    params[i] = mx::subtract(w, mx::divide(mx::multiply(lr, m[i]), mx::add(mx::sqrt(v[i]), mx::array(eps))));
   }
 }
 
@@ -142,32 +166,71 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
   Adapter& ad = out.adapter;
   std::vector<mx::array> params = ad.arrays();
   if (params.empty()) fail("E_BAD_ARGUMENT", "train: no layer was selected for LoRA (num_layers / targets).");
-  std::vector<int> argnums(params.size());
-  for (size_t i = 0; i < argnums.size(); ++i) argnums[i] = static_cast<int>(i);
-  AdamState st;
+  const size_t n = params.size();
+  std::vector<int> argnums(n);
+  for (size_t i = 0; i < n; ++i) argnums[i] = static_cast<int>(i);
+  // Adam's moments, and the summed gradients while accumulating (empty otherwise).
+  std::vector<mx::array> m_state, v_state, accum;
   for (const auto& a : params) {
-    st.m.push_back(mx::zeros_like(a));
-    st.v.push_back(mx::zeros_like(a));
+    m_state.push_back(mx::zeros_like(a));
+    v_state.push_back(mx::zeros_like(a));
   }
-  // The loss of (adapter arrays..., tokens, lengths): the batch is an input too, so the step can be
-  // compiled once per padded length, as trainer.train's mx.compile'd step is; the frozen base weights
-  // are constants of the graph.
-  const size_t n_params = params.size();
-  auto loss_fn = [&ad, &model, n_params](const std::vector<mx::array>& xs) {
-    set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n_params));
-    return default_loss(model, Batch{xs[n_params], xs[n_params + 1]});
+  // The loss of (adapter arrays..., tokens, lengths); the frozen base weights are constants of the graph.
+  auto loss_fn = [&ad, &model, n](const std::vector<mx::array>& xs) {
+    set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n));
+    return default_loss(model, Batch{xs[n], xs[n + 1]});
   };
   auto vg = mx::value_and_grad(std::function<std::vector<mx::array>(const std::vector<mx::array>&)>(loss_fn), argnums);
-  // [loss, ntoks, grads...]
-  std::function<std::vector<mx::array>(const std::vector<mx::array>&)> step_fn = [vg](const std::vector<mx::array>& xs) {
-    auto [v, g] = vg(xs);
-    v.insert(v.end(), g.begin(), g.end());
-    return v;
+  // trainer.train's step as a pure function, so it can be compiled as mlx-lm's mx.compile(step, inputs=state,
+  // outputs=state) is: what it reads and changes (adapter arrays, Adam moments, accumulated gradients) comes in
+  // and goes out as arrays instead of being captured, so value_and_grad, the gradient sum and Adam's many small
+  // elementwise ops become one graph MLX fuses. Inputs: params, [m, v when updating], [accum when has_prev],
+  // tokens, lengths. Outputs: loss, ntoks, then params', m', v' when updating, else the new accum.
+  using StepFn = std::function<std::vector<mx::array>(const std::vector<mx::array>&)>;
+  auto make_step = [&vg, &p, n](bool has_prev, bool do_update) -> StepFn {
+    return [&vg, &p, n, has_prev, do_update](const std::vector<mx::array>& xs) {
+      auto it = xs.begin();
+      auto take = [&it, n]() {
+        std::vector<mx::array> r(it, it + n);
+        it += n;
+        return r;
+      };
+      auto w = take();
+      std::vector<mx::array> m, v, prev;
+      if (do_update) {
+        m = take();
+        v = take();
+      }
+      if (has_prev) prev = take();
+      std::vector<mx::array> args = w;
+      args.insert(args.end(), it, xs.end());  // tokens, lengths
+      auto [vals, grads] = vg(args);
+      if (has_prev)
+        for (size_t i = 0; i < n; ++i) grads[i] = mx::add(grads[i], prev[i]);
+      std::vector<mx::array> out = vals;
+      if (!do_update) {
+        out.insert(out.end(), grads.begin(), grads.end());
+        return out;
+      }
+      if (p.grad_accum > 1)
+        for (auto& g : grads) g = mx::divide(g, mx::array(static_cast<float>(p.grad_accum)));
+      adam_update(w, grads, m, v, p);
+      for (auto* part : {&w, &m, &v}) out.insert(out.end(), part->begin(), part->end());
+      return out;
+    };
   };
-  const char* no_compile = std::getenv("MLX_TS_TRAIN_COMPILE");
-  bool compiled = !(no_compile && std::string(no_compile) == "0");
-  auto compiled_step = compiled ? mx::compile(step_fn) : step_fn;
-  std::optional<std::vector<mx::array>> accum;
+  // MLX_TS_TRAIN_COMPILE=0 runs the same step uncompiled (to measure or rule out compile).
+  const char* compile_env = std::getenv("MLX_TS_TRAIN_COMPILE");
+  bool compiled = !(compile_env && std::string(compile_env) == "0");
+  if (!compiled) out.uncompiled_reason = "disabled by MLX_TS_TRAIN_COMPILE=0";
+  // One function per (has_prev, do_update), built on first use; each compiled one keeps a trace per padded length.
+  std::map<std::pair<bool, bool>, StepFn> steps;
+  auto step_for = [&](bool has_prev, bool do_update) -> StepFn& {
+    auto key = std::make_pair(has_prev, do_update);
+    auto f = steps.find(key);
+    if (f == steps.end()) f = steps.emplace(key, compiled ? mx::compile(make_step(has_prev, do_update)) : make_step(has_prev, do_update)).first;
+    return f->second;
+  };
   double trained = 0, train_s = 0;
   auto save_to = [&](const std::string& name) {
     if (p.adapter_dir.empty()) return std::string();
@@ -193,40 +256,60 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     }
     const auto t0 = std::chrono::steady_clock::now();
     Batch b = make_batch(p, it - 1);
+    const bool has_prev = !accum.empty();
+    const bool do_update = it % p.grad_accum == 0;
     std::vector<mx::array> xs = params;
+    if (do_update) {
+      xs.insert(xs.end(), m_state.begin(), m_state.end());
+      xs.insert(xs.end(), v_state.begin(), v_state.end());
+    }
+    if (has_prev) xs.insert(xs.end(), accum.begin(), accum.end());
     xs.push_back(b.tokens);
     xs.push_back(b.lengths);
-    std::vector<mx::array> res;
+    // the step, its new state and one eval for all of it, as trainer.train's mx.eval(state, losses,
+    // n_tokens, grad_accum); returns [loss, ntoks]
+    auto run_step = [&]() {
+      auto res = step_for(has_prev, do_update)(xs);
+      auto r_it = res.begin() + 2;
+      auto take = [&r_it, n]() {
+        std::vector<mx::array> r(r_it, r_it + n);
+        r_it += n;
+        return r;
+      };
+      if (do_update) {
+        params = take();
+        m_state = take();
+        v_state = take();
+        accum.clear();
+      } else {
+        accum = take();
+      }
+      set_arrays(ad, params);  // the trace left tracers on the layers; they get the real (new) arrays
+      std::vector<mx::array> to_eval{res[0], res[1]};
+      for (auto* part : {&params, &m_state, &v_state, &accum}) to_eval.insert(to_eval.end(), part->begin(), part->end());
+      mx::eval(to_eval);
+      return std::vector<mx::array>{res[0], res[1]};
+    };
+    std::vector<mx::array> vals;
     try {
-      res = compiled_step(xs);
-    } catch (const std::exception&) {
+      vals = run_step();
+    } catch (const std::exception& e) {
       if (!compiled) throw;
-      // a graph compile cannot trace (e.g. an op that evaluates mid-way): the plain step does the same math
+      // the compiled graph failed, tracing (an op that evaluates mid-way) or running (a fused kernel that
+      // does not build on this backend): the plain step does the same math from the state before this step
+      out.uncompiled_reason = e.what();
       compiled = false;
-      compiled_step = step_fn;
+      steps.clear();
+      params = std::vector<mx::array>(xs.begin(), xs.begin() + n);
+      if (do_update) {
+        m_state.assign(xs.begin() + n, xs.begin() + 2 * n);
+        v_state.assign(xs.begin() + 2 * n, xs.begin() + 3 * n);
+      }
+      if (has_prev) accum.assign(xs.end() - 2 - n, xs.end() - 2);
+      else accum.clear();
       set_arrays(ad, params);
-      res = compiled_step(xs);
+      vals = run_step();
     }
-    std::vector<mx::array> vals(res.begin(), res.begin() + 2);
-    std::vector<mx::array> grads(res.begin() + 2, res.end());
-    set_arrays(ad, params);  // the tracer arrays are gone; the layers keep the real values
-    if (accum)
-      for (size_t i = 0; i < grads.size(); ++i) grads[i] = mx::add(grads[i], (*accum)[i]);
-    if (it % p.grad_accum == 0) {
-      if (p.grad_accum > 1)
-        for (auto& g : grads) g = mx::divide(g, mx::array(static_cast<float>(p.grad_accum)));
-      adam_update(params, grads, st, p);
-      set_arrays(ad, params);
-      accum.reset();
-    } else {
-      accum = grads;
-    }
-    std::vector<mx::array> to_eval{vals[0], vals[1]};
-    to_eval.insert(to_eval.end(), params.begin(), params.end());
-    to_eval.insert(to_eval.end(), st.m.begin(), st.m.end());
-    to_eval.insert(to_eval.end(), st.v.begin(), st.v.end());
-    if (accum) to_eval.insert(to_eval.end(), accum->begin(), accum->end());
-    mx::eval(to_eval);
     check_memory(("step " + std::to_string(it)).c_str(), it, p);
     train_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     StepReport r;

@@ -62,6 +62,7 @@ struct TrainOutcome {
   bool cancelled = false;
   std::string saved;  // final adapters.safetensors, if written
   bool compiled = false;  // the steps ran as one compiled graph (false: the plain step, after a trace failed or when disabled)
+  std::string uncompiled_reason;  // why not compiled: MLX_TS_TRAIN_COMPILE=0, or what the failed trace threw
   Adapter adapter;
 };
 

@@ -21,6 +21,17 @@ py=.venv/bin/python
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/mlx-ts/mlx-0.32.4/kernels
 export MLX_PTX_CACHE_DIR=$cache
 step() { local limit=$1 name=$2; shift 2; local t0=$(date +%s); echo "== $name (limit ${limit}s) $(date -u +%T)"; timeout -s KILL "$limit" "$@"; local rc=$?; echo "== $name: rc=$rc in $(( $(date +%s) - t0 )) s"; return 0; }
+# One GPU test file in its own vitest run, so a file cut off by its limit does not take the others' failure
+# reports with it (vitest prints them at the end of a run); its JSON goes to /tmp/vitest-NAME.json.
+gpu_file() {
+  local limit=$1 f=$2; shift 2
+  step "$limit" "vitest $f $*" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
+    "test/gpu/$f.test.ts" "$@" --reporter=default --reporter=json --outputFile.json="/tmp/vitest-$f.json" 2>&1 | grep -vE "^\s+✓"
+}
+# One summary line over those files' JSON, and all of it in $OUT/vitest.json.
+suite_summary() {
+  node -e 'const fs=require("fs"); const r=[]; for (const f of process.argv.slice(1)) if (fs.existsSync(f)) r.push(JSON.parse(fs.readFileSync(f,"utf8"))); const n=(k)=>r.reduce((a,x)=>a+x[k],0); console.log(`GPU suite: ${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped, ${n("numTotalTests")} tests in ${r.length} files`); fs.writeFileSync(process.env.OUT+"/vitest.json", JSON.stringify(r))' /tmp/vitest-*.json
+}
 
 # A process told SIGTERM while busy: how long until it is gone, and if it is not, what its threads are doing.
 probe_term() {
@@ -84,13 +95,8 @@ elif [ "$mode" = kernels1 ]; then
   step 150 "kernel microbench" node bench/kernels.mjs --rounds 3 --save-table
   cp bench/results/kernels.json "$OUT/kernels-micro.json" 2>/dev/null
   wait $warm; tail -1 "$OUT/prewarm.txt"
-  # One vitest run per file, each under its own limit, so a file cut off by its limit does not take the
-  # others' failure reports with it (vitest prints them at the end of a run).
-  for f in sigterm kernels session interop parity kernel; do
-    step ${FILE_LIMIT:-120} "vitest $f" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
-      test/gpu/$f.test.ts --reporter=default --reporter=json --outputFile.json="/tmp/vitest-$f.json" 2>&1 | grep -vE "^\s+✓"
-  done
-  node -e 'const fs=require("fs"); const r=[]; for (const f of process.argv.slice(1)) if (fs.existsSync(f)) r.push(JSON.parse(fs.readFileSync(f,"utf8"))); const n=(k)=>r.reduce((a,x)=>a+x[k],0); console.log(`GPU suite: ${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped, ${n("numTotalTests")} tests in ${r.length} files`); fs.writeFileSync(process.env.OUT+"/vitest.json", JSON.stringify(r))' /tmp/vitest-*.json
+  for f in sigterm kernels session interop parity kernel; do gpu_file ${FILE_LIMIT:-120} $f; done
+  suite_summary
   cat /tmp/gpu-shapes.log
 elif [ "$mode" = kernels2 ]; then
   # Second call: end-to-end decode with the kernel off/on on the 8B shape, batching, fine-tuning.
@@ -139,11 +145,10 @@ elif [ "$mode" = last ]; then
   step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
   step ${FT_LIMIT:-100} "finetune" node bench/finetune.mjs --device gpu --model $m --iters ${FT_ITERS:-30} --runs 1
   cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
-  step 50 "vitest kernels greedy (bf16 shape in float32)" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
-    test/gpu/kernels.test.ts -t "shape-bf16" --reporter=default --reporter=json --outputFile.json="$OUT/vitest-kernels.json" 2>&1 | grep -vE "^\s+✓"
+  gpu_file 50 kernels -t "shape-bf16"  # the greedy on/off check on the bf16 shape (run in float32)
   wait
-  step 45 "vitest sigterm" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
-    test/gpu/sigterm.test.ts --reporter=default --reporter=json --outputFile.json="$OUT/vitest-sigterm.json" 2>&1 | grep -vE "^\s+✓"
+  gpu_file 45 sigterm
+  suite_summary
   step ${KV_LIMIT:-80} "kv cache at 32k" node bench/kv-cache.mjs --model $m --context 32768 --gen 32 --rounds 1 --group-size 64
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
   step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
@@ -165,11 +170,8 @@ elif [ "$mode" = throughput ]; then
 elif [ "$mode" = suite-moe ]; then
   # The suite's parity and kernel files (both changed since their last GPU run), then the MoE shape beside mlx-lm.
   [ -f .device/smollm2.part1 ] && cp .device/smollm2.part1 /tmp/smollm2.part1
-  for f in kernels parity sigterm; do
-    step ${FILE_LIMIT:-120} "vitest $f" env MLX_TS_WARMUP=0 FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run --config vitest.gpu.config.ts \
-      test/gpu/$f.test.ts ${SUITE_FILTER:+-t "$SUITE_FILTER"} --reporter=default --reporter=json --outputFile.json="/tmp/vitest-$f.json" 2>&1 | grep -vE "^\s+✓"
-  done
-  node -e 'const fs=require("fs"); const r=[]; for (const f of process.argv.slice(1)) if (fs.existsSync(f)) r.push(JSON.parse(fs.readFileSync(f,"utf8"))); const n=(k)=>r.reduce((a,x)=>a+x[k],0); console.log(`GPU suite: ${n("numPassedTests")} passed, ${n("numFailedTests")} failed, ${n("numPendingTests")} skipped, ${n("numTotalTests")} tests in ${r.length} files`); fs.writeFileSync(process.env.OUT+"/vitest.json", JSON.stringify(r))' /tmp/vitest-*.json
+  for f in kernels parity sigterm; do gpu_file ${FILE_LIMIT:-120} $f ${SUITE_FILTER:+-t "$SUITE_FILTER"}; done
+  suite_summary
   for _ in $(seq 1 240); do pgrep -f "make-fixtures.py --moe-bench" > /dev/null || break; sleep 1; done
   cat /tmp/moe.log; df -h . | tail -1
   step ${MOE_LIMIT:-300} "MoE engine vs mlx-lm" node bench/engine-vs-mlxlm.mjs --device gpu --prompts 512 --gen 128 --runs 5 --models test/.fixtures/models/qwen3-30b-a3b-shape-4bit

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
-import { childPids, waitGone } from "./shards-helpers.js";
+import { childPids, drainKillingAtFirstToken, waitGone } from "./shards-helpers.js";
 
 const MODEL = resolve("test/.fixtures/models/qwen3-tiny-4bit");
 const tmp = mkdtempSync(join(tmpdir(), "shards-faults-"));
@@ -34,15 +34,7 @@ describe("sharded model faults", () => {
     const m = await engine.load(MODEL, { as: "two", shards: 2 });
     const pids = m.info().shards!.ranks.map((r) => r.pid);
     const s = m.stream("Tell me a long story", { maxTokens: 100_000, ignoreEos: true });
-    let killed = false;
-    const drained = (async () => {
-      for await (const c of s) {
-        if (!killed && c.tokens.length) {
-          killed = true;
-          process.kill(pids[1]!, "SIGKILL");
-        }
-      }
-    })();
+    const drained = drainKillingAtFirstToken(s, pids[1]!);
     await expect(drained).rejects.toThrow(/rank 1 \(pid \d+\) was killed \(SIGKILL\)/);
     expect(await waitGone(pids)).toEqual([]);
     await expect(m.generate("again", { maxTokens: 2 })).rejects.toThrow(/rank 1/);

@@ -1,5 +1,6 @@
-// Shared by the sharded-model tests: the processes this test process has started, and the bytes of the
-// tensors a tensor-parallel shard splits, read from the checkpoint's safetensors headers.
+// Shared by the sharded-model tests: the processes this test process has started, a rank killed
+// mid-generation, and the bytes of the tensors a tensor-parallel shard splits, read from the checkpoint's
+// safetensors headers.
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +20,17 @@ export async function waitGone(pids: number[], ms = 10_000): Promise<number[]> {
   const end = Date.now() + ms;
   while (Date.now() < end && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
   return pids.filter(alive);
+}
+
+/** Reads `stream` to its end, SIGKILLing `pid` once the first tokens have come; settles as the stream does. */
+export async function drainKillingAtFirstToken(stream: AsyncIterable<{ tokens: unknown[] }>, pid: number): Promise<void> {
+  let killed = false;
+  for await (const c of stream) {
+    if (!killed && c.tokens.length) {
+      killed = true;
+      process.kill(pid, "SIGKILL");
+    }
+  }
 }
 
 function isZombie(pid: number): boolean {

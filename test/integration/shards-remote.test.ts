@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
-import { childPids, waitGone } from "./shards-helpers.js";
+import { childPids, drainKillingAtFirstToken, waitGone } from "./shards-helpers.js";
 
 const ROOT = resolve(".");
 const MODEL = resolve("test/.fixtures/models/qwen3-tiny-4bit");
@@ -119,15 +119,7 @@ describe("ranks on another host, started over ssh", () => {
     const pids = m.info().shards!.ranks.map((r) => r.pid);
     const ssh = childPids();
     const s = m.stream("Tell me a long story", { maxTokens: 100_000, ignoreEos: true });
-    let killed = false;
-    const drained = (async () => {
-      for await (const c of s) {
-        if (!killed && c.tokens.length) {
-          killed = true;
-          process.kill(pids[1]!, "SIGKILL");
-        }
-      }
-    })();
+    const drained = drainKillingAtFirstToken(s, pids[1]!);
     await expect(drained).rejects.toThrow(new RegExp(`rank 1 \\(pid ${pids[1]} on 127\\.0\\.0\\.2\\) ended: .*All ranks were stopped`));
     expect(await waitGone([...pids, ...ssh])).toEqual([]);
     engine.unload("remote");

@@ -68,9 +68,11 @@ if (o.device === "gpu") engine.setDevice("gpu");
 const model = await engine.load(o.model, { as: "bench" });
 const rt = engine.runtime();
 const words = "the of and a to in is you that it he was for on are as with his they at be this have from or one had by".split(" ");
-// --same-prompt: every row the same text, so no row is padded and attention runs without a mask.
-const promptFor = (i) => o.samePrompt ? promptText(0) : promptText(i);
-const promptText = (i) => `Row ${i}: ` + Array.from({ length: o.promptWords }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
+// --same-prompt: every row gets row 0's text, so no row is padded and attention runs without a mask.
+const promptFor = (row) => {
+  const i = o.samePrompt ? 0 : row;
+  return `Row ${i}: ` + Array.from({ length: o.promptWords }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
+};
 const opts = { maxTokens: o.gen, raw: true, ignoreEos: true };
 
 const rows = [];

@@ -41,22 +41,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const k of kinds) {
   const run = () => model.generate(prompt, { raw: true, maxTokens: gen, ignoreEos: true, reusePrefix: false, ...k.opts });
+  const about = { kind: k.kind, options: k.opts, backend: rt.backend, device: rt.deviceName || rt.device, model: modelArg, command };
   const rs = [];
   try {
     await run(); // warm-up
     for (let r = 0; r < rounds; r++) rs.push((await run()).stats);
   } catch (e) {
     // A kind this backend cannot run is a row saying why, and the others still run.
-    rows.push({ kind: k.kind, options: k.opts, backend: rt.backend, device: rt.deviceName || rt.device, model: modelArg, command, error: String(e?.message ?? e) });
+    rows.push({ ...about, error: String(e?.message ?? e) });
     continue;
   }
   rows.push({
-    kind: k.kind,
-    options: k.opts,
-    backend: rt.backend,
-    device: rt.deviceName || rt.device,
-    model: modelArg,
-    command,
+    ...about,
     promptTokens: rs[0].promptTokens,
     generatedTokens: rs[0].generatedTokens,
     kvCacheBytes: median(rs.map((s) => s.kvCacheBytes)),

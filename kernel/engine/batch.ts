@@ -14,11 +14,9 @@ function nativeStats(promptTokens: number, stopReason: "cancelled" | "error"): N
   return { ...emptyStats(promptTokens, stopReason), stopReason };
 }
 
-/** Why `o` cannot run in a batch, or undefined when it can. */
+/** Why `o` cannot run in a batch, or undefined when it can (kvBits and maxKvSize rows can: each row keeps its own cache kind). */
 export function notBatchable(o: GenerateOptions): string | undefined {
   if (o.draft !== undefined) return "a draft model (speculative decoding) runs one row at a time: its caches are trimmed per proposal, and no batched version is built";
-  if (o.maxKvSize !== undefined) return "maxKvSize needs a rotating cache, and no batched rotating cache is built";
-  if (o.kvBits !== undefined) return "kvBits needs a quantized cache, and mlx-lm has no batched quantized cache to mirror (its BatchGenerator takes no kv_bits; BatchRotatingKVCache.to_quantized raises NotImplementedError), so none is built";
   return undefined;
 }
 
@@ -48,10 +46,13 @@ export class BatchRunner {
     return this.handlers.size;
   }
 
-  /** Adds a row (params already checked); returns its cancel. Events reach `onEvent` asynchronously. */
-  add(prompt: readonly number[], params: NativeGenerateParams, onEvent: RowHandler): () => void {
+  /**
+   * Adds a row (params already checked); returns its cancel. Events reach `onEvent` asynchronously.
+   * `continueSlot`: the row continues the model's own cache where it holds a prefix of `prompt` (a moved run).
+   */
+  add(prompt: readonly number[], params: NativeGenerateParams, onEvent: RowHandler, continueSlot = false): () => void {
     const id = this.nextId++;
-    const row: NativeBatchRow = { id, prompt: Int32Array.from(prompt), params };
+    const row: NativeBatchRow = { id, prompt: Int32Array.from(prompt), params, continueSlot };
     this.handlers.set(id, onEvent);
     if (this.native && !this.ending) {
       let joined: boolean;
@@ -227,7 +228,7 @@ export class MovableRun {
     if (move && ev.type === "done" && ev.stats.stopReason === "cancelled" && !this.cancelled && left > 0) {
       const first = ev.stats;
       try {
-        this.cancelRow = move.runner.add([...this.prompt, ...this.generated], { ...this.params, maxTokens: left, reusePrefix: false }, (rev) => this.onRow(rev, first));
+        this.cancelRow = move.runner.add([...this.prompt, ...this.generated], { ...this.params, maxTokens: left, reusePrefix: false }, (rev) => this.onRow(rev, first), true);
       } catch (e) {
         const err = e instanceof MlxTsError ? e : new MlxTsError("E_MLX", String(e));
         this.end({ type: "error", code: err.code as never, message: err.message, stats: { ...first, stopReason: "error" } });

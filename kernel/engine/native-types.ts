@@ -218,8 +218,10 @@ export interface NativeGeneration {
 export interface NativeBatchRow {
   id: number;
   prompt: Int32Array;
-  /** no draft, kvBits or maxKvSize (refused with E_BAD_ARGUMENT) */
+  /** no draft (refused with E_BAD_ARGUMENT); kvBits and maxKvSize give the row its own cache kind */
   params: NativeGenerateParams;
+  /** start from a copy of the model's cache when it holds exactly a prefix of `prompt` (a single-row run moving into the batch) */
+  continueSlot?: boolean;
 }
 
 export type NativeBatchEvent =

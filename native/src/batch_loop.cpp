@@ -7,7 +7,8 @@
 #include <string>
 
 #include "generation_pool.h"
-#include "nn/kv_cache_batch.h"
+#include "nn/kv_cache_batch_groups.h"
+#include "nn/kv_cache_factory.h"
 
 namespace mlxts {
 
@@ -67,8 +68,11 @@ struct Row {
   bool greedy = false;           // argmax without logits processors: sampled with the other such rows at once
 };
 
-// `in_batch`: the row's cache is one of `cache`'s rows (false for a row that ended while it was prefilled alone).
-void finish_row(Row& r, Clock::time_point t_end, const Cache& cache, bool in_batch = true) {
+BatchGroupsKVCache& layer(Cache& cache, size_t i) { return static_cast<BatchGroupsKVCache&>(cache[i].impl()); }
+const BatchGroupsKVCache& layer(const Cache& cache, size_t i) { return static_cast<const BatchGroupsKVCache&>(cache[i].impl()); }
+
+// `index`: the row's place among `cache`'s rows (-1 for a row that ended while it was prefilled alone).
+void finish_row(Row& r, Clock::time_point t_end, const Cache& cache, int index) {
   Stats& s = r.s;
   s.prefill_ms = ms_between(r.t_start, r.t_first.value_or(t_end));
   s.ttft_ms = r.t_first ? ms_between(r.req.t_call, *r.t_first) : 0.0;
@@ -76,12 +80,13 @@ void finish_row(Row& r, Clock::time_point t_end, const Cache& cache, bool in_bat
   if (s.prefill_ms > 0 && r.t_first) s.prompt_tps = s.prompt_tokens / (s.prefill_ms / 1000.0);
   if (s.decode_ms > 0) s.generation_tps = s.generated_tokens / (s.decode_ms / 1000.0);
   s.peak_memory = static_cast<double>(mx::get_peak_memory());
-  // The batch's cache (every row's) as it was when this row ended, and this row's share of it: every row
-  // holds the same number of slots ([B, heads, capacity, head_dim], left padding included), so 1/B of it.
-  const double all = static_cast<double>(cache_nbytes(cache));
-  const int rows = cache.empty() ? 0 : static_cast<const BatchKVCache&>(cache.front().impl()).rows();
-  s.batch_kv_cache_bytes = all;
-  s.kv_cache_bytes = in_batch && rows > 0 ? all / rows : 0.0;
+  // The batch's cache (every row's) as it was when this row ended, and this row's share of it: every row of
+  // a cache kind holds as many slots ([B, heads, capacity, *], padding included), so 1/B of that kind's.
+  s.batch_kv_cache_bytes = static_cast<double>(cache_nbytes(cache));
+  double own = 0;
+  if (index >= 0)
+    for (size_t l = 0; l < cache.size(); ++l) own += static_cast<double>(layer(cache, l).row_nbytes(index));
+  s.kv_cache_bytes = own;
 }
 
 }  // namespace
@@ -94,8 +99,9 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
   auto fail_rows = [&](const std::exception& e) {
     const auto err = classify_exception(e, "batched generation failed");
     const auto t_end = Clock::now();
-    for (auto& r : rows) {
-      finish_row(r, t_end, batch);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Row& r = rows[i];
+      finish_row(r, t_end, batch, static_cast<int>(i));
       r.s.stop_reason = "error";
       queue.forget(r.req.id);
       sink.done(r.req.id, Outcome{r.s, err});
@@ -111,7 +117,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
     mx::reset_peak_memory();
     model_ref = slot.model;
     if (!model_ref) fail("E_BAD_ARGUMENT", "this model was disposed; load it again.");
-    for (int i = 0; i < model_ref->num_layers(); ++i) batch.emplace_back(std::make_unique<BatchKVCache>(model_ref->config().rope));
+    for (int i = 0; i < model_ref->num_layers(); ++i) batch.emplace_back(std::make_unique<BatchGroupsKVCache>(model_ref->config().rope));
   } catch (const std::exception& e) {
     // Nothing runs: every row that arrives is refused with the error, and the queue closes.
     const auto err = classify_exception(e, "batched generation failed");
@@ -146,29 +152,42 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
     r.greedy = sp.temperature <= 0.0f && !(sp.repetition_penalty != 1.0f && sp.repetition_penalty != 0.0f && sp.repetition_context_size > 0);
     try {
       r.sampler = std::make_unique<Sampler>(sp, prompt, model.vocab_size());
-      Cache rc = make_kv_cache(model.num_layers(), KvCacheOptions{});
+      // The row's own cache kind (kvBits, maxKvSize), prefilled as the single-row loop does it.
+      const auto& kv = r.req.params.kv;
+      Cache rc;
       int pos = 0;
+      const auto& held = slot.cached_tokens;
+      if (r.req.continue_slot && !slot.cache_loaded && static_cast<int>(slot.cache.size()) == model.num_layers() && !held.empty() &&
+          static_cast<int>(held.size()) < total && slot.cache[0].offset() == static_cast<int>(held.size()) && cache_matches(slot.cache, kv) &&
+          std::equal(held.begin(), held.end(), prompt.begin())) {
+        for (const auto& c : slot.cache) rc.emplace_back(c.impl().clone());
+        pos = static_cast<int>(held.size());
+        r.s.reused_tokens = pos;
+      } else {
+        rc = make_kv_cache(model.num_layers(), kv);
+      }
       while (total - pos > 1) {
         if (queue.cancelled(r.req.id)) {
           r.s.stop_reason = "cancelled";
-          finish_row(r, Clock::now(), batch, false);
+          finish_row(r, Clock::now(), batch, -1);
           queue.forget(r.req.id);
           sink.done(r.req.id, Outcome{r.s, std::nullopt});
           return;
         }
         const int n = std::min(r.req.params.prefill_step, total - pos - 1);
         model.forward(mx::array(prompt.data() + pos, mx::Shape{1, n}, mx::int32), rc);
+        maybe_quantize(rc, kv);
         eval_cache(rc);
         pos += n;
         mx::clear_cache();
       }
-      for (size_t i = 0; i < batch.size(); ++i) static_cast<BatchKVCache&>(batch[i].impl()).extend(rc[i].impl());
+      for (size_t i = 0; i < batch.size(); ++i) layer(batch, i).extend(rc[i].impl());
       auto last = mx::array(prompt.data() + total - 1, mx::Shape{1}, mx::int32);
       y = y ? mx::concatenate({*y, last}, 0) : last;
       rows.push_back(std::move(r));
     } catch (const std::exception& e) {
       r.s.stop_reason = "error";
-      finish_row(r, Clock::now(), batch, false);
+      finish_row(r, Clock::now(), batch, -1);
       queue.forget(r.req.id);
       sink.done(r.req.id, Outcome{r.s, classify_exception(e, "batched generation failed")});
     }
@@ -190,6 +209,14 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
       if (!joins.empty()) eval_cache(batch);
       if (rows.empty()) continue;
       const int B = static_cast<int>(rows.size());
+      // mlx-lm's maybe_quantize_kv_cache, per row: a kvBits row still at full precision whose cache has reached
+      // its quantizedKvStart after a step moves to the quantized group before the next, as it would be quantized
+      // alone after that step. (Before its first step the row is as its prefill left it, quantized or not.)
+      for (int i = 0; i < B; ++i) {
+        const auto& kv = rows[i].req.params.kv;
+        if (!kv.bits || !rows[i].input_generated || !layer(batch, 0).row_is_plain(i) || layer(batch, 0).row_offset(i) < kv.quantized_start) continue;
+        for (size_t l = 0; l < batch.size(); ++l) layer(batch, l).quantize_row(i, KvQuant{kv.group_size, *kv.bits});
+      }
 
       // Step t+1 over every row.
       // As the single-row loop: a generated token joins the repetition context when it is fed back.
@@ -243,7 +270,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
           over = true;
         }
         if (over) {
-          finish_row(r, now, batch);
+          finish_row(r, now, batch, i);
           queue.forget(r.req.id);
           ended.emplace_back(r.req.id, Outcome{r.s, std::nullopt});
         } else {
@@ -255,7 +282,7 @@ void run_batch(ModelSlot& slot, BatchQueue& queue, BatchSink& sink) {
         std::vector<Row> left;
         for (int i : keep) left.push_back(std::move(rows[i]));
         rows = std::move(left);
-        for (auto& c : batch) static_cast<BatchKVCache&>(c.impl()).filter(keep);
+        for (size_t l = 0; l < batch.size(); ++l) layer(batch, l).filter(keep);
         if (rows.empty()) {
           y.reset();
           // The step queued for the rows that just stopped still runs; wait so nothing outlives the batch.

@@ -1,7 +1,7 @@
 // Batched and continuous generation on one model, free of N-API: mirrors mlx_lm.generate.BatchGenerator.
-// Rows are prefilled one at a time (the single-row path's chunked prefill, on a plain cache), merged into a
-// BatchKVCache (left padding, per-row masks and RoPE positions), and decoded together, one forward pass per
-// step over every row. Rows that arrive while the batch runs join it at the next step; finished rows leave.
+// Rows are prefilled one at a time (the single-row path's chunked prefill, on the cache kind the row's
+// options make), merged into a BatchGroupsKVCache (a batch cache per kind: left padding, per-row masks and
+// RoPE positions), and decoded together, one forward pass per step over every row. Rows that arrive while the batch runs join it at the next step; finished rows leave.
 #pragma once
 
 #include <atomic>
@@ -19,6 +19,9 @@ struct BatchRowRequest {
   int id = 0;
   std::vector<int32_t> prompt;
   GenParams params;
+  // A single-row generation moving into the batch: when the slot's cache holds exactly a prefix of `prompt`
+  // (that generation's tokens so far), the row starts from a copy of it instead of prefilling them again.
+  bool continue_slot = false;
   Clock::time_point t_call;
 };
 

@@ -138,8 +138,8 @@ BatchRowRequest read_row(Napi::Env env, const Napi::Value& v, int vocab, Clock::
                                             " is outside the vocabulary [0, " + std::to_string(vocab) + ").");
   r.params = parse_params(env, o.Get("params"), vocab);
   if (r.params.draft) throw_code(env, "E_BAD_ARGUMENT", "generateBatch: a draft model is not supported in a batch (speculative decoding runs one row).");
-  if (r.params.kv.max_size) throw_code(env, "E_BAD_ARGUMENT", "generateBatch: maxKvSize is not supported in a batch (no batched rotating cache).");
-  if (r.params.kv.bits) throw_code(env, "E_BAD_ARGUMENT", "generateBatch: kvBits is not supported in a batch (no batched quantized cache).");
+  auto cont = o.Get("continueSlot");
+  r.continue_slot = cont.IsBoolean() && cont.As<Napi::Boolean>().Value();
   r.t_call = t_call;
   return r;
 }

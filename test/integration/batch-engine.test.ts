@@ -110,8 +110,8 @@ describe("generateBatch", () => {
     const m = models["qwen3-tiny-bf16"]!;
     await expect(m.generateBatch(["a", "  "], OPTS)).rejects.toThrow(/Prompt 2 of 2 .* is empty/);
     await expect(m.generateBatch([], OPTS)).rejects.toThrow(/at least one prompt/);
-    await expect(m.generateBatch(["a"], { ...OPTS, kvBits: 8 })).rejects.toThrow(/kvBits needs a quantized cache/);
-    await expect(m.generateBatch(["a"], { ...OPTS, maxKvSize: 64 })).rejects.toThrow(/maxKvSize needs a rotating cache/);
+    await expect(m.generateBatch(["a"], { ...OPTS, kvBits: 3 })).rejects.toThrow(/kvBits/);
+    await expect(m.generateBatch(["a"], { ...OPTS, kvBits: 8, maxKvSize: 64 })).rejects.toThrow(/cannot be combined/);
     await expect(m.generateBatch(["a"], { ...OPTS, draft: "llama-tiny-bf16" })).rejects.toThrow(/draft model .* one row at a time/);
     await expect(m.generateBatch(["a"], { ...OPTS, maxTokens: 0 })).rejects.toThrow(/maxTokens/);
     const rs = await m.generateBatch([PROMPTS[3]!], OPTS);

@@ -67,12 +67,16 @@ describe("%%generate --batch", () => {
     const bad = await h.run("%%generate --model q --max-tokens 4 --batch\nfirst\n\nthird");
     expect(bad.outcome.status).toBe("error");
     if (bad.outcome.status === "error") expect(bad.outcome.evalue).toMatch(/line 2 of the body is empty/);
-    const batchBad = await h.run("%%generate --model q --max-tokens 4 --batch --kv-bits 8\nfirst\nsecond");
+    const batchBad = await h.run("%%generate --model q --max-tokens 4 --batch --kv-bits 3\nfirst\nsecond");
     expect(batchBad.outcome.status).toBe("error");
-    if (batchBad.outcome.status === "error") expect(batchBad.outcome.evalue).toMatch(/kvBits needs a quantized cache/);
+    if (batchBad.outcome.status === "error") expect(batchBad.outcome.evalue).toMatch(/--kv-bits must be one of/);
     const good = await h.run("%%generate --model q --max-tokens 4 --batch\nfirst\nsecond");
     ok(good.outcome);
     expect(good.sink.outputs.map((b) => String(b["text/plain"] ?? "")).filter((t) => STATS_LINE.test(t))).toHaveLength(2);
+    // A quantized KV cache in a batch (the fixture's head dim is 32, so groups of 32)
+    const quantized = await h.run("%%generate --model q --max-tokens 4 --batch --kv-bits 8 --kv-group-size 32 --quantized-kv-start 0\nfirst\nsecond");
+    ok(quantized.outcome);
+    expect(quantized.sink.outputs.map((b) => String(b["text/plain"] ?? "")).filter((t) => STATS_LINE.test(t))).toHaveLength(2);
     expect(await value("1 + 1")).toBe("2");
   }, 60_000);
 });

@@ -36,11 +36,11 @@ bool kv_attention_dequantizes() {
 }
 
 mx::array quantized_sdpa(const mx::array& queries, const std::vector<mx::array>& keys, const std::vector<mx::array>& values, float scale,
-                         bool causal, int group_size, int bits) {
+                         bool causal, int group_size, int bits, const std::optional<mx::array>& mask) {
   if (kv_attention_dequantizes()) {
     auto k = mx::dequantize(keys[0], keys[1], keys[2], group_size, bits, "affine", std::nullopt, queries.dtype());
     auto v = mx::dequantize(values[0], values[1], values[2], group_size, bits, "affine", std::nullopt, queries.dtype());
-    return mx::fast::scaled_dot_product_attention(queries, k, v, scale, causal ? "causal" : "");
+    return mx::fast::scaled_dot_product_attention(queries, k, v, scale, causal ? "causal" : "", mask);
   }
   const int B = queries.shape(0), n_q_heads = queries.shape(1), L = queries.shape(2), D = queries.shape(3);
   const int n_kv_heads = keys[0].shape(-3);
@@ -58,6 +58,11 @@ mx::array quantized_sdpa(const mx::array& queries, const std::vector<mx::array>&
     const int qL = scores.shape(-2), kL = scores.shape(-1);
     auto mask = mx::greater_equal(mx::expand_dims(mx::arange(kL - qL, kL), 1), mx::expand_dims(mx::arange(kL), 0));
     scores = mx::where(mask, scores, mx::array(static_cast<float>(mx::finfo(scores.dtype()).min), scores.dtype()));
+  }
+  if (mask) {
+    // [B, 1, L, keys] against scores [B, kv_heads, repeats, L, keys] when the heads were grouped
+    auto m = n_repeats > 1 ? mx::expand_dims(*mask, 1) : *mask;
+    scores = mx::where(m, scores, mx::array(static_cast<float>(mx::finfo(scores.dtype()).min), scores.dtype()));
   }
   scores = mx::softmax(scores, -1, true);
   auto out = mx::quantized_matmul(scores, v[0], v[1], v[2], false, group_size, bits);

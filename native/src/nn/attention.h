@@ -2,6 +2,7 @@
 // cache offset, then the cache's own update and attention (its kind decides the mask and the kernel).
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include <mlx/mlx.h>
@@ -23,7 +24,8 @@ mx::array causal_mask(int n, int offset, std::optional<int> window_size = std::n
 bool kv_attention_dequantizes();
 
 // mlx-lm's quantized_scaled_dot_product_attention (models/base.py): keys/values as {packed, scales, biases}.
+// `mask` (bool, [B, 1, L, keys], true = attend) is the batch cache's padding mask; not with `causal`.
 mx::array quantized_sdpa(const mx::array& queries, const std::vector<mx::array>& keys, const std::vector<mx::array>& values, float scale,
-                         bool causal, int group_size, int bits);
+                         bool causal, int group_size, int bits, const std::optional<mx::array>& mask = std::nullopt);
 
 }  // namespace mlxts

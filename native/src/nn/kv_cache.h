@@ -51,6 +51,8 @@ class LayerKVCache {
     (void)bits;
     return nullptr;
   }
+  // A copy sharing the (immutable) arrays: a batch row continues it while the original stays as it was.
+  virtual std::unique_ptr<LayerKVCache> clone() const = 0;
 };
 
 // mlx-lm's KVCache.
@@ -103,6 +105,7 @@ class PlainKVCache final : public LayerKVCache {
   size_t nbytes() const override { return keys_ ? keys_->nbytes() + values_->nbytes() : 0; }
   std::vector<CacheStateEntry> saved_state() const override;
   std::unique_ptr<LayerKVCache> to_quantized(int group_size, int bits) const override;
+  std::unique_ptr<LayerKVCache> clone() const override { return std::make_unique<PlainKVCache>(*this); }
 
  private:
   std::optional<mx::array> keys_;

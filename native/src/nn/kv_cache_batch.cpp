@@ -3,75 +3,104 @@
 #include <algorithm>
 
 #include "errors.h"
+#include "nn/attention.h"
+#include "nn/kv_cache_quantized.h"
 
 namespace mlxts {
 namespace {
 
-// The first n slots of a [B, H, S, D] buffer.
-mx::array slots(const mx::array& x, int n) { return mx::slice(x, {0, 0, 0, 0}, {x.shape(0), x.shape(1), n, x.shape(3)}); }
+// Slots [a, b) of a [B, H, S, *] buffer.
+mx::array slots(const mx::array& x, int a, int b) { return mx::slice(x, {0, 0, a, 0}, {x.shape(0), x.shape(1), b, x.shape(3)}); }
 
 mx::array pad_left(const mx::array& x, int d) {
   if (d == 0) return x;
   return mx::concatenate({mx::zeros({x.shape(0), x.shape(1), d, x.shape(3)}, x.dtype()), x}, 2);
 }
 
+std::vector<mx::array> first_slots(const std::vector<mx::array>& xs, int n) {
+  std::vector<mx::array> out;
+  for (const auto& x : xs) out.push_back(slots(x, 0, n));
+  return out;
+}
+
+// Zeros shaped as each of `ref` but with `batch` rows and `len` slots.
+std::vector<mx::array> zeros_like_rows(const std::vector<mx::array>& ref, int batch, int len) {
+  std::vector<mx::array> out;
+  for (const auto& r : ref) out.push_back(mx::zeros({batch, r.shape(1), len, r.shape(3)}, r.dtype()));
+  return out;
+}
+
 }  // namespace
 
+void fail_uncloneable() { fail("E_MLX", "a batch cache is not copied (only single-row caches are)"); }
+
 void BatchKVCache::reset() {
-  keys_.reset();
-  values_.reset();
+  keys_.clear();
+  values_.clear();
   idx_ = 0;
   left_pad_.clear();
   positions_.clear();
 }
 
 std::vector<mx::array> BatchKVCache::state() const {
-  if (!keys_) return {};
-  return {*keys_, *values_};
+  std::vector<mx::array> s = keys_;
+  s.insert(s.end(), values_.begin(), values_.end());
+  return s;
 }
 
-size_t BatchKVCache::nbytes() const { return keys_ ? keys_->nbytes() + values_->nbytes() : 0; }
+size_t BatchKVCache::nbytes() const {
+  size_t n = 0;
+  for (const auto& a : state()) n += a.nbytes();
+  return n;
+}
+
+bool BatchKVCache::accepts(const LayerKVCache& row) const {
+  if (!quant_) return dynamic_cast<const PlainKVCache*>(&row) != nullptr;
+  const auto* q = dynamic_cast<const QuantizedKVCache*>(&row);
+  return q && q->bits() == quant_->bits && q->group_size() == quant_->group_size;
+}
 
 void BatchKVCache::grow(int extra) {
-  const int cap = keys_ ? keys_->shape(2) : 0;
+  const int cap = keys_.empty() ? 0 : keys_[0].shape(2);
   if (idx_ + extra <= cap) return;
   const int steps = (kStep + extra - 1) / kStep;
-  auto more = [&](const mx::array& x) {
-    return mx::concatenate({slots(x, idx_), mx::zeros({x.shape(0), x.shape(1), steps * kStep, x.shape(3)}, x.dtype())}, 2);
-  };
-  keys_ = more(*keys_);
-  values_ = more(*values_);
+  for (auto* side : {&keys_, &values_})
+    for (auto& x : *side) x = mx::concatenate({slots(x, 0, idx_), mx::zeros({x.shape(0), x.shape(1), steps * kStep, x.shape(3)}, x.dtype())}, 2);
 }
 
 void BatchKVCache::extend(const LayerKVCache& row) {
+  if (!accepts(row)) fail("E_MLX", std::string("a ") + class_name() + " cannot take a row whose cache is a " + row.class_name());
   const int n = row.offset();
-  const auto st = row.state();  // a PlainKVCache: {keys, values} buffers, or nothing when it holds no positions
-  if (n > 0 && st.size() != 2) fail("E_MLX", std::string("a batch row's cache must be a plain KVCache, got ") + row.class_name());
+  // {keys, values} for a plain row, {keys packed, scales, biases, values packed, scales, biases} for a quantized one
+  const auto st = row.state();
+  const size_t m = quant_ ? 3 : 1;
+  if (n > 0 && st.size() != 2 * m) fail("E_MLX", std::string("a batch row's ") + row.class_name() + " holds " + std::to_string(st.size()) + " arrays");
   const int new_idx = std::max(idx_, n);
-  std::optional<mx::array> rk, rv;
+  std::vector<mx::array> rk, rv;
   if (n > 0) {
-    rk = slots(st[0], n);
-    rv = slots(st[1], n);
+    rk = first_slots({st.begin(), st.begin() + m}, n);
+    rv = first_slots({st.begin() + m, st.end()}, n);
   }
-  if (keys_ || rk) {
-    // The side without arrays yet takes the other side's head count, head dims and dtype.
-    const mx::array& kref = keys_ ? *keys_ : *rk;
-    const mx::array& vref = values_ ? *values_ : *rv;
-    auto fill = [&](std::optional<mx::array>& x, const mx::array& ref, int batch, int len) {
-      if (!x) x = mx::zeros({batch, ref.shape(1), len, ref.shape(3)}, ref.dtype());
-    };
-    std::optional<mx::array> ek = keys_ ? std::optional<mx::array>(slots(*keys_, idx_)) : std::nullopt;
-    std::optional<mx::array> ev = values_ ? std::optional<mx::array>(slots(*values_, idx_)) : std::nullopt;
-    fill(ek, kref, rows(), idx_);
-    fill(ev, vref, rows(), idx_);
-    fill(rk, kref, 1, n);
-    fill(rv, vref, 1, n);
+  if (!keys_.empty() || !rk.empty()) {
+    // The side without arrays yet takes the other side's head count, widths and dtypes.
+    const auto& kref = keys_.empty() ? rk : keys_;
+    const auto& vref = values_.empty() ? rv : values_;
+    auto ek = keys_.empty() ? zeros_like_rows(kref, rows(), idx_) : first_slots(keys_, idx_);
+    auto ev = values_.empty() ? zeros_like_rows(vref, rows(), idx_) : first_slots(values_, idx_);
+    if (rk.empty()) {
+      rk = zeros_like_rows(kref, 1, 0);
+      rv = zeros_like_rows(vref, 1, 0);
+    }
     if (rows() == 0) {
-      keys_ = *rk;
-      values_ = *rv;
+      keys_ = rk;
+      values_ = rv;
     } else {
-      keys_ = mx::concatenate({pad_left(*ek, new_idx - idx_), pad_left(*rk, new_idx - n)}, 0);
-      values_ = mx::concatenate({pad_left(*ev, new_idx - idx_), pad_left(*rv, new_idx - n)}, 0);
+      for (size_t i = 0; i < m; ++i) {
+        ek[i] = mx::concatenate({pad_left(ek[i], new_idx - idx_), pad_left(rk[i], new_idx - n)}, 0);
+        ev[i] = mx::concatenate({pad_left(ev[i], new_idx - idx_), pad_left(rv[i], new_idx - n)}, 0);
+      }
+      keys_ = std::move(ek);
+      values_ = std::move(ev);
     }
   }
   if (rows() == 0) {
@@ -98,21 +127,25 @@ void BatchKVCache::filter(const std::vector<int>& keep) {
     reset();
     return;
   }
-  if (keys_) {
-    auto idx = mx::array(keep.data(), {static_cast<int>(keep.size())}, mx::int32);
-    keys_ = mx::take(*keys_, idx, 0);
-    values_ = mx::take(*values_, idx, 0);
-  }
+  auto idx = mx::array(keep.data(), {static_cast<int>(keep.size())}, mx::int32);
+  for (auto* side : {&keys_, &values_})
+    for (auto& x : *side) x = mx::take(x, idx, 0);
   // Slots that are padding in every remaining row go (mlx-lm's filter shifts left the same way).
   const int m = *std::min_element(left_pad_.begin(), left_pad_.end());
   if (m > 0) {
-    if (keys_) {
-      keys_ = mx::slice(*keys_, {0, 0, m, 0}, {keys_->shape(0), keys_->shape(1), idx_, keys_->shape(3)});
-      values_ = mx::slice(*values_, {0, 0, m, 0}, {values_->shape(0), values_->shape(1), idx_, values_->shape(3)});
-    }
+    for (auto* side : {&keys_, &values_})
+      for (auto& x : *side) x = slots(x, m, idx_);
     idx_ -= m;
     for (auto& p : left_pad_) p -= m;
   }
+}
+
+std::unique_ptr<LayerKVCache> BatchKVCache::row_cache(int i) const {
+  if (quant_) fail("E_MLX", "a quantized batch row cannot be taken back out of the batch");
+  const int n = positions_.at(i);
+  if (n == 0 || keys_.empty()) return std::make_unique<PlainKVCache>();
+  auto row = [&](const mx::array& x) { return slots(mx::slice(x, {i, 0, 0, 0}, {i + 1, x.shape(1), x.shape(2), x.shape(3)}), left_pad_.at(i), idx_); };
+  return std::make_unique<PlainKVCache>(row(keys_[0]), row(values_[0]), n);
 }
 
 mx::array BatchKVCache::attend(const mx::array& q, const mx::array& k, const mx::array& v, float scale) {
@@ -123,23 +156,34 @@ mx::array BatchKVCache::attend(const mx::array& q, const mx::array& k, const mx:
   auto pos = mx::array(positions_.data(), {B}, mx::int32);
   auto rq = mx::fast::rope(q, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
   auto rk = mx::fast::rope(k, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
-  if (!keys_) {
-    keys_ = mx::zeros({B, k.shape(1), kStep, k.shape(3)}, k.dtype());
-    values_ = mx::zeros({B, v.shape(1), kStep, v.shape(3)}, v.dtype());
+  // What this step stores: the roped keys and the values, quantized per position as mlx-lm's QuantizedKVCache does.
+  std::vector<mx::array> nk{rk}, nv{v};
+  if (quant_) {
+    nk = mx::quantize(rk, quant_->group_size, quant_->bits);
+    nv = mx::quantize(v, quant_->group_size, quant_->bits);
+  }
+  if (keys_.empty()) {
+    keys_ = zeros_like_rows(nk, B, kStep);
+    values_ = zeros_like_rows(nv, B, kStep);
   }
   grow(1);
-  keys_ = mx::slice_update(*keys_, rk, mx::Shape{0, 0, idx_, 0}, mx::Shape{B, k.shape(1), idx_ + 1, k.shape(3)});
-  values_ = mx::slice_update(*values_, v, mx::Shape{0, 0, idx_, 0}, mx::Shape{B, v.shape(1), idx_ + 1, v.shape(3)});
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    keys_[i] = mx::slice_update(keys_[i], nk[i], mx::Shape{0, 0, idx_, 0}, mx::Shape{B, nk[i].shape(1), idx_ + 1, nk[i].shape(3)});
+    values_[i] = mx::slice_update(values_[i], nv[i], mx::Shape{0, 0, idx_, 0}, mx::Shape{B, nv[i].shape(1), idx_ + 1, nv[i].shape(3)});
+  }
   ++idx_;
   for (auto& p : positions_) ++p;
-  auto keys = slots(*keys_, idx_);
-  auto values = slots(*values_, idx_);
+  auto keys = first_slots(keys_, idx_);
+  auto values = first_slots(values_, idx_);
   const int max_pad = *std::max_element(left_pad_.begin(), left_pad_.end());
-  if (max_pad == 0) return mx::fast::scaled_dot_product_attention(rq, keys, values, scale, "");
-  // mlx-lm's create_causal_mask with left_padding, for one query: a row sees its own slots only.
-  auto lp = mx::reshape(mx::array(left_pad_.data(), {B}, mx::int32), {B, 1, 1, 1});
-  auto mask = mx::greater_equal(mx::reshape(mx::arange(idx_, mx::int32), {1, 1, 1, idx_}), lp);
-  return mx::fast::scaled_dot_product_attention(rq, keys, values, scale, "", mask);
+  std::optional<mx::array> mask;
+  if (max_pad > 0) {
+    // mlx-lm's create_causal_mask with left_padding, for one query: a row sees its own slots only.
+    auto lp = mx::reshape(mx::array(left_pad_.data(), {B}, mx::int32), {B, 1, 1, 1});
+    mask = mx::greater_equal(mx::reshape(mx::arange(idx_, mx::int32), {1, 1, 1, idx_}), lp);
+  }
+  if (quant_) return quantized_sdpa(rq, keys, values, scale, false, quant_->group_size, quant_->bits, mask);
+  return mx::fast::scaled_dot_product_attention(rq, keys[0], values[0], scale, "", mask);
 }
 
 }  // namespace mlxts

@@ -31,6 +31,7 @@ class QuantizedKVCache final : public LayerKVCache {
   std::vector<mx::array> state() const override;
   size_t nbytes() const override;
   std::vector<CacheStateEntry> saved_state() const override;
+  std::unique_ptr<LayerKVCache> clone() const override { return std::make_unique<QuantizedKVCache>(*this); }
 
  private:
   std::pair<Quantized, Quantized> update_and_fetch(const mx::array& k, const mx::array& v);

@@ -21,6 +21,8 @@ class RotatingKVCache final : public LayerKVCache {
   int offset() const override { return offset_; }
   int max_size() const { return max_size_; }
   int keep() const { return keep_; }
+  // The slot the next single token is written to (before the ring wraps it back to keep).
+  int idx() const { return idx_; }
   mx::array attend(const mx::array& q, const mx::array& k, const mx::array& v, float scale) override;
   // As mlx-lm: only until it first fills (after that, old positions are gone).
   bool is_trimmable() const override { return offset_ < max_size_; }
@@ -37,6 +39,7 @@ class RotatingKVCache final : public LayerKVCache {
   }
   size_t nbytes() const override { return keys_ ? keys_->nbytes() + values_->nbytes() : 0; }
   std::vector<CacheStateEntry> saved_state() const override;
+  std::unique_ptr<LayerKVCache> clone() const override { return std::make_unique<RotatingKVCache>(*this); }
 
  private:
   mx::array trim(int trim_size, const mx::array& v, const std::optional<mx::array>& append = std::nullopt) const;

@@ -58,6 +58,7 @@ class NoCache final : public LayerKVCache {
   std::vector<mx::array> state() const override { return {}; }
   size_t nbytes() const override { return 0; }
   std::vector<CacheStateEntry> saved_state() const override { return {}; }
+  std::unique_ptr<LayerKVCache> clone() const override { return std::make_unique<NoCache>(); }
 };
 
 Cache no_cache(const Model& model) {

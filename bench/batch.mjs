@@ -4,7 +4,13 @@
 // greedy, fixed length (EOS ignored on both sides), on the chosen device.
 //
 //   node bench/batch.mjs [--model PATH] [--device cpu|gpu] [--sizes 1,4,16] [--with-64] [--prompt-words N]
-//                        [--gen N] [--skip-mlxlm] [--same-prompt] [--out bench/results/batch.json]
+//                        [--gen N] [--skip-mlxlm] [--same-prompt] [--kv-bits 4|8] [--kv-group-size 64]
+//                        [--max-kv-size N] [--runs N]
+// --runs N times each batch size N times after its warm-up and reports the median (default 1).
+//                        [--out bench/results/batch.json]
+// --kv-bits quantizes every row's KV cache from its first position (quantizedKvStart 0); --max-kv-size gives
+// every row a rotating cache of that many positions. mlx-lm's batch_generate has neither, so its rows are
+// full precision whatever these say.
 //
 // Ours: aggregate = every row's generated tokens / (the last row's last token − the first row's first
 // token), from the rows' own stats (ttftMs, decodeMs). mlx-lm: its BatchStats.generation_tps. Every row of
@@ -36,6 +42,10 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--gen") o.gen = Number(v());
   else if (a === "--skip-mlxlm") o.mlxlm = false;
   else if (a === "--same-prompt") o.samePrompt = true;
+  else if (a === "--runs") o.runs = Number(v());
+  else if (a === "--kv-bits") o.kvBits = Number(v());
+  else if (a === "--kv-group-size") o.kvGroupSize = Number(v());
+  else if (a === "--max-kv-size") o.maxKvSize = Number(v());
   else if (a === "--out") o.out = resolve(v());
   else throw new Error(`unknown argument ${a} (see the header of bench/batch.mjs)`);
 }
@@ -73,22 +83,32 @@ const promptFor = (row) => {
   const i = o.samePrompt ? 0 : row;
   return `Row ${i}: ` + Array.from({ length: o.promptWords }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ");
 };
-const opts = { maxTokens: o.gen, raw: true, ignoreEos: true };
+const opts = {
+  maxTokens: o.gen, raw: true, ignoreEos: true,
+  ...(o.kvBits !== undefined ? { kvBits: o.kvBits, kvGroupSize: o.kvGroupSize ?? 64, quantizedKvStart: 0 } : {}), ...(o.maxKvSize !== undefined ? { maxKvSize: o.maxKvSize } : {}),
+};
 
 const rows = [];
 const idBatches = [];
 for (const size of o.sizes) {
   const prompts = Array.from({ length: size }, (_, i) => promptFor(i));
   await model.generateBatch(prompts, { ...opts, maxTokens: 4 }); // warm-up at this batch size
-  const t0 = performance.now();
-  const rs = await model.generateBatch(prompts, opts);
-  const wallMs = performance.now() - t0;
-  const first = Math.min(...rs.map((r) => r.stats.ttftMs));
-  const last = Math.max(...rs.map((r) => r.stats.ttftMs + r.stats.decodeMs));
+  const trials = [];
+  let rs, wallMs;
+  for (let t = 0; t < (o.runs ?? 1); t++) {
+    const t0 = performance.now();
+    rs = await model.generateBatch(prompts, opts);
+    wallMs = performance.now() - t0;
+    const first = Math.min(...rs.map((r) => r.stats.ttftMs));
+    const last = Math.max(...rs.map((r) => r.stats.ttftMs + r.stats.decodeMs));
+    trials.push(rs.reduce((n, r) => n + r.stats.generatedTokens, 0) / ((last - first) / 1000));
+  }
   const generated = rs.reduce((n, r) => n + r.stats.generatedTokens, 0);
+  const sorted = [...trials].sort((a, b) => a - b);
   rows.push({
-    engine: "mlx-ts", rows: size, generated, decodeTps: generated / ((last - first) / 1000), wallMs,
+    engine: "mlx-ts", rows: size, generated, decodeTps: sorted[Math.floor(sorted.length / 2)], trials, wallMs,
     batchSize: Math.max(...rs.map((r) => r.stats.maxBatchSize ?? 0)), peakMB: Math.max(...rs.map((r) => r.stats.peakMemory)) / 1e6,
+    kvBits: o.kvBits ?? null, maxKvSize: o.maxKvSize ?? null, kvCacheMB: Math.max(...rs.map((r) => r.stats.batchKvCacheBytes ?? 0)) / 1e6,
   });
   idBatches.push(rs.map((r) => r.promptTokens));
 }
@@ -109,12 +129,14 @@ const result = {
 };
 mkdirSync(dirname(o.out), { recursive: true });
 writeFileSync(o.out, JSON.stringify(result, null, 2) + "\n");
-console.log(`Batched generation, ${o.gen} tokens per row greedy (EOS ignored), one trial: \`${command}\`\n`);
-console.log("| engine | backend | device | model | rows | aggregate decode tok/s | × batch 1 | ms per step | peak MB | command |\n|---|---|---|---|---|---|---|---|---|---|");
+console.log(`Batched generation, ${o.gen} tokens per row greedy (EOS ignored), ${(o.runs ?? 1) > 1 ? `median of ${o.runs} trials` : "one trial"}: \`${command}\`\n`);
+console.log("| engine | backend | device | model | KV cache | rows | aggregate decode tok/s | × batch 1 | ms per step | KV cache MB | peak MB | command |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const one = rows.find((x) => x.engine === r.engine && x.rows === 1);
   const x = one ? (r.decodeTps / one.decodeTps).toFixed(2) : "–";
-  console.log(`| ${r.engine} | ${rt.backend} | ${rt.device} | ${o.model.replace(root + "/", "")} | ${r.rows} | ${r.decodeTps.toFixed(1)} | ${x} | ${((r.rows * 1000) / r.decodeTps).toFixed(2)} | ${r.peakMB.toFixed(0)} | \`${command}\` |`);
+  const kv = r.engine !== "mlx-ts" ? "full" : r.kvBits ? `${r.kvBits}-bit` : r.maxKvSize ? `rotating ${r.maxKvSize}` : "full";
+  const kvMB = r.kvCacheMB === undefined ? "–" : r.kvCacheMB.toFixed(1);
+  console.log(`| ${r.engine} | ${rt.backend} | ${rt.device} | ${o.model.replace(root + "/", "")} | ${kv} | ${r.rows} | ${r.decodeTps.toFixed(1)} | ${x} | ${((r.rows * 1000) / r.decodeTps).toFixed(2)} | ${kvMB} | ${r.peakMB.toFixed(0)} | \`${command}\` |`);
 }
 console.log(`\nJSON: ${o.out}`);
 console.log(JSON.stringify(result));

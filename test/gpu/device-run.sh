@@ -9,6 +9,8 @@
 #   short   one call: fixtures, the kernel microbench, the suite without the 64-shape kernel grid
 #   last    one call on what is left of a lease: LoRA training, the kernels file's greedy on/off check on the bf16
 #           shape, batch sizes 1-64 again, the KV-cache kinds at 32k
+#   final2  LoRA training, batch 1-64 (median of 3, distinct and equal prompts), a SIGTERM probe in a JIT compile
+#   batch-profile   after last: kernels per batched step at 1 and 16 rows (ncu), batches with quantized/rotating KV
 #   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
 #           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
 #           decoding on the SmolLM2 pair (its GGUF comes in two parts, carried by the two calls before it)
@@ -153,6 +155,33 @@ elif [ "$mode" = last ]; then
   cp bench/results/kv-cache.json "$OUT/kv-cache-gpu.json" 2>/dev/null
   step 60 "batch" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --skip-mlxlm --out "$OUT/batch-gpu-2.json"
   step 60 "batch, one prompt (no padding, no mask)" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --same-prompt --out "$OUT/batch-gpu-same.json"
+elif [ "$mode" = final2 ]; then
+  # LoRA training beside mlx-lm (log kept), batch 1-64 with distinct and with equal prompts (median of 3),
+  # and what a process busy in a CUDA JIT compile is doing 10 s after SIGTERM.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &
+  step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  step ${FT_LIMIT:-150} "finetune" node bench/finetune.mjs --device gpu --model $m --iters ${FT_ITERS:-30} --runs 1
+  cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
+  step 100 "batch, distinct prompts" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --runs 3 --skip-mlxlm --out "$OUT/batch-distinct.json"
+  step 80 "batch, one prompt" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --runs 3 --skip-mlxlm --same-prompt --out "$OUT/batch-same.json"
+  wait
+  empty=$(mktemp -d /tmp/probe-ptx-XXXX)
+  probe_term compile env MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
+  rm -rf "$empty"
+elif [ "$mode" = batch-profile ]; then
+  # After `last` (the 0.6B bf16 shape is there): kernels per batched step at 1 and 16 rows (ncu, 2 and 6
+  # steps each, the difference per step), then batches whose rows have a quantized or a rotating KV cache.
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  [ -d $m ] || step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  for rows in 1 16; do
+    for n in 2 6; do step 80 "ncu batch $rows x $n" env MLX_TS_WARMUP=0 ncu --csv --metrics gpu__time_duration.sum node bench/decode-kernels.mjs $m $n --batch $rows > /tmp/ncu-b$rows-$n.csv; done
+    node bench/decode-kernels.mjs --summarize /tmp/ncu-b$rows-2.csv /tmp/ncu-b$rows-6.csv 2 6 | tee "$OUT/batch-kernels-$rows.txt"
+  done
+  step 60 "batch, 8-bit KV" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --kv-bits 8 --out "$OUT/batch-gpu-kv8.json"
+  step 60 "batch, 4-bit KV" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --kv-bits 4 --out "$OUT/batch-gpu-kv4.json"
+  step 60 "batch, rotating KV" node bench/batch.mjs --device gpu --model $m --sizes 1,16,64 --gen 32 --skip-mlxlm --max-kv-size 256 --out "$OUT/batch-gpu-rot.json"
 elif [ "$mode" = throughput ]; then
   # LoRA training beside mlx-lm, batch 1-64 beside mlx-lm's batch_generate, the KV-cache kinds at a 32k context.
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv

@@ -53,6 +53,8 @@ class LayerKVCache {
   }
   // A copy sharing the (immutable) arrays: a batch row continues it while the original stays as it was.
   virtual std::unique_ptr<LayerKVCache> clone() const = 0;
+  // Whether attend() ropes q and k itself (per row, in a batch): then they come in unrotated.
+  virtual bool ropes_itself() const { return false; }
 };
 
 // mlx-lm's KVCache.

@@ -7,10 +7,9 @@
 // right-aligned, the shorter side padded on the left); finished rows are dropped with `filter`, which also
 // trims padding every remaining row has. Only single-token steps run on it.
 //
-// RoPE: attend() (nn/attention.cpp) ropes q and k at offset() before calling the cache. This cache
-// reports offset() == 0, and a rotation at position 0 is the identity (cos 0 = 1, sin 0 = 0, exact in
-// every dtype), so q and k arrive unrotated for a one-token step; the cache then ropes each row at its
-// own position (mx::fast::rope with an array offset), the positions the row would have alone.
+// RoPE: attend() (nn/attention.cpp) ropes q and k at offset() before calling a single-row cache; a batch
+// cache says ropes_itself(), gets them unrotated, and ropes each row at its own position
+// (mx::fast::rope with an array offset), the positions the row would have alone.
 #pragma once
 
 #include <memory>
@@ -33,8 +32,9 @@ struct KvQuant {
 // What every batch cache kind does besides attending: rows come in one at a time and leave in any set.
 class BatchLayerCache : public LayerKVCache {
  public:
-  // See the header comment: the rope in attend() must be the identity; the cache ropes per row.
+  // See the header comment: the cache ropes per row, so attend() leaves q and k as they are.
   int offset() const override { return 0; }
+  bool ropes_itself() const override { return true; }
   bool is_trimmable() const override { return false; }
   void trim_to(int) override {}
   // Batch caches are never saved as prompt caches (the batch loop leaves the slot's own cache alone).

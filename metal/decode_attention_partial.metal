@@ -28,7 +28,9 @@ for (int g = 0; g < G; ++g) {
 }
 const device T* kb = k + b * k_strides[0] + kvh * k_strides[1] + lane * E;
 const device T* vb = v + b * v_strides[0] + kvh * v_strides[1] + lane * E;
-for (int t = t0 + warp; t < t1; t += WARPS) {
+// KV_FIRST(b): row b's first key (the header defines it: 0, or start[b] for the batch variant, whose
+// extra input start [B] int32 skips each row's left padding).
+for (int t = max(t0, KV_FIRST(b)) + warp; t < t1; t += WARPS) {
   float kf[E], vf[E];
   for (int e = 0; e < E; ++e) {
     kf[e] = static_cast<float>(kb[t * k_strides[2] + e]);

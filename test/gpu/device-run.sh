@@ -10,6 +10,7 @@
 #   last    one call on what is left of a lease: LoRA training, the kernels file's greedy on/off check on the bf16
 #           shape, batch sizes 1-64 again, the KV-cache kinds at 32k
 #   final2  LoRA training, batch 1-64 (median of 3, distinct and equal prompts), a SIGTERM probe in a JIT compile
+#   final3  the batch decode kernel: GPU check, batch 1-64 with it on and off, the KV-kinds batch file
 #   batch-profile   after last: kernels per batched step at 1 and 16 rows (ncu), batches with quantized/rotating KV
 #   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
 #           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
@@ -170,6 +171,19 @@ elif [ "$mode" = final2 ]; then
   empty=$(mktemp -d /tmp/probe-ptx-XXXX)
   probe_term compile env MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
   rm -rf "$empty"
+elif [ "$mode" = final3 ]; then
+  # The batch decode kernel (decode_attention skipping each row's left padding): its GPU check, batch 1-64
+  # with distinct prompts with it (default) and without (MLX_TS_KERNELS=off), and the KV-kinds batch file.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &
+  step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  gpu_file 90 kernels -t "batch of prompts|bf16 in float32"
+  suite_summary
+  step 60 "batch, distinct prompts, kernel on" node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --runs 3 --skip-mlxlm --out "$OUT/batch-kernel-on.json"
+  step 60 "batch, distinct prompts, kernel off" env MLX_TS_KERNELS=off node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --runs 3 --skip-mlxlm --out "$OUT/batch-kernel-off.json"
+  wait
+  step 150 "batch KV kinds (integration file, tiny fixtures on the GPU)" env FORCE_COLOR=0 node node_modules/vitest/vitest.mjs run test/integration/batch-kv-kinds.test.ts
 elif [ "$mode" = batch-profile ]; then
   # After `last` (the 0.6B bf16 shape is there): kernels per batched step at 1 and 16 rows (ncu, 2 and 6
   # steps each, the difference per step), then batches whose rows have a quantized or a rotating KV cache.

@@ -7,7 +7,7 @@
 // 2^-13 of the top logit (two summation orders in float32 differ far less); at least 5 steps must be checked.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
+import { createEngine, type EngineModel, type MlxEngine } from "../../kernel/engine/index.js";
 import { loadNative } from "../../kernel/engine/native.js";
 import { fixture } from "../parity/reference.js";
 import { compareUntilTie, gpuStatus } from "./gpu.js";
@@ -22,6 +22,22 @@ for (const dtype of ["bfloat16", "float16"] as const)
   for (const [nHeads, nKvHeads] of [[8, 8], [16, 8], [32, 8], [40, 8]] as const)
     for (const headDim of [64, 128])
       for (const kvLen of [1, 37, 1000, 8192]) grid.push([dtype, nHeads, nKvHeads, headDim, kvLen, kvLen === 1000 ? 2 : 1]);
+
+type Model = Awaited<ReturnType<MlxEngine["load"]>>;
+
+/** The kernel-off run's own top-1 minus top-2 margins per generated step (one forward pass over prompt + tokens),
+ * each in steps of 2^-15 at its top logit's magnitude; under 2 steps (2^-13 relative) is a near-tie. */
+async function marginsOf(model: Model, prompt: number[], tokens: number[]): Promise<number[]> {
+  const all = [...prompt, ...tokens];
+  const vocab = (await model.logits(all.slice(0, 1))).length;
+  const logits = await model.logits(all.slice(0, -1), { positions: tokens.length });
+  return Array.from({ length: tokens.length }, (_, i) => {
+    const row = logits.subarray(i * vocab, (i + 1) * vocab);
+    let a = -Infinity, b = -Infinity;
+    for (const x of row) if (x > a) { b = a; a = x; } else if (x > b) b = x;
+    return (a - b) / 2 ** (Math.floor(Math.log2(Math.max(Math.abs(a), 2 ** -126))) - 15);
+  });
+}
 
 describe.skipIf(!gpu.available)(`custom kernels on the GPU (${gpu.line})`, () => {
   it.each(grid)("decode_attention %s %i:%i heads, d%i, KV %i, batch %i: within tolerance of SDPA", async (dtype, nHeads, nKvHeads, headDim, kvLen, batch) => {
@@ -60,21 +76,44 @@ describe.skipIf(!gpu.available)(`custom kernels on the GPU (${gpu.line})`, () =>
         expect(off.status.calls).toBe(0);
         expect(on.status.calls, JSON.stringify(on.status)).toBeGreaterThan(0);
         expect(on.status.checks.every((c) => c.ok), JSON.stringify(on.status.checks)).toBe(true);
-        // the kernel-off run's own margins, from one forward pass over prompt + generated tokens
-        const all = [...off.r.promptTokens, ...off.r.tokens];
-        const vocab = (await model.logits(all.slice(0, 1))).length;
-        const logits = await model.logits(all.slice(0, -1), { positions: STEPS });
-        // each margin in steps of 2^-15 at its top logit's magnitude; under 2 steps (2^-13 relative) is a near-tie
-        const margins = Array.from({ length: STEPS }, (_, i) => {
-          const row = logits.subarray(i * vocab, (i + 1) * vocab);
-          let a = -Infinity, b = -Infinity;
-          for (const x of row) if (x > a) { b = a; a = x; } else if (x > b) b = x;
-          return (a - b) / 2 ** (Math.floor(Math.log2(Math.max(Math.abs(a), 2 ** -126))) - 15);
-        });
+        const margins = await marginsOf(model, off.r.promptTokens, off.r.tokens);
         const c = compareUntilTie(on.r.tokens, off.r.tokens, margins, 2);
         expect(c.detail).toBe("");
         expect(c.checked, `only ${c.checked} steps before the first near-tie (margins in 2^-15 steps: ${JSON.stringify(margins)})`).toBeGreaterThanOrEqual(MIN_CHECKED);
         process.stderr.write(`kernels: ${name}: ${on.status.calls} decode_attention calls; tokens equal for ${c.checked} of ${STEPS} checked steps (all ${STEPS} equal: ${JSON.stringify(on.r.tokens) === JSON.stringify(off.r.tokens)})\n`);
+      } finally {
+        engine.unload(name);
+      }
+    });
+
+    it("a batch of prompts of different lengths in float32: each row's greedy tokens equal with the kernel on (skipping each row's padding) and off", { timeout: 600_000 }, async () => {
+      const name = "qwen3-0.6b-shape-bf16";
+      const dir = fixture(name);
+      if (!existsSync(dir)) {
+        process.stderr.write(`kernels: ${name} is not on this machine; skipped\n`);
+        return;
+      }
+      const addon = loadNative();
+      const model = (await engine.load(dir, { as: name, dtype: "float32" })) as EngineModel;
+      try {
+        const prompts = ["Hi", "The history of the decode step", "One two three four five six seven eight nine ten", "A"];
+        const run = async (mode: "on" | "off") => {
+          addon.kernelsSetMode("decode_attention", mode);
+          addon.kernelsResetCounts();
+          const rs = await model.generateBatch(prompts, { raw: true, maxTokens: 32, temperature: 0, ignoreEos: true });
+          return { rs, status: addon.kernelsStatus()[0]! };
+        };
+        const off = await run("off");
+        const on = await run("on");
+        expect(off.status.calls).toBe(0);
+        expect(on.status.calls, JSON.stringify(on.status)).toBeGreaterThan(0);
+        expect(on.status.checks.every((c) => c.ok), JSON.stringify(on.status.checks)).toBe(true);
+        for (let i = 0; i < prompts.length; i++) {
+          const margins = await marginsOf(model, off.rs[i]!.promptTokens, off.rs[i]!.tokens);
+          const c = compareUntilTie(on.rs[i]!.tokens, off.rs[i]!.tokens, margins, 2);
+          expect(c.detail, `row ${i}`).toBe("");
+          expect(c.checked, `row ${i}: only ${c.checked} steps before the first near-tie`).toBeGreaterThanOrEqual(MIN_CHECKED);
+        }
       } finally {
         engine.unload(name);
       }

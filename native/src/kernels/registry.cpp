@@ -34,7 +34,8 @@ struct State {
   // (dtype, head_dim, gqa) -> self-check
   std::map<std::tuple<std::string, int, int>, Check> checks;
   std::map<std::string, std::string> sources;
-  std::optional<mx::fast::CustomKernelFunction> partial, reduce;
+  // partial_from: the batch variant, with an extra input start [B] (each row's first key)
+  std::optional<mx::fast::CustomKernelFunction> partial, partial_from, reduce;
 };
 
 State& state() {
@@ -74,14 +75,17 @@ void ensure_kernels(State& s, const std::string& backend) {
   const std::string ext = backend == "cuda" ? ".cu" : ".metal";
   const auto partial_src = read_source(s, std::string(kDecode) + "_partial" + ext);
   const auto reduce_src = read_source(s, std::string(kDecode) + "_reduce" + ext);
-  const std::vector<std::string> ins{"q", "k", "v", "scale"}, outs{"o_part", "m_part", "l_part"};
+  const std::vector<std::string> ins{"q", "k", "v", "scale"}, ins_from{"q", "k", "v", "scale", "start"}, outs{"o_part", "m_part", "l_part"};
+  const std::string all = "#define KV_FIRST(b) 0\n", from = "#define KV_FIRST(b) start[b]\n";
   if (backend == "cuda") {
     // ensure_row_contiguous false: the KV cache hands over a slice of its preallocated buffer, and a
     // copy of it per call would cost more than the attention itself; the kernel reads strides.
-    s.partial = mx::fast::cuda_kernel("mlxts_decode_attention_partial", ins, outs, partial_src, "", false, 0);
+    s.partial = mx::fast::cuda_kernel("mlxts_decode_attention_partial", ins, outs, partial_src, all, false, 0);
+    s.partial_from = mx::fast::cuda_kernel("mlxts_decode_attention_partial_from", ins_from, outs, partial_src, from, false, 0);
     s.reduce = mx::fast::cuda_kernel("mlxts_decode_attention_reduce", {"o_part", "m_part", "l_part"}, {"out"}, reduce_src, "", true, 0);
   } else {
-    s.partial = mx::fast::metal_kernel("mlxts_decode_attention_partial", ins, outs, partial_src, "", false, false);
+    s.partial = mx::fast::metal_kernel("mlxts_decode_attention_partial", ins, outs, partial_src, all, false, false);
+    s.partial_from = mx::fast::metal_kernel("mlxts_decode_attention_partial_from", ins_from, outs, partial_src, from, false, false);
     s.reduce = mx::fast::metal_kernel("mlxts_decode_attention_reduce", {"o_part", "m_part", "l_part"}, {"out"}, reduce_src, "", true, false);
   }
 }
@@ -102,13 +106,17 @@ std::string unsupported(const mx::array& q, const mx::array& k, const mx::array&
   return "";
 }
 
-mx::array run_custom(State& s, const mx::array& q, const mx::array& k, const mx::array& v, float scale) {
+// start: each row's first key (int32 [B]; the batch cache's left padding), or none for all keys.
+mx::array run_custom(State& s, const mx::array& q, const mx::array& k, const mx::array& v, float scale,
+                     const std::optional<mx::array>& start = std::nullopt) {
   const int B = q.shape(0), Hq = q.shape(1), Hkv = k.shape(1), D = q.shape(3), Lk = k.shape(2);
   const int G = Hq / Hkv;
   const int S = std::max(1, std::min((kTargetBlocks + B * Hkv - 1) / (B * Hkv), (Lk + kMinChunk - 1) / kMinChunk));
   const std::vector<std::pair<std::string, mx::fast::TemplateArg>> targs{{"T", q.dtype()}, {"D", D}, {"G", G}, {"WARPS", kWarps}};
-  auto parts = (*s.partial)({q, k, v, mx::array({scale})}, {{B, Hq, S, D}, {B, Hq, S}, {B, Hq, S}}, {mx::float32, mx::float32, mx::float32},
-                            {S * kWarps * 32, Hkv, B}, {kWarps * 32, 1, 1}, targs, std::nullopt, false, {});
+  std::vector<mx::array> ins{q, k, v, mx::array({scale})};
+  if (start) ins.push_back(*start);
+  auto parts = (*(start ? s.partial_from : s.partial))(ins, {{B, Hq, S, D}, {B, Hq, S}, {B, Hq, S}}, {mx::float32, mx::float32, mx::float32},
+                                                       {S * kWarps * 32, Hkv, B}, {kWarps * 32, 1, 1}, targs, std::nullopt, false, {});
   auto out = (*s.reduce)({parts[0], parts[1], parts[2]}, {{B, Hq, 1, D}}, {q.dtype()}, {D, Hq, B}, {D, 1, 1},
                          {{"T", q.dtype()}, {"D", D}}, std::nullopt, false, {});
   return out[0];
@@ -133,6 +141,14 @@ const Check& self_check(State& s, mx::Dtype dtype, int D, int G) {
     auto ref = mx::fast::scaled_dot_product_attention(q, k, v, scale, "");
     auto ours = run_custom(s, q, k, v, scale);
     auto err = mx::max(mx::abs(mx::subtract(mx::astype(ours, mx::float32), mx::astype(ref, mx::float32))));
+    // The batch variant: three rows whose keys start at 0, 1 and 700 (the rest is left padding).
+    auto q3 = mx::concatenate({q, q, q}, 0), k3 = mx::concatenate({k, k, k}, 0), v3 = mx::concatenate({v, v, v}, 0);
+    const std::vector<int> first{0, 1, 700};
+    auto start = mx::array(first.data(), {3}, mx::int32);
+    auto mask = mx::greater_equal(mx::reshape(mx::arange(L, mx::int32), {1, 1, 1, L}), mx::reshape(start, {3, 1, 1, 1}));
+    auto ref3 = mx::fast::scaled_dot_product_attention(q3, k3, v3, scale, "", mask);
+    auto err3 = mx::max(mx::abs(mx::subtract(mx::astype(run_custom(s, q3, k3, v3, scale, start), mx::float32), mx::astype(ref3, mx::float32))));
+    err = mx::maximum(err, err3);
     mx::eval(err);
     c.max_error = err.item<float>();
     c.ok = c.max_error <= tolerance(dtype);
@@ -198,6 +214,29 @@ std::vector<Status> status() {
   st.fallbacks = g_fallbacks;
   for (const auto& [_, c] : s.checks) st.checks.push_back(c);
   return {st};
+}
+
+std::optional<mx::array> decode_attention_from(const mx::array& q, const mx::array& k, const mx::array& v, float scale, const mx::array& start) {
+  auto& s = state();
+  std::unique_lock lock(s.mu);
+  const auto backend = backend_here();
+  // Auto: on CUDA (bench/batch.mjs, distinct prompts, MLX_TS_KERNELS=off against the default); MLX's SDPA
+  // with a mask array runs its unfused fallback there. Metal: only when switched on (unverified).
+  bool use = !backend.empty() && allowed(s) && s.mode != Mode::Off && unsupported(q, k, v).empty() && (s.mode == Mode::On || backend == "cuda");
+  if (use) {
+    try {
+      ensure_kernels(s, backend);
+      use = self_check(s, q.dtype(), q.shape(3), q.shape(1) / k.shape(1)).ok;
+    } catch (const std::exception&) {
+      use = false;
+    }
+  }
+  if (!use) {
+    ++g_fallbacks;
+    return std::nullopt;
+  }
+  ++g_calls;
+  return run_custom(s, q, k, v, scale, start);
 }
 
 std::optional<mx::array> decode_attention(const mx::array& q, const mx::array& k, const mx::array& v, float scale) {

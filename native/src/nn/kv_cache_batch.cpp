@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "errors.h"
+#include "kernels/registry.h"
 #include "nn/attention.h"
 #include "nn/kv_cache_quantized.h"
 
@@ -178,9 +179,13 @@ mx::array BatchKVCache::attend(const mx::array& q, const mx::array& k, const mx:
   const int max_pad = *std::max_element(left_pad_.begin(), left_pad_.end());
   std::optional<mx::array> mask;
   if (max_pad > 0) {
+    auto first = mx::array(left_pad_.data(), {B}, mx::int32);
+    // MLX's SDPA takes a mask array only in its unfused fallback (several launches a layer on CUDA); our
+    // decode kernel skips each row's padding itself.
+    if (!quant_)
+      if (auto out = kernels::decode_attention_from(rq, keys[0], values[0], scale, first)) return *out;
     // mlx-lm's create_causal_mask with left_padding, for one query: a row sees its own slots only.
-    auto lp = mx::reshape(mx::array(left_pad_.data(), {B}, mx::int32), {B, 1, 1, 1});
-    mask = mx::greater_equal(mx::reshape(mx::arange(idx_, mx::int32), {1, 1, 1, idx_}), lp);
+    mask = mx::greater_equal(mx::reshape(mx::arange(idx_, mx::int32), {1, 1, 1, idx_}), mx::reshape(first, {B, 1, 1, 1}));
   }
   if (quant_) return quantized_sdpa(rq, keys, values, scale, false, quant_->group_size, quant_->bits, mask);
   return mx::fast::scaled_dot_product_attention(rq, keys[0], values[0], scale, "", mask);

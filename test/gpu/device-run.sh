@@ -11,6 +11,7 @@
 #           shape, batch sizes 1-64 again, the KV-cache kinds at 32k
 #   final2  LoRA training, batch 1-64 (median of 3, distinct and equal prompts), a SIGTERM probe in a JIT compile
 #   final3  the batch decode kernel: GPU check, batch 1-64 with it on and off, the KV-kinds batch file
+#   final4  batched rows of each KV kind against alone on the GPU, the batch kernel's check, batch-engine on the GPU
 #   batch-profile   after last: kernels per batched step at 1 and 16 rows (ncu), batches with quantized/rotating KV
 #   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
 #           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
@@ -184,6 +185,17 @@ elif [ "$mode" = final3 ]; then
   step 60 "batch, distinct prompts, kernel off" env MLX_TS_KERNELS=off node bench/batch.mjs --device gpu --model $m --sizes 1,4,16,64 --gen 32 --runs 3 --skip-mlxlm --out "$OUT/batch-kernel-off.json"
   wait
   step 150 "batch KV kinds (integration file, tiny fixtures on the GPU)" env FORCE_COLOR=0 node node_modules/vitest/vitest.mjs run test/integration/batch-kv-kinds.test.ts
+elif [ "$mode" = final4 ]; then
+  # Batched rows of each KV-cache kind against alone (float32, up to near-ties), the batch kernel's check with
+  # the 16-row rule, and the plain batch integration file on the GPU (bf16 tiny fixtures: exact on the CPU).
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &
+  step 60 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  gpu_file 150 batch
+  gpu_file 60 kernels -t "batch of prompts"
+  suite_summary
+  wait
+  step 90 "batch-engine (integration file, tiny fixtures on the GPU)" env FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run test/integration/batch-engine.test.ts
 elif [ "$mode" = batch-profile ]; then
   # After `last` (the 0.6B bf16 shape is there): kernels per batched step at 1 and 16 rows (ncu, 2 and 6
   # steps each, the difference per step), then batches whose rows have a quantized or a rotating KV cache.

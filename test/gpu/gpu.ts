@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadNative } from "../../kernel/engine/native.js";
+import type { EngineModel } from "../../kernel/engine/index.js";
 import type { NativeRuntimeInfo } from "../../kernel/engine/native-types.js";
 import { PYTHON, ROOT } from "../parity/reference.js";
 
@@ -83,4 +84,18 @@ export function compareUntilTie(ours: number[], ref: number[], margins: number[]
     }
   }
   return { checked, firstDiff: -1, detail: "" };
+}
+
+/** A reference run's own top-1 minus top-2 margins per generated step (one forward pass over prompt + tokens),
+ * each in steps of 2^-15 at its top logit's magnitude; under 2 steps (2^-13 relative) is a near-tie. */
+export async function marginsOf(model: Pick<EngineModel, "logits">, prompt: number[], tokens: number[]): Promise<number[]> {
+  const all = [...prompt, ...tokens];
+  const vocab = (await model.logits(all.slice(0, 1))).length;
+  const logits = await model.logits(all.slice(0, -1), { positions: tokens.length });
+  return Array.from({ length: tokens.length }, (_, i) => {
+    const row = logits.subarray(i * vocab, (i + 1) * vocab);
+    let a = -Infinity, b = -Infinity;
+    for (const x of row) if (x > a) { b = a; a = x; } else if (x > b) b = x;
+    return (a - b) / 2 ** (Math.floor(Math.log2(Math.max(Math.abs(a), 2 ** -126))) - 15);
+  });
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type EngineModel, type MlxEngine } from "../../kernel/engine/index.js";
 import { loadNative } from "../../kernel/engine/native.js";
 import { fixture } from "../parity/reference.js";
-import { compareUntilTie, gpuStatus } from "./gpu.js";
+import { compareUntilTie, gpuStatus, marginsOf } from "./gpu.js";
 
 const gpu = gpuStatus();
 const TOL = { bfloat16: 2e-2, float16: 4e-3 } as const;
@@ -22,22 +22,6 @@ for (const dtype of ["bfloat16", "float16"] as const)
   for (const [nHeads, nKvHeads] of [[8, 8], [16, 8], [32, 8], [40, 8]] as const)
     for (const headDim of [64, 128])
       for (const kvLen of [1, 37, 1000, 8192]) grid.push([dtype, nHeads, nKvHeads, headDim, kvLen, kvLen === 1000 ? 2 : 1]);
-
-type Model = Awaited<ReturnType<MlxEngine["load"]>>;
-
-/** The kernel-off run's own top-1 minus top-2 margins per generated step (one forward pass over prompt + tokens),
- * each in steps of 2^-15 at its top logit's magnitude; under 2 steps (2^-13 relative) is a near-tie. */
-async function marginsOf(model: Model, prompt: number[], tokens: number[]): Promise<number[]> {
-  const all = [...prompt, ...tokens];
-  const vocab = (await model.logits(all.slice(0, 1))).length;
-  const logits = await model.logits(all.slice(0, -1), { positions: tokens.length });
-  return Array.from({ length: tokens.length }, (_, i) => {
-    const row = logits.subarray(i * vocab, (i + 1) * vocab);
-    let a = -Infinity, b = -Infinity;
-    for (const x of row) if (x > a) { b = a; a = x; } else if (x > b) b = x;
-    return (a - b) / 2 ** (Math.floor(Math.log2(Math.max(Math.abs(a), 2 ** -126))) - 15);
-  });
-}
 
 describe.skipIf(!gpu.available)(`custom kernels on the GPU (${gpu.line})`, () => {
   it.each(grid)("decode_attention %s %i:%i heads, d%i, KV %i, batch %i: within tolerance of SDPA", async (dtype, nHeads, nKvHeads, headDim, kvLen, batch) => {

@@ -61,8 +61,8 @@ void reset_counts();
 // self-check passed, else nullopt (the caller runs SDPA; counted as a fallback).
 std::optional<mx::array> decode_attention(const mx::array& q, const mx::array& k, const mx::array& v, float scale);
 // The batch cache's decode attention: row b attends to keys [start[b], L) (start: int32 [B], its left
-// padding). Our kernel on CUDA unless switched off, elsewhere only when switched on; else nullopt (the
-// caller runs SDPA with the padding mask).
+// padding). Our kernel on CUDA from 16 rows unless switched off, elsewhere only when switched on; else
+// nullopt (the caller runs SDPA with the padding mask).
 std::optional<mx::array> decode_attention_from(const mx::array& q, const mx::array& k, const mx::array& v, float scale, const mx::array& start);
 // Our kernel whatever the rules say (bench, tests); throws if it cannot run here.
 mx::array decode_attention_custom(const mx::array& q, const mx::array& k, const mx::array& v, float scale);

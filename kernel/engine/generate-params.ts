@@ -50,9 +50,6 @@ export function generateParams(o: GenerateOptions, eosTokenIds: readonly number[
   if (o.draft !== undefined && (typeof o.draft !== "string" || o.draft.trim().length === 0)) {
     throw bad("draft (the name of a loaded model that proposes tokens) must be a non-empty string", o.draft, 'Load a small model with the same tokenizer, e.g. `%load PATH --as small`, then pass draft: "small".');
   }
-  if (o.draft !== undefined && o.maxKvSize !== undefined) {
-    throw new MlxTsError("E_BAD_ARGUMENT", "maxKvSize cannot be combined with a draft model: a rotating cache that has wrapped cannot be trimmed back after a rejected proposal. Drop one of them (kvBits works with a draft).");
-  }
   if (o.numDraft !== undefined) {
     if (o.draft === undefined) throw bad("numDraft (tokens the draft proposes per step) needs a draft model", o.numDraft, 'Pass draft: "NAME" as well, or leave numDraft out.');
     p.numDraft = int("numDraft", o.numDraft, 1, 1024, "tokens the draft proposes per target step", "2");

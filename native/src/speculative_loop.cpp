@@ -18,6 +18,8 @@
 #include "speculative_loop.h"
 
 #include "nn/kv_cache_factory.h"
+#include "nn/kv_cache_rotating.h"
+#include "nn/kv_cache_window.h"
 
 #include <algorithm>
 #include <string>
@@ -63,7 +65,10 @@ int prepare_cache(Side& side, const std::vector<int32_t>& prompt, bool reuse_pre
     slot.cached_tokens.clear();
   }
   int reuse = 0;
-  if (reuse_prefix) {
+  // maxKvSize: the run ends on window caches (below), so nothing is reused, and a rotating cache starts afresh.
+  if (side.kv.max_size) {
+    for (auto& c : slot.cache) c.reset();
+  } else if (reuse_prefix) {
     const auto& old = slot.cached_tokens;
     const size_t lim = std::min(old.size(), prompt.size());
     size_t lcp = 0;
@@ -180,6 +185,11 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
     consistent = true;
     const bool prefilled = prefill(*drf, prompt, p.prefill_step, req) && prefill(*tgt, prompt, p.prefill_step, req);
 
+    if (prefilled && p.kv.max_size) {
+      // From here on each side attends as one-token steps of its rotating cache would, trimmable by a round.
+      for (auto* side : {&*tgt, &*drf})
+        for (auto& c : side->slot.cache) c.replace(std::make_unique<WindowKVCache>(static_cast<const RotatingKVCache&>(c.impl()), p.num_draft + 2));
+    }
     if (!prefilled) {
       s.stop_reason = "cancelled";
     } else {
@@ -289,10 +299,14 @@ Outcome run_speculative_generation(ModelSlot& target_slot, ModelSlot& draft_slot
       consistent = false;
     }
   }
-  // Each cache is kept for prefix reuse only when it holds exactly the tokens we recorded.
+  // Each cache is kept for prefix reuse only when it holds exactly the tokens we recorded, and is a kind a
+  // later generation can continue (a maxKvSize run ends on window caches: dropped).
   for (auto* side : {tgt ? &*tgt : nullptr, drf ? &*drf : nullptr}) {
     if (!side) continue;
-    if (consistent && side->offset() == static_cast<int>(side->fed.size())) {
+    if (p.kv.max_size) {
+      side->slot.cache.clear();
+      side->slot.cached_tokens.clear();
+    } else if (consistent && side->offset() == static_cast<int>(side->fed.size())) {
       side->slot.cached_tokens = std::move(side->fed);
     } else {
       for (auto& c : side->slot.cache) c.reset();

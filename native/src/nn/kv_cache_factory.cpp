@@ -56,6 +56,8 @@ bool cache_matches(const Cache& cache, const KvCacheOptions& o) {
       return false;
     } else if (const auto* q = dynamic_cast<const QuantizedKVCache*>(&c.impl())) {
       if (!o.bits || q->bits() != *o.bits || q->group_size() != o.group_size) return false;
+    } else if (!dynamic_cast<const PlainKVCache*>(&c.impl())) {
+      return false;  // a kind no options make (a speculative run's window cache)
     }
   }
   return true;

@@ -109,8 +109,8 @@ describe("EngineModel over a scripted addon", () => {
     script.reply = [...m.tokenize(" ok"), 2];
     const first = m.stream("a");
     // A batchable second generation joins the first in a batch (test/integration/batch-continuous.test.ts); one with an option a batch cannot run is E_BUSY.
-    expect(() => m.stream("b", { kvBits: 8 })).toThrowError(expect.objectContaining({ code: "E_BUSY" }) as Error);
-    await expect(m.generate("b", { maxKvSize: 64 })).rejects.toMatchObject({ code: "E_BUSY" });
+    expect(() => m.stream("b", { draft: "other" })).toThrowError(expect.objectContaining({ code: "E_BUSY" }) as Error);
+    await expect(m.generate("b", { draft: "other", numDraft: 3 })).rejects.toMatchObject({ code: "E_BUSY" });
     await expect(m.save(join(root, "busy"))).rejects.toMatchObject({ code: "E_BUSY" });
     await first.result;
     await expect(m.generate("b")).resolves.toMatchObject({ text: " ok" });

@@ -57,7 +57,7 @@ export interface CellSession {
   load(idOrPath: string, opts?: LoadOptions & { role?: string; priority?: number; context?: number }): Promise<LoadedModel>;
   /** Generates with `opts.model` (reloaded if it was evicted), or the model routed for `opts.task` (a role), else the default model (the most recently loaded one still loaded; the same as %%generate's). */
   generate(prompt: string | ChatMessage[], opts?: GenerateOptions & { model?: string; task?: string; /** a LoRA adapter directory (mlx-lm layout) set on the model first, and kept; null removes the model's adapter */ adapter?: string | null }): Promise<GenerationResult & { answeredBy?: { model: string; reason: string } }>;
-  /** Generates one result per prompt (in order), the prompts run as rows of one batch: one forward pass over all rows per step, each row stopping on its own. Generations started on the model meanwhile join the batch. Not with draft, kvBits or maxKvSize. */
+  /** Generates one result per prompt (in order), the prompts run as rows of one batch: one forward pass over all rows per step, each row stopping on its own. Generations started on the model meanwhile join the batch. Not with draft; kvBits and maxKvSize give each row its own KV-cache kind. */
   generateBatch(prompts: (string | ChatMessage[])[], opts?: GenerateOptions & { model?: string; task?: string }): Promise<(GenerationResult & { answeredBy?: { model: string; reason: string } })[]>;
   /** LoRA fine-tunes a loaded model (QLoRA when it is quantized); the adapter stays set on it. See %%finetune --help for the options. */
   finetune(model: string | LoadedModel, opts: import("../engine/finetune.js").FinetuneOptions): Promise<import("../engine/finetune.js").FinetuneResult>;

@@ -172,6 +172,21 @@ bool rule_says_use(const State& s, const std::string& dtype, int D, int G, int L
   return false;
 }
 
+// Where the switches and rules allow the kernel (`use`): whether its variant builds and passed its
+// self-check; counts the call as the kernel's or as a fallback. Call with s.mu held.
+bool confirmed(State& s, const std::string& backend, bool use, const mx::array& q, const mx::array& k) {
+  if (use) {
+    try {
+      ensure_kernels(s, backend);
+      use = self_check(s, q.dtype(), q.shape(3), q.shape(1) / k.shape(1)).ok;
+    } catch (const std::exception&) {
+      use = false;
+    }
+  }
+  ++(use ? g_calls : g_fallbacks);
+  return use;
+}
+
 }  // namespace
 
 void configure(const std::string& dir, std::vector<Rule> rules, std::vector<std::string> allow, bool all_off) {
@@ -227,19 +242,7 @@ std::optional<mx::array> decode_attention_from(const mx::array& q, const mx::arr
   // 8.5 at 4); MLX's SDPA with a mask array runs its unfused fallback there. Metal: only when switched on (unverified).
   const bool auto_use = backend == "cuda" && q.shape(0) >= kBatchFrom;
   bool use = !backend.empty() && allowed(s) && s.mode != Mode::Off && unsupported(q, k, v).empty() && (s.mode == Mode::On || auto_use);
-  if (use) {
-    try {
-      ensure_kernels(s, backend);
-      use = self_check(s, q.dtype(), q.shape(3), q.shape(1) / k.shape(1)).ok;
-    } catch (const std::exception&) {
-      use = false;
-    }
-  }
-  if (!use) {
-    ++g_fallbacks;
-    return std::nullopt;
-  }
-  ++g_calls;
+  if (!confirmed(s, backend, use, q, k)) return std::nullopt;
   return run_custom(s, q, k, v, scale, start);
 }
 
@@ -250,19 +253,7 @@ std::optional<mx::array> decode_attention(const mx::array& q, const mx::array& k
   bool use = !backend.empty() && allowed(s) && s.mode != Mode::Off && unsupported(q, k, v).empty();
   if (use && s.mode == Mode::Auto)
     use = rule_says_use(s, dtype_name(q.dtype()), q.shape(3), q.shape(1) / k.shape(1), k.shape(2), q.shape(0));
-  if (use) {
-    try {
-      ensure_kernels(s, backend);
-      use = self_check(s, q.dtype(), q.shape(3), q.shape(1) / k.shape(1)).ok;
-    } catch (const std::exception&) {
-      use = false;
-    }
-  }
-  if (!use) {
-    ++g_fallbacks;
-    return std::nullopt;
-  }
-  ++g_calls;
+  if (!confirmed(s, backend, use, q, k)) return std::nullopt;
   return run_custom(s, q, k, v, scale);
 }
 

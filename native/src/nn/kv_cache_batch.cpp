@@ -33,6 +33,18 @@ std::vector<mx::array> zeros_like_rows(const std::vector<mx::array>& ref, int ba
 
 }  // namespace
 
+std::pair<mx::array, mx::array> rope_rows(const mx::array& q, const mx::array& k, const std::vector<int>& positions, const RopeConfig& cfg,
+                                          std::optional<Rope>& rope) {
+  const int B = q.shape(0);
+  if (q.shape(2) != 1) fail("E_MLX", "the batch cache runs one-token steps only (rows are prefilled alone)");
+  if (B != static_cast<int>(positions.size()))
+    fail("E_MLX", "batch cache: " + std::to_string(B) + " rows in the step, " + std::to_string(positions.size()) + " in the cache");
+  if (!rope) rope = make_rope(cfg, q.shape(3));
+  auto pos = mx::array(positions.data(), {B}, mx::int32);
+  return {mx::fast::rope(q, rope->dims, rope->traditional, rope->base, rope->scale, pos, rope->freqs),
+          mx::fast::rope(k, rope->dims, rope->traditional, rope->base, rope->scale, pos, rope->freqs)};
+}
+
 void fail_uncloneable() { fail("E_MLX", "a batch cache is not copied (only single-row caches are)"); }
 
 void BatchKVCache::reset() {
@@ -151,12 +163,7 @@ std::unique_ptr<LayerKVCache> BatchKVCache::row_cache(int i) const {
 
 mx::array BatchKVCache::attend(const mx::array& q, const mx::array& k, const mx::array& v, float scale) {
   const int B = q.shape(0);
-  if (q.shape(2) != 1) fail("E_MLX", "the batch cache runs one-token steps only (rows are prefilled alone)");
-  if (B != rows()) fail("E_MLX", "batch cache: " + std::to_string(B) + " rows in the step, " + std::to_string(rows()) + " in the cache");
-  if (!rope_) rope_ = make_rope(rope_cfg_, q.shape(3));
-  auto pos = mx::array(positions_.data(), {B}, mx::int32);
-  auto rq = mx::fast::rope(q, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
-  auto rk = mx::fast::rope(k, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
+  auto [rq, rk] = rope_rows(q, k, positions_, rope_cfg_, rope_);
   // What this step stores: the roped keys and the values, quantized per position as mlx-lm's QuantizedKVCache does.
   std::vector<mx::array> nk{rk}, nv{v};
   if (quant_) {

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "nn/kv_cache.h"
@@ -28,6 +29,11 @@ struct KvQuant {
 };
 
 [[noreturn]] void fail_uncloneable();
+
+// A batch cache's one-token step: checks q has one token for each of the rows, then ropes q and k
+// ([B, heads, 1, D]) each row at its own position (the rope made on first use, when D is known).
+std::pair<mx::array, mx::array> rope_rows(const mx::array& q, const mx::array& k, const std::vector<int>& positions, const RopeConfig& cfg,
+                                          std::optional<Rope>& rope);
 
 // What every batch cache kind does besides attending: rows come in one at a time and leave in any set.
 class BatchLayerCache : public LayerKVCache {

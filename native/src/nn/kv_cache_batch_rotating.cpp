@@ -110,12 +110,7 @@ void BatchRotatingKVCache::filter(const std::vector<int>& keep) {
 
 mx::array BatchRotatingKVCache::attend(const mx::array& q, const mx::array& k, const mx::array& v, float scale) {
   const int B = q.shape(0);
-  if (q.shape(2) != 1) fail("E_MLX", "the batch cache runs one-token steps only (rows are prefilled alone)");
-  if (B != rows()) fail("E_MLX", "batch cache: " + std::to_string(B) + " rows in the step, " + std::to_string(rows()) + " in the cache");
-  if (!rope_) rope_ = make_rope(rope_cfg_, q.shape(3));
-  auto pos = mx::array(positions_.data(), {B}, mx::int32);
-  auto rq = mx::fast::rope(q, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
-  auto rk = mx::fast::rope(k, rope_->dims, rope_->traditional, rope_->base, rope_->scale, pos, rope_->freqs);
+  auto [rq, rk] = rope_rows(q, k, positions_, rope_cfg_, rope_);
   // Each row's write slot, as its single-row cache's update_in_place picks it (wrapping past max_size to keep).
   std::vector<int> write(B);
   int need = 0;

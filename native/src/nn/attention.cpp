@@ -11,10 +11,9 @@ mx::array attend(const mx::array& q, const mx::array& k, const mx::array& v, con
   const int B = q.shape(0);
   const int L = q.shape(2);
   auto& c = cache.impl();
-  // A batch cache ropes each row at its own position (two rope launches a layer fewer than an identity rope first).
-  if (c.ropes_itself()) return mx::reshape(mx::transpose(c.attend(q, k, v, scale), {0, 2, 1, 3}), {B, L, -1});
   const int offset = cache.offset();
-  auto out = c.attend(rope(q, offset), rope(k, offset), v, scale);
+  // A batch cache ropes each row at its own position (two rope launches a layer fewer than an identity rope first).
+  auto out = c.ropes_itself() ? c.attend(q, k, v, scale) : c.attend(rope(q, offset), rope(k, offset), v, scale);
   return mx::reshape(mx::transpose(out, {0, 2, 1, 3}), {B, L, -1});
 }
 

@@ -23,6 +23,7 @@ import { repoRoot } from "../util/repo-root.js";
 import { singleStops } from "../util/sentences.js";
 import { CellModules } from "./modules.js";
 import { cellSession } from "./session-global.js";
+import { Lru } from "./lru.js";
 import { CellScripts, reportError, syntaxErrorReport, type ErrorReport } from "./tracebacks.js";
 import { typeErrorReport, type TypecheckMode } from "./typecheck-report.js";
 import { bindingScript, preferObjectLiteral, transformCell } from "./transform.js";
@@ -64,6 +65,12 @@ export class Session implements SessionApi {
   private scriptId = 0;
   private readonly cells: CellContext;
   private readonly scripts = new CellScripts();
+  /**
+   * Compiled cell scripts by their JavaScript: a re-run cell skips V8's compile (about a tenth of a ms),
+   * which a fresh filename per run would defeat. Its frames keep the first run's filename, which
+   * `scripts` then labels with the latest run's count.
+   */
+  private readonly compiled = new Lru<string, { script: vm.Script; file: string }>(256);
   private readonly historyStore: HistoryStore;
   private readonly modules: CellModules;
   private readonly ls: LanguageServiceClient;
@@ -279,11 +286,12 @@ export class Session implements SessionApi {
     const guard = t.assigned.filter((n) => !t.declared.includes(n) && ["const", "import"].includes(this.cells.bindingKind(n) ?? ""));
     if (guard.length) t = transformCell(code, `cell-${id}.ts`, guard);
     if (t.diagnostics.length) throw new SyntaxReport(syntaxErrorReport(state.label, seg.code, t.diagnostics[0]!));
-    const file = `mlx-ts-cell-${id}.js`;
+    let file = `mlx-ts-cell-${id}.js`;
     let compiled: vm.Script | undefined;
     let compileError: unknown;
     try {
-      compiled = new vm.Script(t.js, { filename: file });
+      const fresh = file;
+      ({ script: compiled, file } = this.compiled.get(t.js, () => ({ script: new vm.Script(t.js, { filename: fresh }), file: fresh })));
     } catch (e) {
       compileError = e;
     }

@@ -135,6 +135,16 @@ describe("errors", () => {
     expect(tb).not.toMatch(/node:internal|node_modules|kernel\/session/);
   });
 
+  it("runs a re-run cell again and names its latest run in a traceback", async () => {
+    await run(session, "let reruns = 0");
+    const code = "reruns++\nif (reruns === 2) throw new Error('second run')\nreruns";
+    expect(plain(await run(session, code))).toBe("1");
+    const r = await run(session, code);
+    expect(r.status).toBe("error");
+    expect(stripAnsi(r.status === "error" ? r.traceback.join("\n") : "")).toContain(`Cell [${r.executionCount}], line 2`);
+    expect(plain(await run(session, code))).toBe("3");
+  });
+
   it("reports TypeScript syntax errors with line and column", async () => {
     const r = await run(session, "const fine = 1\nlet broken = (;");
     expect(r.status).toBe("error");

@@ -11,6 +11,8 @@ const out = join(root, "test", ".artifacts", "vitest.json");
 mkdirSync(dirname(out), { recursive: true });
 // Headless Chromium for the JupyterLab browser test; prints one line and goes on if it cannot be had.
 spawnSync(process.execPath, [join(root, "scripts", "browser-deps.mjs")], { cwd: root, stdio: "inherit" });
+// OpenSSH's server for the test of ranks started over a real ssh login; the same one-line rule.
+spawnSync(process.execPath, [join(root, "scripts", "sshd-deps.mjs")], { cwd: root, stdio: "inherit" });
 const r = spawnSync(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run",
   "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)],
   { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR } });

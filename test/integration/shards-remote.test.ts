@@ -3,7 +3,7 @@
 // program is test/integration/fake-ssh.sh ($MLX_TS_SSH), which runs the remote command through a real shell
 // in a new session, as sshd would: the quoting, the environment, the JSON-lines channel over stdin/stdout
 // and the clean-up all run for real. The real ssh binary is used where it can fail for real (nothing
-// listens on 127.0.0.3:22); a real `ssh localhost` run happens only where it logs in, and skips otherwise.
+// listens on 127.0.0.3:22), and for a real login into a private sshd on loopback (skipped where there is no sshd).
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
+import { privateSshdMissing, startPrivateSshd } from "./private-sshd.js";
 import { childPids, drainKillingAtFirstToken, waitGone } from "./shards-helpers.js";
 
 const ROOT = resolve(".");
@@ -60,6 +61,17 @@ async function hostsFile(name: string, remote: Record<string, unknown> = {}, ssh
 
 function environ(pid: number): Record<string, string> {
   return Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+}
+
+/** The command names of a process's ancestors, nearest first. */
+function ancestors(pid: number): string[] {
+  const names: string[] = [];
+  for (let p = pid; p > 1 && names.length < 16;) {
+    const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (p > 1) names.push(readFileSync(`/proc/${p}/comm`, "utf8").trim());
+  }
+  return names;
 }
 
 async function stillWorks(): Promise<void> {
@@ -202,27 +214,35 @@ describe("ranks on another host, started over ssh", () => {
     await stillWorks();
   }, 120_000);
 
-  const sshLocalhost = (() => {
-    if (!ssh) return false;
-    try {
-      execFileSync(ssh, ["-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "localhost", "true"], { stdio: "ignore", timeout: 10_000 });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  // A real login: OpenSSH's client into a private sshd on 127.0.0.1 (test/integration/private-sshd.ts).
+  const noSshd = privateSshdMissing();
+  if (noSshd) process.stderr.write(`shards-remote: the real-ssh test skips: ${noSshd}\n`);
 
-  it.skipIf(!sshLocalhost)("over the real ssh to localhost: rank 1 loads and generates, and unload ends it", async () => {
-    process.env.MLX_TS_SSH = ssh;
+  it.skipIf(noSshd !== undefined)("over a real ssh login (a private sshd on loopback): rank 1 loads and gives the two local ranks' tokens; killing it mid-generation ends the generation naming the rank and host, and nothing is left running", async () => {
+    const local = await engine.load(MODEL, { as: "local", shards: 2 });
+    const want = await local.generate("Once upon a time", OPTS);
+    engine.unload("local");
+    const sshd = startPrivateSshd(join(tmp, "sshd"));
+    process.env.MLX_TS_SSH = sshd.program;
+    const before = new Set(childPids());
     try {
-      const m = await engine.load(MODEL, { as: "real", shards: 2, hosts: await hostsFile("localhost", { checkout: ROOT }, "localhost"), shardTimeoutMs: 90_000 });
+      const m = await engine.load(MODEL, { as: "real", shards: 2, hosts: await hostsFile("realsshd", { checkout: ROOT }, sshd.host), shardTimeoutMs: 90_000 });
       const [, r1] = m.info().shards!.ranks;
-      expect(r1!.host).toBe("localhost");
-      expect((await m.generate("Hi", OPTS)).tokens).toHaveLength(16);
+      expect(r1!.host).toBe(sshd.host);
+      // rank 1 is not ours: it runs under the session sshd started for the login
+      expect(childPids()).not.toContain(r1!.pid);
+      expect(ancestors(r1!.pid)).toContain("sshd");
+      expect((await m.generate("Once upon a time", OPTS)).tokens).toEqual(want.tokens);
+      const ssh = childPids().filter((p) => !before.has(p));
+      const drained = drainKillingAtFirstToken(m.stream("Tell me a long story", { maxTokens: 100_000, ignoreEos: true }), r1!.pid);
+      await expect(drained).rejects.toThrow(new RegExp(`rank 1 \\(pid ${r1!.pid} on ${sshd.host}\\) ended`));
+      expect(await waitGone([...m.info().shards!.ranks.map((r) => r.pid), ...ssh])).toEqual([]);
       engine.unload("real");
-      expect(await waitGone([r1!.pid])).toEqual([]);
     } finally {
       process.env.MLX_TS_SSH = FAKE_SSH;
+      sshd.stop();
     }
+    expect(await waitGone(childPids().filter((p) => !before.has(p)))).toEqual([]);
+    await stillWorks();
   }, 300_000);
 });

@@ -50,7 +50,10 @@ void guard_loop() {
     for (int i = 0; i < 2; ++i) {
       struct sigaction cur;
       if (sigaction(sigs[i], nullptr, &cur) != 0) continue;
-      if (foreign(cur))
+      // JavaScript cannot set SIG_IGN, so a turn to it after start is a library's too (an inherited
+      // SIG_IGN, from nohup or a background job, is in `last` from the start and kept).
+      const bool ignored_now = handler_of(cur) == reinterpret_cast<void*>(SIG_IGN) && handler_of(last[i]) != reinterpret_cast<void*>(SIG_IGN);
+      if (foreign(cur) || ignored_now)
         sigaction(sigs[i], &last[i], nullptr);
       else
         last[i] = cur;  // Node's own changes (process.on("SIGTERM"), its removal) are kept

@@ -56,6 +56,34 @@ probe_term() {
   fi
 }
 
+# As probe_term, with the signal state sampled every 250 ms from "busy" until the process is gone: the process's
+# ignored/caught/pending masks and the threads that block SIGTERM (bit 15), so a lost signal shows where it went.
+probe_term_sampled() {
+  local label=$1 delay=$2; shift 2
+  local log="$OUT/probe-$label.txt"
+  "$@" > /tmp/probe-$label.out 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 300); do grep -q busy /tmp/probe-$label.out 2>/dev/null && break; sleep 0.1; done
+  sample() {
+    local st=/proc/$pid/status
+    [ -r $st ] || return
+    local blk=0 n=0
+    for t in /proc/$pid/task/*; do n=$((n+1)); m=$(awk '/SigBlk/{print $2}' $t/status 2>/dev/null); [ -n "$m" ] && (( (16#$m >> 14) & 1 )) && blk=$((blk+1)); done
+    echo "$1 $(date +%s.%N | cut -c1-14) $(grep -E 'SigIgn|SigCgt|ShdPnd|SigPnd' $st | tr -s '\t ' ' ' | tr '\n' ' ') threads=$n blockingTERM=$blk"
+  }
+  local end=$(( $(date +%s%N) + delay * 1000000000 ))
+  while [ $(date +%s%N) -lt $end ]; do sample pre >> "$log"; sleep 0.25; done
+  local t0=$(date +%s%N); kill -TERM $pid
+  for _ in $(seq 1 20); do kill -0 $pid 2>/dev/null || break; sample post >> "$log"; sleep 0.25; done
+  if kill -0 $pid 2>/dev/null; then
+    echo "probe $label: ALIVE 5 s after SIGTERM" | tee -a "$log"
+    kill -KILL $pid; wait $pid 2>/dev/null
+  else
+    wait $pid; echo "probe $label: exited (rc=$?) $(( ($(date +%s%N) - t0) / 1000000 )) ms after SIGTERM" | tee -a "$log"
+  fi
+  cat /tmp/probe-$label.out >> "$log"
+}
+
 if [ "$mode" = suite ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
   node -e 'const a=require("./native/build/Release/mlx_ts.node"); console.log(JSON.stringify(a.runtime()))'

@@ -12,6 +12,7 @@
 #   final2  LoRA training, batch 1-64 (median of 3, distinct and equal prompts), a SIGTERM probe in a JIT compile
 #   final3  the batch decode kernel: GPU check, batch 1-64 with it on and off, the KV-kinds batch file
 #   final4  batched rows of each KV kind against alone on the GPU, the batch kernel's check, batch-engine on the GPU
+#   s29     LoRA training (3 trials), SIGTERM in a JIT compile with the signal masks sampled, the sigterm file
 #   batch-profile   after last: kernels per batched step at 1 and 16 rows (ncu), batches with quantized/rotating KV
 #   throughput, suite-moe, speculative   three calls for the open bench goals: LoRA training, batching and the
 #           KV cache at 32k; the parity and kernel files of the suite and the 30B-A3B MoE shape; speculative
@@ -224,6 +225,23 @@ elif [ "$mode" = final4 ]; then
   suite_summary
   wait
   step 90 "batch-engine (integration file, tiny fixtures on the GPU)" env FORCE_COLOR=0 NO_COLOR=1 node node_modules/vitest/vitest.mjs run test/integration/batch-engine.test.ts
+elif [ "$mode" = s29 ]; then
+  # LoRA training beside mlx-lm (3 alternating trials), SIGTERM in a JIT compile with the signal masks sampled
+  # (guard on, then off), and the sigterm test file.
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  m=test/.fixtures/models/qwen3-0.6b-shape-bf16
+  ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &
+  step 90 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
+  wait; tail -2 /tmp/fixtures.log
+  for g in 1 0; do
+    empty=$(mktemp -d /tmp/probe-ptx-XXXX)
+    probe_term_sampled compile-guard$g 3 env MLX_TS_SIGNAL_GUARD=$g MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
+    rm -rf "$empty"
+  done
+  step ${FT_LIMIT:-300} "finetune" node bench/finetune.mjs --device gpu --model $m --iters 30 --runs ${FT_RUNS:-3}
+  cp bench/results/finetune*.json "$OUT/" 2>/dev/null
+  gpu_file 100 sigterm
+  suite_summary
 elif [ "$mode" = batch-profile ]; then
   # After `last` (the 0.6B bf16 shape is there): kernels per batched step at 1 and 16 rows (ncu, 2 and 6
   # steps each, the difference per step), then batches whose rows have a quantized or a rotating KV cache.

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+
+#include <mlx/graph_utils.h>
 
 #include "errors.h"
 #include "generation_pool.h"
@@ -133,6 +136,15 @@ void check_memory(const char* when, int step, const TrainParams& p) {
   fail("E_MEMORY_LIMIT", what + human_bytes(used) + ", above the MLX memory limit of " + human_bytes(limit) +
                              " (batch " + std::to_string(p.batch_size) + ", longest sequence up to " + std::to_string(p.max_seq_len) +
                              "). Lower --batch or --max-seq-len, adapt fewer --layers, free memory (%unload a model), or raise the limit (%limit memory SIZE).");
+}
+
+// MLX_TS_TRAIN_GRAPH=PREFIX: the first step's lazy graphs as DOT, for bench/train-graph.mjs to count primitives
+// against mlx-lm's (PREFIX.grads.dot: loss, ntoks and grads; .step.dot: the step uncompiled; .compiled.dot: after
+// mx::compile's simplification and fusion), and PREFIX.json with the batch shape the Python side rebuilds.
+void write_dot(const std::string& file, const std::vector<mx::array>& outputs) {
+  std::ofstream f(file);
+  mx::export_to_dot(f, outputs);
+  if (!f) fail("E_IO", "train: could not write " + file + ".");
 }
 
 std::string checkpoint_name(int step) {
@@ -267,6 +279,16 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     if (has_prev) xs.insert(xs.end(), accum.begin(), accum.end());
     xs.push_back(b.tokens);
     xs.push_back(b.lengths);
+    const char* graph_env = it == 1 ? std::getenv("MLX_TS_TRAIN_GRAPH") : nullptr;
+    const std::string graph_prefix = graph_env ? graph_env : "";
+    if (!graph_prefix.empty()) {
+      std::vector<mx::array> gx = params;
+      gx.push_back(b.tokens);
+      gx.push_back(b.lengths);
+      write_dot(graph_prefix + ".grads.dot", make_step(false, false)(gx));
+      write_dot(graph_prefix + ".step.dot", make_step(has_prev, do_update)(xs));
+      std::ofstream(graph_prefix + ".json") << "{\"batch\": " << b.tokens.shape(0) << ", \"length\": " << b.tokens.shape(1) << ", \"trainable\": " << n << "}\n";
+    }
     // the step, its new state and one eval for all of it, as trainer.train's mx.eval(state, losses,
     // n_tokens, grad_accum); returns [loss, ntoks]
     auto run_step = [&]() {
@@ -288,6 +310,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
       set_arrays(ad, params);  // the trace left tracers on the layers; they get the real (new) arrays
       std::vector<mx::array> to_eval{res[0], res[1]};
       for (auto* part : {&params, &m_state, &v_state, &accum}) to_eval.insert(to_eval.end(), part->begin(), part->end());
+      if (!graph_prefix.empty()) write_dot(graph_prefix + ".compiled.dot", to_eval);
       mx::eval(to_eval);
       return std::vector<mx::array>{res[0], res[1]};
     };

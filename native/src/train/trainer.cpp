@@ -106,14 +106,17 @@ float evaluate(Model& model, const TrainParams& p, const TrainParams::Evaluation
 // mlx.optimizers.Adam (bias_correction=False) / AdamW: w <- w' - lr * m / (sqrt(v) + eps), w' = w * (1 - lr*wd) for AdamW.
 // Updates params, m and v in place (the vectors, not the arrays: inside a compiled step they are tracers).
 void adam_update(std::vector<mx::array>& params, const std::vector<mx::array>& grads, std::vector<mx::array>& m, std::vector<mx::array>& v, const TrainParams& p) {
-  const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+  // the betas are Python floats there: 1 - b2 is taken in double, then rounded (1.0f - 0.999f is 1.3e-5 smaller)
+  const double b1 = 0.9, b2 = 0.999;
+  const float eps = 1e-8f;
+  auto scalar = [](double x) { return mx::array(static_cast<float>(x)); };
   for (size_t i = 0; i < params.size(); ++i) {
     const auto& g = grads[i];
     auto lr = mx::astype(mx::array(p.learning_rate), g.dtype());
     auto w = params[i];
     if (p.adamw) w = mx::multiply(w, mx::subtract(mx::array(1.0f), mx::multiply(lr, mx::array(p.weight_decay))));
-    m[i] = mx::add(mx::multiply(mx::array(b1), m[i]), mx::multiply(mx::array(1.0f - b1), g));
-    v[i] = mx::add(mx::multiply(mx::array(b2), v[i]), mx::multiply(mx::array(1.0f - b2), mx::square(g)));
+    m[i] = mx::add(mx::multiply(scalar(b1), m[i]), mx::multiply(scalar(1.0 - b1), g));
+    v[i] = mx::add(mx::multiply(scalar(b2), v[i]), mx::multiply(scalar(1.0 - b2), mx::square(g)));
     params[i] = mx::subtract(w, mx::divide(mx::multiply(lr, m[i]), mx::add(mx::sqrt(v[i]), mx::array(eps))));
   }
 }
@@ -188,6 +191,9 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     m_state.push_back(mx::zeros_like(a));
     v_state.push_back(mx::zeros_like(a));
   }
+  // as the optimizer's state is before mlx-lm's first step: arrays, not a zero-fill for the first step's graph to run
+  mx::eval(m_state);
+  mx::eval(v_state);
   // The loss of (adapter arrays..., tokens, lengths); the frozen base weights are constants of the graph.
   auto loss_fn = [&ad, &model, n](const std::vector<mx::array>& xs) {
     set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n));

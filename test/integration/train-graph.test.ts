@@ -2,6 +2,7 @@
 // it): qwen3-tiny-bf16, batch 4 padded to 129 tokens, rank 8, all layers. Each of the three graphs (loss and
 // grads; the step with Adam's update; the compiled step, after fusion) may have no more primitives than
 // mlx-lm's, both counted from MLX's export_to_dot; on a GPU the step is bound by kernel launches.
+// Also: the GPU's loss path (mx::fast::cross_entropy, MLX_TS_TRAIN_FAST_CE=1) trains to the same losses here.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,26 @@ describe("LoRA training step graph against mlx-lm's (qwen3-tiny-bf16)", () => {
       expect(a.Matmul, g).toBe(b.Matmul);
       const extra = (compareCounts(a, b) as { name: string; diff: number }[]).filter((r) => r.diff > 0).map((r) => `${r.name} +${r.diff}`);
       expect(total(a), `${g}: ours ${total(a)}, mlx-lm ${total(b)}; ours has more ${extra.join(", ")}`).toBeLessThanOrEqual(total(b));
+    }
+  });
+
+  it("the GPU's fused cross-entropy path gives the CPU path's losses", async () => {
+    const data = ["the cat sat on the mat", "a dog ran far away from home today", "birds sing", "fish swim deep in the cold blue sea at night"]
+      .map((t) => JSON.stringify({ text: t })).join("\n");
+    const saved = process.env.MLX_TS_TRAIN_FAST_CE;
+    const run = async (fast: boolean) => {
+      process.env.MLX_TS_TRAIN_FAST_CE = fast ? "1" : "0";
+      return finetune(model, { data, iters: 2, batchSize: 2, layers: 2, rank: 4, scale: 10, learningRate: 1e-3, seed: 0 });
+    };
+    try {
+      const plain = await run(false);
+      const fast = await run(true);
+      expect(fast.steps.map((s) => s.tokens)).toEqual(plain.steps.map((s) => s.tokens));
+      expect(fast.steps[1].loss).not.toBe(fast.steps[0].loss);
+      for (let i = 0; i < 2; i++) expect(Math.abs(fast.steps[i].loss - plain.steps[i].loss) / Math.abs(plain.steps[i].loss), `step ${i + 1}`).toBeLessThan(1e-6);
+    } finally {
+      if (saved === undefined) delete process.env.MLX_TS_TRAIN_FAST_CE;
+      else process.env.MLX_TS_TRAIN_FAST_CE = saved;
     }
   });
 });

@@ -71,6 +71,17 @@ Cache no_cache(const Model& model) {
   return c;
 }
 
+// nn.losses.cross_entropy with class indices: on a GPU, MLX's fused kernel (mx.fast.cross_entropy, one kernel and
+// one for its gradient, instead of logsumexp, a gather and, for the gradient, a scatter into a zeroed logits-sized
+// buffer), as mlx-lm gets it there; elsewhere logsumexp(logits) - logits[target]. MLX_TS_TRAIN_FAST_CE=0|1 overrides.
+mx::array cross_entropy(const mx::array& logits, const mx::array& targets) {
+  const char* env = std::getenv("MLX_TS_TRAIN_FAST_CE");
+  const bool fast = env && *env ? std::string(env) != "0" : mx::default_device() == mx::Device::gpu;
+  if (fast) return mx::astype(mx::fast::cross_entropy(logits, targets), logits.dtype());
+  auto score = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);
+  return mx::subtract(mx::logsumexp(logits, -1), score);
+}
+
 // default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
 std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   const int B = b.tokens.shape(0), T = b.tokens.shape(1);
@@ -82,9 +93,7 @@ std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   auto lo = mx::slice(b.lengths, {0, 0}, {B, 1});
   auto hi = mx::slice(b.lengths, {0, 1}, {B, 2});
   auto mask = mx::logical_and(mx::greater_equal(steps, lo), mx::less_equal(steps, hi));
-  // nn.losses.cross_entropy: logsumexp(logits) - logits[target]
-  auto score = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);
-  auto ce = mx::multiply(mx::subtract(mx::logsumexp(logits, -1), score), mask);
+  auto ce = mx::multiply(cross_entropy(logits, targets), mask);
   auto ntoks = mx::sum(mask);
   return {mx::divide(mx::sum(mx::astype(ce, mx::float32)), ntoks), ntoks};
 }

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+
+#include <mlx/graph_utils.h>
 
 #include "errors.h"
 #include "generation_pool.h"
@@ -68,6 +71,17 @@ Cache no_cache(const Model& model) {
   return c;
 }
 
+// nn.losses.cross_entropy with class indices: on a GPU, MLX's fused kernel (mx.fast.cross_entropy, one kernel and
+// one for its gradient, instead of logsumexp, a gather and, for the gradient, a scatter into a zeroed logits-sized
+// buffer), as mlx-lm gets it there; elsewhere logsumexp(logits) - logits[target]. MLX_TS_TRAIN_FAST_CE=0|1 overrides.
+mx::array cross_entropy(const mx::array& logits, const mx::array& targets) {
+  const char* env = std::getenv("MLX_TS_TRAIN_FAST_CE");
+  const bool fast = env && *env ? std::string(env) != "0" : mx::default_device() == mx::Device::gpu;
+  if (fast) return mx::astype(mx::fast::cross_entropy(logits, targets), logits.dtype());
+  auto score = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);
+  return mx::subtract(mx::logsumexp(logits, -1), score);
+}
+
 // default_loss: cross-entropy over targets whose step lies in [offset, length], mean over those tokens.
 std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   const int B = b.tokens.shape(0), T = b.tokens.shape(1);
@@ -79,9 +93,7 @@ std::vector<mx::array> default_loss(Model& model, const Batch& b) {
   auto lo = mx::slice(b.lengths, {0, 0}, {B, 1});
   auto hi = mx::slice(b.lengths, {0, 1}, {B, 2});
   auto mask = mx::logical_and(mx::greater_equal(steps, lo), mx::less_equal(steps, hi));
-  // nn.losses.cross_entropy: logsumexp(logits) - logits[target]
-  auto score = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);
-  auto ce = mx::multiply(mx::subtract(mx::logsumexp(logits, -1), score), mask);
+  auto ce = mx::multiply(cross_entropy(logits, targets), mask);
   auto ntoks = mx::sum(mask);
   return {mx::divide(mx::sum(mx::astype(ce, mx::float32)), ntoks), ntoks};
 }
@@ -103,14 +115,17 @@ float evaluate(Model& model, const TrainParams& p, const TrainParams::Evaluation
 // mlx.optimizers.Adam (bias_correction=False) / AdamW: w <- w' - lr * m / (sqrt(v) + eps), w' = w * (1 - lr*wd) for AdamW.
 // Updates params, m and v in place (the vectors, not the arrays: inside a compiled step they are tracers).
 void adam_update(std::vector<mx::array>& params, const std::vector<mx::array>& grads, std::vector<mx::array>& m, std::vector<mx::array>& v, const TrainParams& p) {
-  const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+  // the betas are Python floats there: 1 - b2 is taken in double, then rounded (1.0f - 0.999f is 1.3e-5 smaller)
+  const double b1 = 0.9, b2 = 0.999;
+  const float eps = 1e-8f;
+  auto scalar = [](double x) { return mx::array(static_cast<float>(x)); };
   for (size_t i = 0; i < params.size(); ++i) {
     const auto& g = grads[i];
     auto lr = mx::astype(mx::array(p.learning_rate), g.dtype());
     auto w = params[i];
     if (p.adamw) w = mx::multiply(w, mx::subtract(mx::array(1.0f), mx::multiply(lr, mx::array(p.weight_decay))));
-    m[i] = mx::add(mx::multiply(mx::array(b1), m[i]), mx::multiply(mx::array(1.0f - b1), g));
-    v[i] = mx::add(mx::multiply(mx::array(b2), v[i]), mx::multiply(mx::array(1.0f - b2), mx::square(g)));
+    m[i] = mx::add(mx::multiply(scalar(b1), m[i]), mx::multiply(scalar(1.0 - b1), g));
+    v[i] = mx::add(mx::multiply(scalar(b2), v[i]), mx::multiply(scalar(1.0 - b2), mx::square(g)));
     params[i] = mx::subtract(w, mx::divide(mx::multiply(lr, m[i]), mx::add(mx::sqrt(v[i]), mx::array(eps))));
   }
 }
@@ -133,6 +148,15 @@ void check_memory(const char* when, int step, const TrainParams& p) {
   fail("E_MEMORY_LIMIT", what + human_bytes(used) + ", above the MLX memory limit of " + human_bytes(limit) +
                              " (batch " + std::to_string(p.batch_size) + ", longest sequence up to " + std::to_string(p.max_seq_len) +
                              "). Lower --batch or --max-seq-len, adapt fewer --layers, free memory (%unload a model), or raise the limit (%limit memory SIZE).");
+}
+
+// MLX_TS_TRAIN_GRAPH=PREFIX: the first step's lazy graphs as DOT, for bench/train-graph.mjs to count primitives
+// against mlx-lm's (PREFIX.grads.dot: loss, ntoks and grads; .step.dot: the step uncompiled; .compiled.dot: after
+// mx::compile's simplification and fusion), and PREFIX.json with the batch shape the Python side rebuilds.
+void write_dot(const std::string& file, const std::vector<mx::array>& outputs) {
+  std::ofstream f(file);
+  mx::export_to_dot(f, outputs);
+  if (!f) fail("E_IO", "train: could not write " + file + ".");
 }
 
 std::string checkpoint_name(int step) {
@@ -176,6 +200,9 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     m_state.push_back(mx::zeros_like(a));
     v_state.push_back(mx::zeros_like(a));
   }
+  // as the optimizer's state is before mlx-lm's first step: arrays, not a zero-fill for the first step's graph to run
+  mx::eval(m_state);
+  mx::eval(v_state);
   // The loss of (adapter arrays..., tokens, lengths); the frozen base weights are constants of the graph.
   auto loss_fn = [&ad, &model, n](const std::vector<mx::array>& xs) {
     set_arrays(ad, std::vector<mx::array>(xs.begin(), xs.begin() + n));
@@ -267,6 +294,16 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
     if (has_prev) xs.insert(xs.end(), accum.begin(), accum.end());
     xs.push_back(b.tokens);
     xs.push_back(b.lengths);
+    const char* graph_env = it == 1 ? std::getenv("MLX_TS_TRAIN_GRAPH") : nullptr;
+    const std::string graph_prefix = graph_env ? graph_env : "";
+    if (!graph_prefix.empty()) {
+      std::vector<mx::array> gx = params;
+      gx.push_back(b.tokens);
+      gx.push_back(b.lengths);
+      write_dot(graph_prefix + ".grads.dot", make_step(false, false)(gx));
+      write_dot(graph_prefix + ".step.dot", make_step(has_prev, do_update)(xs));
+      std::ofstream(graph_prefix + ".json") << "{\"batch\": " << b.tokens.shape(0) << ", \"length\": " << b.tokens.shape(1) << ", \"trainable\": " << n << "}\n";
+    }
     // the step, its new state and one eval for all of it, as trainer.train's mx.eval(state, losses,
     // n_tokens, grad_accum); returns [loss, ntoks]
     auto run_step = [&]() {
@@ -288,6 +325,7 @@ TrainOutcome run_training(Model& model, const TrainParams& p, const std::atomic<
       set_arrays(ad, params);  // the trace left tracers on the layers; they get the real (new) arrays
       std::vector<mx::array> to_eval{res[0], res[1]};
       for (auto* part : {&params, &m_state, &v_state, &accum}) to_eval.insert(to_eval.end(), part->begin(), part->end());
+      if (!graph_prefix.empty()) write_dot(graph_prefix + ".compiled.dot", to_eval);
       mx::eval(to_eval);
       return std::vector<mx::array>{res[0], res[1]};
     };

@@ -53,7 +53,10 @@ void guard_loop() {
       // JavaScript cannot set SIG_IGN, so a turn to it after start is a library's too (an inherited
       // SIG_IGN, from nohup or a background job, is in `last` from the start and kept).
       const bool ignored_now = handler_of(cur) == reinterpret_cast<void*>(SIG_IGN) && handler_of(last[i]) != reinterpret_cast<void*>(SIG_IGN);
-      if (foreign(cur) || ignored_now)
+      // Node's own handler put back by a library through signal(), which drops SA_RESETHAND: Node's
+      // SignalExit then re-raises into itself forever instead of dying (seen after NVRTC's first compile).
+      const bool flags_lost = handler_of(cur) == handler_of(last[i]) && cur.sa_flags != last[i].sa_flags;
+      if (foreign(cur) || ignored_now || flags_lost)
         sigaction(sigs[i], &last[i], nullptr);
       else
         last[i] = cur;  // Node's own changes (process.on("SIGTERM"), its removal) are kept

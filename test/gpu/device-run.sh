@@ -68,7 +68,7 @@ probe_term_sampled() {
   sample() {
     local st=/proc/$pid/status
     [ -r $st ] || return
-    local blk=0 n=0
+    local blk=0 n=0 m t
     for t in /proc/$pid/task/*; do n=$((n+1)); m=$(awk '/SigBlk/{print $2}' $t/status 2>/dev/null); [ -n "$m" ] && (( (16#$m >> 14) & 1 )) && blk=$((blk+1)); done
     echo "$1 $(date +%s.%N | cut -c1-14) $(grep -E 'SigIgn|SigCgt|ShdPnd|SigPnd' $st | tr -s '\t ' ' ' | tr '\n' ' ') threads=$n blockingTERM=$blk"
   }

@@ -16,9 +16,9 @@ const addon = resolve("native/build/Release/mlx_ts.node");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts a child that loads the addon and idles; SIGTERM at 1 s; the exit signal, or "alive" 3 s later. */
-function termAfterHijack(guard: "0" | "1", ignore = false): Promise<string> {
+function termAfterHijack(guard: "0" | "1", mode: "swallow" | "ignore" | "restore" = "swallow"): Promise<string> {
   const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(addon)}); process.stdout.write("ready\\n"); setInterval(() => {}, 1000);`], {
-    env: { ...process.env, LD_PRELOAD: lib, MLX_TS_SIGNAL_GUARD: guard, HIJACK_IGNORE: ignore ? "1" : "0" },
+    env: { ...process.env, LD_PRELOAD: lib, MLX_TS_SIGNAL_GUARD: guard, HIJACK_MODE: mode },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolveRun) => {
@@ -46,7 +46,12 @@ describe("signal guard", () => {
   }, 20_000);
 
   it("a library setting SIGTERM to SIG_IGN: alive without the guard, ended with it", async () => {
-    expect(await termAfterHijack("0", true)).toBe("alive");
-    expect(await termAfterHijack("1", true)).toBe("SIGTERM");
+    expect(await termAfterHijack("0", "ignore")).toBe("alive");
+    expect(await termAfterHijack("1", "ignore")).toBe("SIGTERM");
+  }, 30_000);
+
+  it("a library putting Node's handler back through signal() (SA_RESETHAND lost): alive without the guard, ended with it", async () => {
+    expect(await termAfterHijack("0", "restore")).toBe("alive");
+    expect(await termAfterHijack("1", "restore")).toBe("SIGTERM");
   }, 30_000);
 });

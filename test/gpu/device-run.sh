@@ -238,13 +238,13 @@ elif [ "$mode" = s29 ]; then
     probe_term_sampled compile-guard$g 3 env MLX_TS_SIGNAL_GUARD=$g MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
     rm -rf "$empty"
   done
+  gpu_file 100 sigterm
+  suite_summary
   step ${FT_LIMIT:-300} "finetune" node bench/finetune.mjs --device gpu --model $m --iters 30 --runs ${FT_RUNS:-3}
   cp bench/results/finetune.json "$OUT/finetune-gpu.json" 2>/dev/null
   # the loss without the fused cross-entropy, for what it bought
-  step ${FT_LIMIT2:-120} "finetune, MLX_TS_TRAIN_FAST_CE=0" env MLX_TS_TRAIN_FAST_CE=0 node bench/finetune.mjs --device gpu --model $m --iters 30 --runs 1
+  [ "${FT_NOCE:-1}" = 1 ] && step ${FT_LIMIT2:-120} "finetune, MLX_TS_TRAIN_FAST_CE=0" env MLX_TS_TRAIN_FAST_CE=0 node bench/finetune.mjs --device gpu --model $m --iters 30 --runs 1
   cp bench/results/finetune.json "$OUT/finetune-gpu-noce.json" 2>/dev/null
-  gpu_file 100 sigterm
-  suite_summary
 elif [ "$mode" = batch-profile ]; then
   # After `last` (the 0.6B bf16 shape is there): kernels per batched step at 1 and 16 rows (ncu, 2 and 6
   # steps each, the difference per step), then batches whose rows have a quantized or a rotating KV cache.

@@ -233,7 +233,7 @@ elif [ "$mode" = s29 ]; then
   ($py scripts/make-fixtures.py > /tmp/fixtures.log 2>&1) &
   step 90 "qwen3-0.6b-shape-bf16" $py scripts/make-fixtures.py --gpu-shapes --only qwen3-0.6b-shape-bf16
   wait; tail -2 /tmp/fixtures.log
-  for g in 1 0; do
+  for g in ${PROBE_GUARDS:-1 0}; do
     empty=$(mktemp -d /tmp/probe-ptx-XXXX)
     probe_term_sampled compile-guard$g 3 env MLX_TS_SIGNAL_GUARD=$g MLX_PTX_CACHE_DIR=$empty node test/gpu/busy-child.mjs compile test/.fixtures/models/qwen3-tiny-8bit
     rm -rf "$empty"

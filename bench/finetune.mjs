@@ -21,11 +21,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarize } from "./lib/stats.mjs";
+import { jsonl } from "./lib/train-data.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const python = join(root, ".venv", "bin", "python");
 const resultsFile = join(root, "bench", "results", "finetune.json");
-const WORDS = "the a model learns small steps from data while loss goes down slowly and then faster over time on every device we have".split(" ");
 
 function parseArgs(argv) {
   const o = { model: join(root, "test", ".fixtures", "models", "qwen3-tiny-bf16"), device: "cpu", iters: 20, warmup: 3, batch: 4, seq: 128, examples: 64, rank: 8, layers: 16, runs: 1, dtype: undefined, lr: 1e-5 };
@@ -56,19 +56,6 @@ function parseArgs(argv) {
 
 function readHeader() {
   return "node bench/finetune.mjs [--model DIR] [--device cpu|gpu] [--iters N] [--warmup N] [--batch B] [--seq TOKENS] [--examples N] [--rank R] [--layers N] [--runs R] [--dtype float32|native]";
-}
-
-/** Text examples of about `seq` words each (roughly a token per word for these words), seeded. */
-function jsonl(n, seq) {
-  let a = 20;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return Array.from({ length: n }, () => JSON.stringify({ text: Array.from({ length: seq - 2 }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(" ") })).join("\n") + "\n";
 }
 
 /** tokens/s over the steps after the warm-up, from per-step tokens and seconds. */

@@ -19,7 +19,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GRAPHS, compareCounts, jsonl, mlxLmGraphs, oursGraphs, total } from "./lib/train-graph.mjs";
+import { GRAPHS, compareCounts, mlxLmGraphs, oursGraphs, total } from "./lib/train-graph.mjs";
+import { jsonl } from "./lib/train-data.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const resultsDir = join(root, "bench", "results");

@@ -15,16 +15,21 @@ export function fmt(s, digits = 1) {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
 
-/** A small deterministic PRNG (mulberry32) for prompt ids both backends receive. */
-export function randomIds(n, vocab, seed = 0) {
+/** A small deterministic PRNG (mulberry32): numbers in [0, 1), the same on every run and machine. */
+export function mulberry32(seed) {
   let a = seed >>> 0;
-  const next = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Prompt ids both backends receive. */
+export function randomIds(n, vocab, seed = 0) {
+  const next = mulberry32(seed);
   return Array.from({ length: n }, () => Math.floor(next() * vocab));
 }
 

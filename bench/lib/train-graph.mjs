@@ -77,17 +77,3 @@ export function compareCounts(ours, theirs, foldCompiled = false) {
   const rows = names.map((name) => ({ name, ours: a[name] ?? 0, mlxLm: b[name] ?? 0 })).map((r) => ({ ...r, diff: r.ours - r.mlxLm }));
   return rows.sort((x, y) => (y.diff !== 0) - (x.diff !== 0) || y.mlxLm - x.mlxLm || y.ours - x.ours || x.name.localeCompare(y.name));
 }
-
-/** Text examples of about `seq` words (roughly a token a word), as bench/finetune.mjs writes them. */
-export function jsonl(n, seq) {
-  const WORDS = "the a model learns small steps from data while loss goes down slowly and then faster over time on every device we have".split(" ");
-  let a = 20;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return Array.from({ length: n }, () => JSON.stringify({ text: Array.from({ length: seq - 2 }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(" ") })).join("\n") + "\n";
-}

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs (bench/), no declarations
-import { GRAPHS, compareCounts, jsonl, mlxLmGraphs, oursGraphs, total } from "../../bench/lib/train-graph.mjs";
+import { GRAPHS, compareCounts, mlxLmGraphs, oursGraphs, total } from "../../bench/lib/train-graph.mjs";
+import { jsonl } from "../../bench/lib/train-data.mjs";
 import { finetune } from "../../kernel/engine/finetune.js";
 import { createEngine, type MlxEngine } from "../../kernel/engine/index.js";
 import type { LoadedModel } from "../../kernel/engine/types.js";
